@@ -1,0 +1,57 @@
+/**
+ * The config node owns the connection (STYLE.md example 2, after core MQTTBrokerNode): users register and
+ * deregister; the connection is opened for the first user and closed with the last or on close; its state is
+ * pushed as a status to every user, and a user that registers late is told the current state at once.
+ */
+import type { Node, NodeStatus } from 'node-red';
+
+export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'failed';
+
+const STATE_STATUS: Record<ConnectionState, NodeStatus> = {
+  idle: {},
+  connecting: { fill: 'yellow', shape: 'ring', text: 'status.connecting' },
+  connected: { fill: 'green', shape: 'dot', text: 'status.connected' },
+  reconnecting: { fill: 'yellow', shape: 'ring', text: 'status.reconnecting' },
+  disconnected: { fill: 'red', shape: 'ring', text: 'status.disconnected' },
+  failed: { fill: 'red', shape: 'ring', text: 'status.failed' },
+};
+
+export class ConnectionUsers {
+  private readonly users = new Set<Node>();
+  private state: ConnectionState = 'idle';
+  private detail?: string;
+
+  constructor(private readonly onFirst: () => void, private readonly onLast: () => void) {}
+
+  get size(): number {
+    return this.users.size;
+  }
+
+  get current(): ConnectionState {
+    return this.state;
+  }
+
+  register(node: Node): void {
+    this.users.add(node);
+    if (this.users.size === 1) this.onFirst();
+    node.status(this.statusFor());
+  }
+
+  deregister(node: Node): void {
+    if (!this.users.delete(node)) return;
+    if (this.users.size === 0) this.onLast();
+  }
+
+  /** Sets the state and shows it on every user node; `detail` (e.g. an error code) replaces the text. */
+  setState(state: ConnectionState, detail?: string): void {
+    this.state = state;
+    this.detail = detail;
+    const s = this.statusFor();
+    for (const user of this.users) user.status(s);
+  }
+
+  private statusFor(): NodeStatus {
+    const base = STATE_STATUS[this.state];
+    return this.detail && base.text ? { ...base, text: this.detail } : base;
+  }
+}

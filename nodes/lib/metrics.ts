@@ -1,0 +1,66 @@
+/**
+ * Process-wide counters for every node family (CONVENTIONS.md "Logs and metrics"): operations, failures,
+ * retries and whatever else a family wants to count. A monitor flow or a `/metrics` endpoint reads them
+ * through snapshot() or renderPrometheus().
+ */
+type Labels = Record<string, string>;
+
+interface Series {
+  family: string;
+  name: string;
+  labels: Labels;
+  value: number;
+}
+
+const series = new Map<string, Series>();
+
+function keyOf(family: string, name: string, labels: Labels): string {
+  const parts = Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`);
+  return `${family}|${name}|${parts.join(',')}`;
+}
+
+/** Adds n (default 1) to the counter `<family>_<name>{labels}`. */
+export function count(family: string, name: string, labels: Labels = {}, n = 1): void {
+  const key = keyOf(family, name, labels);
+  const found = series.get(key);
+  if (found) found.value += n;
+  else series.set(key, { family, name, labels: { ...labels }, value: n });
+}
+
+/** Sets a gauge (a value that goes up and down, e.g. messages in flight). */
+export function gauge(family: string, name: string, value: number, labels: Labels = {}): void {
+  const key = keyOf(family, name, labels);
+  series.set(key, { family, name, labels: { ...labels }, value });
+}
+
+export function snapshot(): Series[] {
+  return [...series.values()].map((s) => ({ ...s, labels: { ...s.labels } }));
+}
+
+/** One counter's current value (0 when never counted), summed over label sets that include `labels`. */
+export function valueOf(family: string, name: string, labels: Labels = {}): number {
+  let total = 0;
+  for (const s of series.values()) {
+    if (s.family !== family || s.name !== name) continue;
+    if (Object.entries(labels).every(([k, v]) => s.labels[k] === v)) total += s.value;
+  }
+  return total;
+}
+
+const metricName = (s: string) => s.replace(/[^a-zA-Z0-9_]/g, '_');
+const labelValue = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+
+/** The Prometheus text exposition format of every series. */
+export function renderPrometheus(prefix = 'clinica'): string {
+  const lines: string[] = [];
+  for (const s of series.values()) {
+    const labels = Object.entries(s.labels).map(([k, v]) => `${metricName(k)}="${labelValue(v)}"`).join(',');
+    lines.push(`${metricName(`${prefix}_${s.family}_${s.name}`)}${labels ? `{${labels}}` : ''} ${s.value}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** For tests only. */
+export function resetMetrics(): void {
+  series.clear();
+}

@@ -1,0 +1,44 @@
+/**
+ * Shared test plumbing: the Node-RED test helper bound to the installed node-red, and small waits.
+ * Tests talk to the real PostgreSQL and RabbitMQ of this machine; nothing here mocks a server.
+ */
+import helper = require('node-red-node-test-helper');
+
+helper.init(require.resolve('node-red'));
+
+export { helper };
+
+export const PG_BASE_URL = process.env.TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432';
+export const AMQP_URL = process.env.TEST_AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672';
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Polls `check` until it returns a truthy value, or fails naming `what` after `timeoutMs`. */
+export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 10000, everyMs = 25): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    }
+    await sleep(everyMs);
+  }
+}
+
+/** Collects every message a helper node receives. */
+export function collect<T = Record<string, unknown>>(node: { on(event: 'input', cb: (msg: T) => void): void }): T[] {
+  const seen: T[] = [];
+  node.on('input', (msg: T) => seen.push(msg));
+  return seen;
+}
+
+/** A unique name for queues, databases and folders of one test run. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 7)}`;
+}
