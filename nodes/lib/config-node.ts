@@ -55,3 +55,13 @@ export class ConnectionUsers {
     return this.detail && base.text ? { ...base, text: this.detail } : base;
   }
 }
+
+/** Registers a user node with its config node and deregisters it when the node closes. */
+export function attachToConfig(node: Node, config: { register(n: Node): void; deregister(n: Node): void } | undefined): void {
+  if (!config) return;
+  config.register(node);
+  node.on('close', (_removed: boolean, done: () => void) => {
+    config.deregister(node);
+    done();
+  });
+}

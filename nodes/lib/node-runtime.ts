@@ -4,7 +4,7 @@
  * See STYLE.md example 1 and CONVENTIONS.md.
  */
 import { randomUUID } from 'node:crypto';
-import type { Node, NodeAPI, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
+import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
 import { IntegrationError, errorMessage, isRetryable, type SystemName } from './errors';
 import { count } from './metrics';
 import { redact } from './redact';
@@ -157,4 +157,14 @@ export function evaluateTyped(node: Node, value: string, type: string, msg: Msg)
   return new Promise((resolve, reject) => {
     RED.util.evaluateNodeProperty(value, type, node, msg, (err: Error | null, result: unknown) => (err ? reject(err) : resolve(result)));
   });
+}
+
+/** Registers a node constructor written as `function (this: N, def: D)` with Node-RED's loose typing. */
+export function registerType<N extends Node, D extends NodeDef>(
+  type: string,
+  ctor: (this: N, def: D) => void,
+  options?: { credentials?: Record<string, { type: 'text' | 'password' }>; settings?: Record<string, unknown> },
+): void {
+  const RED = getRED();
+  RED.nodes.registerType(type, ctor as unknown as Parameters<NodeAPI['nodes']['registerType']>[1], options as Parameters<NodeAPI['nodes']['registerType']>[2]);
 }
