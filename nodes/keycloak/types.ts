@@ -1,0 +1,62 @@
+/** Types and helpers shared by the Keycloak nodes (a node module itself may export only its function). */
+import type { Node, NodeDef } from 'node-red';
+import { expandEnv, intSetting, settingOrEnv } from '../lib/env';
+import { IntegrationError } from '../lib/errors';
+import { parseList } from '../clients/keycloak/verifier';
+import type { KeycloakRealm, RealmSettings } from '../clients/keycloak/realm';
+
+export interface RealmConfigDef extends NodeDef {
+  url: string;
+  realm: string;
+  clientId: string;
+  audiences: string;
+  clockSkew: string | number;
+  jwksCooldown: string | number;
+}
+
+export interface RealmConfigCredentials {
+  clientSecret?: string;
+}
+
+export interface RealmConfigNode extends Node<RealmConfigCredentials> {
+  /** Issuer URL shown in the editor and logs. */
+  readonly issuer: string;
+  register(user: Node): void;
+  deregister(user: Node): void;
+  /** The realm client; throws KEYCLOAK_NOT_CONFIGURED when a setting is missing. */
+  getRealm(): KeycloakRealm;
+  /** Tells the config node how the last call to Keycloak went, so every user shows it. */
+  reportReachable(ok: boolean, code?: string): void;
+}
+
+/**
+ * The realm settings from a config node's properties, its credentials and the environment. The secret
+ * falls back to KEYCLOAK_CLIENT_SECRET only for the client named by KEYCLOAK_CLIENT_ID: another client's
+ * secret is never guessed from the environment.
+ */
+export function realmSettings(def: Partial<RealmConfigDef>, credentials: RealmConfigCredentials | undefined, env: NodeJS.ProcessEnv = process.env): RealmSettings {
+  const clientId = settingOrEnv(def.clientId, 'KEYCLOAK_CLIENT_ID', '', env);
+  const envClient = (env.KEYCLOAK_CLIENT_ID ?? '').trim();
+  const secret = expandEnv(credentials?.clientSecret, env).trim() || (clientId && clientId === envClient ? (env.KEYCLOAK_CLIENT_SECRET ?? '').trim() : '');
+  return {
+    url: settingOrEnv(def.url, 'KEYCLOAK_URL', 'http://localhost:8080', env),
+    realm: settingOrEnv(def.realm, 'KEYCLOAK_REALM', 'clinica-realm', env),
+    clientId,
+    ...(secret ? { clientSecret: secret } : {}),
+    audiences: parseList(expandEnv(def.audiences, env)),
+    clockToleranceSec: intSetting(def.clockSkew, 10, 0, 300),
+    jwksCooldownMs: intSetting(def.jwksCooldown, 10, 0, 3600) * 1000,
+  };
+}
+
+/** The config node a user node names, if it is one. */
+export function realmConfigOf(RED: { nodes: { getNode(id: string): unknown } }, id: string | undefined): RealmConfigNode | undefined {
+  const config = id ? (RED.nodes.getNode(id) as RealmConfigNode | null) : null;
+  return config && typeof config.getRealm === 'function' ? config : undefined;
+}
+
+export function noRealm(user: Node): IntegrationError {
+  return new IntegrationError(`Node ${user.type} "${user.name || user.id}" has no Keycloak realm; pick a clinica-keycloak-realm in its settings`, {
+    code: 'KEYCLOAK_NOT_CONFIGURED', system: 'keycloak', retryable: false,
+  });
+}
