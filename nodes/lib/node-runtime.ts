@@ -108,7 +108,8 @@ export function handleInput(
     const msg = rawMsg as Msg;
     ensureCorrelationId(msg);
     inFlight += 1;
-    node.status({ fill: 'blue', shape: 'dot', text: options.workingText ?? 'status.working' });
+    // Status changes only when the node goes from idle to busy and back: a stream of messages costs no status traffic.
+    if (inFlight === 1) node.status({ fill: 'blue', shape: 'dot', text: options.workingText ?? 'status.working' });
     const started = Date.now();
     handler(msg, send as Send).then(
       () => {

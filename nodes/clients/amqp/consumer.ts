@@ -1,0 +1,338 @@
+/**
+ * A consumer with the guarantees the clinic needs: a message is acked only after its handler finished
+ * with it; a retryable failure is retried after a back-off (attempts counted in the `x-attempts` header,
+ * waiting in `<q>.retry.<n>`), and after the last attempt, or at once for a non-retryable failure or a
+ * malformed body, it goes to `<q>.dlq` with the reason in its headers. The retry/dead-letter copy is
+ * confirmed by the broker before the original is acked, so a crash in between can only duplicate, never
+ * lose. Redeliveries of messages already finished are recognised by message id and acked without running
+ * the handler again.
+ */
+import { EventEmitter } from 'node:events';
+import { ConsumerStatus, type AsyncMessage, type Consumer } from 'rabbitmq-client';
+import { IntegrationError, errorMessage, isRetryable } from '../../lib/errors';
+import type { AmqpBroker } from './broker';
+import { deadLetterQueueName, failureQueues, retryQueueName, type QueueDecl } from './topology';
+
+export type BodyFormat = 'auto' | 'json' | 'text' | 'buffer';
+
+export interface ConsumeOptions {
+  queue: string;
+  /** Unacked messages the broker may hand over at once, and handlers running at once (default 10). */
+  prefetch?: number;
+  /** Attempts before dead-lettering, counting the first (default 3). */
+  maxAttempts?: number;
+  /** Back-off before attempt n+1: retryDelayMs * 2^(n-1) (default 1000). */
+  retryDelayMs?: number;
+  /** How the body becomes the payload; 'json' dead-letters bodies that are not JSON (default 'auto'). */
+  format?: BodyFormat;
+  /** Recognise redeliveries of finished messages by message id (default true; remembers the last 100,000). */
+  dedupe?: boolean;
+  /** Arguments the queue is declared with (must match an existing queue's). */
+  queueArguments?: Record<string, unknown>;
+}
+
+export interface Delivery {
+  queue: string;
+  body: unknown;
+  raw: Buffer;
+  contentType?: string;
+  messageId?: string;
+  correlationId?: string;
+  exchange: string;
+  routingKey: string;
+  redelivered: boolean;
+  headers: Record<string, unknown>;
+  /** 1 for the first attempt. */
+  attempt: number;
+  maxAttempts: number;
+  deliveryTag: number;
+}
+
+/** Resolves when the work is done (ack); rejects when it failed (retry or dead-letter by the error's retryable). */
+export type DeliveryHandler = (delivery: Delivery) => Promise<void>;
+
+export interface ConsumerStats {
+  received: number;
+  acked: number;
+  retried: number;
+  deadLettered: number;
+  malformed: number;
+  duplicates: number;
+}
+
+export class MalformedMessageError extends IntegrationError {
+  constructor(message: string, details?: Record<string, unknown>) {
+    super(message, { code: 'AMQP_MALFORMED', system: 'amqp', retryable: false, details });
+  }
+}
+
+/** A bounded set of recently finished message ids. */
+class RecentIds {
+  private readonly ids = new Set<string>();
+  constructor(private readonly limit: number) {}
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
+  add(id: string): void {
+    if (this.ids.has(id)) return;
+    this.ids.add(id);
+    if (this.ids.size > this.limit) {
+      const oldest = this.ids.values().next().value as string;
+      this.ids.delete(oldest);
+    }
+  }
+}
+
+const LOST = Symbol('connection lost');
+
+const toBuffer = (body: unknown): Buffer =>
+  Buffer.isBuffer(body) ? body : typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(JSON.stringify(body ?? null), 'utf8');
+
+/** The payload of a message in the requested format, or a MalformedMessageError naming why not. */
+export function decodeBody(msg: Pick<AsyncMessage, 'body' | 'contentType'>, format: BodyFormat): { body: unknown; raw: Buffer } {
+  const raw = toBuffer(msg.body);
+  const declaredJson = (msg.contentType ?? '').startsWith('application/json');
+  if (format === 'buffer') return { body: raw, raw };
+  if (format === 'text') return { body: raw.toString('utf8'), raw };
+  if (format === 'json' || declaredJson) {
+    // rabbitmq-client parses declared JSON already; a Buffer left here means it failed to parse.
+    if (declaredJson && !Buffer.isBuffer(msg.body)) return { body: msg.body, raw };
+    try {
+      return { body: JSON.parse(raw.toString('utf8')), raw };
+    } catch (err) {
+      throw new MalformedMessageError(`body is not valid JSON (${errorMessage(err)}); first bytes: ${JSON.stringify(raw.subarray(0, 60).toString('utf8'))}`, {
+        contentType: msg.contentType, bytes: raw.length,
+      });
+    }
+  }
+  if ((msg.contentType ?? '').startsWith('text/')) return { body: raw.toString('utf8'), raw };
+  return { body: raw, raw };
+}
+
+export declare interface AmqpConsumer {
+  on(event: 'ready', cb: () => void): this;
+  on(event: 'error', cb: (err: unknown) => void): this;
+  on(event: 'retry', cb: (delivery: Delivery, err: unknown, delayMs: number) => void): this;
+  on(event: 'dead-letter', cb: (delivery: Delivery | undefined, reason: string) => void): this;
+  on(event: 'duplicate', cb: (messageId: string) => void): this;
+  on(event: 'closed', cb: () => void): this;
+}
+
+export class AmqpConsumer extends EventEmitter {
+  readonly stats: ConsumerStats = { received: 0, acked: 0, retried: 0, deadLettered: 0, malformed: 0, duplicates: 0 };
+  readonly queue: string;
+  private readonly maxAttempts: number;
+  private readonly retryDelayMs: number;
+  private readonly format: BodyFormat;
+  private readonly finished?: RecentIds;
+  private consumer?: Consumer;
+  /** Messages being handled now, by id: a redelivery of one of them waits for its outcome. */
+  private readonly inFlight = new Map<string, Promise<boolean>>();
+  /** Resolves when the connection is lost: handlers still running can no longer ack on their channel. */
+  private lost!: Promise<typeof LOST>;
+  private markLost!: () => void;
+
+  constructor(private readonly broker: AmqpBroker, private readonly options: ConsumeOptions, private readonly handler: DeliveryHandler) {
+    super();
+    if (!options.queue) {
+      throw new IntegrationError('AMQP consumer needs a queue name', { code: 'AMQP_NOT_CONFIGURED', system: 'amqp', retryable: false });
+    }
+    this.queue = options.queue;
+    this.maxAttempts = Math.max(1, options.maxAttempts ?? 3);
+    this.retryDelayMs = Math.max(0, options.retryDelayMs ?? 1000);
+    this.format = options.format ?? 'auto';
+    this.finished = options.dedupe === false ? undefined : new RecentIds(100000);
+  }
+
+  /** The retry queues and DLQ of this consumer's queue. */
+  get failureQueues(): QueueDecl[] {
+    return failureQueues(this.queue, this.maxAttempts);
+  }
+
+  private readonly onBrokerState = (state: string) => {
+    if (state === 'reconnecting' || state === 'closed') {
+      this.markLost();
+      this.armLost();
+    }
+  };
+
+  private armLost(): void {
+    this.lost = new Promise((resolve) => {
+      this.markLost = () => resolve(LOST);
+    });
+  }
+
+  start(): void {
+    this.armLost();
+    this.broker.on('state', this.onBrokerState);
+    const prefetch = Math.max(1, this.options.prefetch ?? 10);
+    this.consumer = this.broker.connection.createConsumer(
+      {
+        queue: this.queue,
+        queueOptions: { durable: true, arguments: this.options.queueArguments },
+        qos: { prefetchCount: prefetch },
+        concurrency: prefetch,
+        // A throw here means the retry/DLQ publish itself failed: give the message back to the queue.
+        requeue: true,
+      },
+      (msg) => this.onMessage(msg),
+    );
+    this.consumer.on('ready', () => {
+      void this.declareFailureQueues().then(() => this.emit('ready'), (err: unknown) => this.emit('error', err));
+    });
+    this.consumer.on('error', (err: unknown) => this.emit('error', err));
+  }
+
+  private async declareFailureQueues(): Promise<void> {
+    const ch = await this.broker.connection.acquire();
+    try {
+      for (const q of this.failureQueues) await ch.queueDeclare({ queue: q.queue, durable: q.durable, arguments: q.arguments });
+    } finally {
+      await ch.close().catch(() => undefined);
+    }
+  }
+
+  private async onMessage(msg: AsyncMessage): Promise<ConsumerStatus> {
+    this.stats.received += 1;
+    const headers = { ...(msg.headers ?? {}) } as Record<string, unknown>;
+    const previous = Number(headers['x-attempts'] ?? 0);
+    const attempt = (Number.isFinite(previous) && previous > 0 ? previous : 0) + 1;
+    let decoded: { body: unknown; raw: Buffer };
+    try {
+      decoded = decodeBody(msg, this.format);
+    } catch (err) {
+      this.stats.malformed += 1;
+      await this.deadLetter(msg, toBuffer(msg.body), headers, attempt, err);
+      return ConsumerStatus.ACK;
+    }
+    if (msg.messageId && this.finished) {
+      const running = this.inFlight.get(msg.messageId);
+      if (this.finished.has(msg.messageId) || (running && (await running))) {
+        this.stats.duplicates += 1;
+        this.emit('duplicate', msg.messageId);
+        return ConsumerStatus.ACK;
+      }
+    }
+    const delivery: Delivery = {
+      queue: this.queue,
+      body: decoded.body,
+      raw: decoded.raw,
+      contentType: msg.contentType,
+      messageId: msg.messageId,
+      correlationId: msg.correlationId ?? (headers['x-correlation-id'] as string | undefined),
+      exchange: (headers['x-original-exchange'] as string | undefined) ?? msg.exchange,
+      routingKey: (headers['x-original-routing-key'] as string | undefined) ?? msg.routingKey,
+      redelivered: msg.redelivered,
+      headers,
+      attempt,
+      maxAttempts: this.maxAttempts,
+      deliveryTag: msg.deliveryTag,
+    };
+    const work = this.handler(delivery);
+    const id = msg.messageId;
+    if (id && this.finished) {
+      const outcome = work.then(() => {
+        this.finished?.add(id);
+        return true;
+      }, () => false);
+      this.inFlight.set(id, outcome);
+      void outcome.then(() => {
+        if (this.inFlight.get(id) === outcome) this.inFlight.delete(id);
+      });
+    }
+    try {
+      // When the connection drops, the broker will redeliver this message; stop waiting so the consumer can
+      // reconnect. If the flow still finishes it, the redelivery is recognised as a duplicate.
+      if ((await Promise.race([work, this.lost])) === LOST) return ConsumerStatus.REQUEUE;
+    } catch (err) {
+      if (isRetryable(err) && attempt < this.maxAttempts) {
+        const delayMs = this.retryDelayMs * 2 ** (attempt - 1);
+        await this.republish(retryQueueName(this.queue, attempt), delivery.raw, msg, {
+          ...headers,
+          'x-attempts': attempt,
+          'x-last-error': errorMessage(err).slice(0, 1000),
+          'x-original-exchange': delivery.exchange,
+          'x-original-routing-key': delivery.routingKey,
+        }, delayMs);
+        this.stats.retried += 1;
+        this.emit('retry', delivery, err, delayMs);
+        return ConsumerStatus.ACK;
+      }
+      await this.deadLetter(msg, delivery.raw, headers, attempt, err, delivery);
+      return ConsumerStatus.ACK;
+    }
+    if (msg.messageId) this.finished?.add(msg.messageId);
+    this.stats.acked += 1;
+    return ConsumerStatus.ACK;
+  }
+
+  private async deadLetter(msg: AsyncMessage, raw: Buffer, headers: Record<string, unknown>, attempt: number, err: unknown, delivery?: Delivery): Promise<void> {
+    const reason = errorMessage(err).slice(0, 2000);
+    await this.republish(deadLetterQueueName(this.queue), raw, msg, {
+      ...headers,
+      'x-attempts': attempt,
+      'x-death-reason': reason,
+      'x-error-code': (err as { code?: string }).code ?? 'UNEXPECTED',
+      'x-failed-at': new Date().toISOString(),
+      'x-original-queue': this.queue,
+      'x-original-exchange': (headers['x-original-exchange'] as string | undefined) ?? msg.exchange,
+      'x-original-routing-key': (headers['x-original-routing-key'] as string | undefined) ?? msg.routingKey,
+    });
+    this.stats.deadLettered += 1;
+    this.emit('dead-letter', delivery, reason);
+  }
+
+  /** A copy of the message to a queue of ours, through the default exchange, confirmed before we ack. */
+  private async republish(queue: string, raw: Buffer, msg: AsyncMessage, headers: Record<string, unknown>, expirationMs?: number): Promise<void> {
+    await this.broker.publish({
+      exchange: '',
+      routingKey: queue,
+      body: raw,
+      contentType: msg.contentType,
+      messageId: msg.messageId,
+      correlationId: msg.correlationId,
+      headers,
+      expirationMs,
+    });
+  }
+
+  async close(): Promise<void> {
+    this.broker.off('state', this.onBrokerState);
+    this.markLost?.();
+    await this.consumer?.close().catch(() => undefined);
+    this.emit('closed');
+  }
+}
+
+/**
+ * Moves up to `limit` messages from `<queue>.dlq` back to `<queue>` (attempts reset, `x-replayed` counted),
+ * each confirmed before it is removed from the DLQ. Returns how many were moved.
+ */
+export async function replayDeadLetters(broker: AmqpBroker, queue: string, limit = Infinity): Promise<number> {
+  const dlq = deadLetterQueueName(queue);
+  const ch = await broker.connection.acquire();
+  let moved = 0;
+  try {
+    while (moved < limit) {
+      const msg = await ch.basicGet({ queue: dlq, noAck: false });
+      if (!msg) break;
+      const headers = { ...(msg.headers ?? {}) } as Record<string, unknown>;
+      const replayed = Number(headers['x-replayed'] ?? 0) + 1;
+      for (const h of ['x-attempts', 'x-death-reason', 'x-error-code', 'x-failed-at', 'x-last-error']) delete headers[h];
+      await broker.publish({
+        exchange: '',
+        routingKey: queue,
+        body: toBuffer(msg.body),
+        contentType: msg.contentType,
+        messageId: msg.messageId,
+        correlationId: msg.correlationId,
+        headers: { ...headers, 'x-replayed': replayed },
+      });
+      ch.basicAck({ deliveryTag: msg.deliveryTag });
+      moved += 1;
+    }
+  } finally {
+    await ch.close().catch(() => undefined);
+  }
+  return moved;
+}
