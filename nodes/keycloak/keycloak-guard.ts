@@ -11,6 +11,7 @@ import { IntegrationError, badInput } from '../lib/errors';
 import { count } from '../lib/metrics';
 import { getMsgProperty, handleInput, logEvent, registerType, setRED, type Msg } from '../lib/node-runtime';
 import { TokenError, forbidden } from '../clients/keycloak/errors';
+import type { KeycloakRealm } from '../clients/keycloak/realm';
 import { bearerToken, hasRoles, parseList, type VerifiedToken } from '../clients/keycloak/verifier';
 import { noRealm, realmConfigOf } from './types';
 
@@ -40,7 +41,7 @@ interface ExpressResponseLike {
 
 /** What a refused request is answered with. */
 interface Refusal {
-  status: 401 | 403 | 503;
+  status: 401 | 403 | 500 | 503;
   error: IntegrationError;
   /** RFC 6750 error value. */
   oauthError?: 'invalid_token' | 'insufficient_scope';
@@ -62,11 +63,20 @@ export = function (RED: NodeAPI): void {
     const idle = { fill: 'green', shape: 'dot', text: 'status.connected' } as const;
 
     handleInput(node, { system: 'keycloak', idleStatus: idle }, async (msg: Msg, send) => {
-      if (!config) throw noRealm(node);
-      const realm = config.getRealm();
       const req = (msg.req ?? {}) as HttpRequestLike;
-      const token = fromMsg ? stringOrUndefined(getMsgProperty(msg, fromMsg)) : bearerToken(req.headers?.authorization);
       const where = { correlationId: msg.correlationId, method: req.method, path: req.path ?? req.originalUrl, ip: req.ip };
+      let realm: KeycloakRealm;
+      try {
+        if (!config) throw noRealm(node);
+        realm = config.getRealm();
+      } catch (err) {
+        // A misconfigured guard must still answer the caller, or the request would hang until it times out.
+        const failure = asFailure(err);
+        refuse(msg, send, { status: 500, error: failure, text: 'the server is not configured to check tokens' }, where, '');
+        if (respondItself) throw failure;
+        return;
+      }
+      const token = fromMsg ? stringOrUndefined(getMsgProperty(msg, fromMsg)) : bearerToken(req.headers?.authorization);
 
       let verified: VerifiedToken;
       try {
@@ -74,12 +84,14 @@ export = function (RED: NodeAPI): void {
       } catch (err) {
         if (err instanceof TokenError) {
           if (err.problem !== 'MISSING') config.reportReachable(true);
-          return refuse(msg, send, { status: 401, error: err, oauthError: err.problem === 'MISSING' ? undefined : 'invalid_token', text: err.publicText }, where);
+          return refuse(msg, send, { status: 401, error: err, oauthError: err.problem === 'MISSING' ? undefined : 'invalid_token', text: err.publicText }, where, realm.realm);
         }
-        const failure = err instanceof IntegrationError ? err : new IntegrationError(String(err), { code: 'KEYCLOAK_ERROR', system: 'keycloak', retryable: false, cause: err });
+        const failure = asFailure(err);
         if (failure.retryable) config.reportReachable(false, failure.code);
-        refuse(msg, send, { status: 503, error: failure, text: 'the identity provider cannot be reached; try again shortly' }, where);
-        // Answered 503 already; done(err) still tells Catch nodes and the monitor that Keycloak is away.
+        refuse(msg, send, failure.retryable
+          ? { status: 503, error: failure, text: 'the identity provider cannot be reached; try again shortly' }
+          : { status: 500, error: failure, text: 'the server cannot check tokens of this realm' }, where, realm.realm);
+        // Answered already; done(err) still tells Catch nodes and the monitor what is wrong.
         if (respondItself) throw failure;
         return;
       }
@@ -88,7 +100,7 @@ export = function (RED: NodeAPI): void {
       if (!hasRoles(verified, required, mode)) {
         return refuse(msg, send, {
           status: 403, error: forbidden(realm.realm, username, required, mode), oauthError: 'insufficient_scope', text: 'the caller lacks a required role',
-        }, { ...where, username });
+        }, { ...where, username }, realm.realm);
       }
       msg.user = verified.user;
       msg.keycloak = {
@@ -108,21 +120,21 @@ export = function (RED: NodeAPI): void {
       send([msg, null]);
     });
 
-    function refuse(msg: Msg, send: (m: Array<Msg | null>) => void, refusal: Refusal, where: Record<string, unknown>): void {
+    function refuse(msg: Msg, send: (m: Array<Msg | null>) => void, refusal: Refusal, where: Record<string, unknown>, realmName: string): void {
       const { status, error } = refusal;
-      const realmName = config?.getRealm().realm ?? '';
-      count('keycloak', 'guard_decisions', { decision: status === 503 ? 'unavailable' : 'denied', code: error.code });
-      logEvent(node, status === 503 ? 'warn' : 'info', 'keycloak.guard.denied', { ...where, status, code: error.code });
+      const failed = status >= 500;
+      count('keycloak', 'guard_decisions', { decision: failed ? 'unavailable' : 'denied', code: error.code });
+      logEvent(node, failed ? 'warn' : 'info', 'keycloak.guard.denied', { ...where, status, code: error.code });
       const headers: Record<string, string> = { 'Cache-Control': 'no-store' };
       if (status === 503) headers['Retry-After'] = '5';
-      else {
+      else if (!failed) {
         const params = [`realm="${realmName}"`];
         if (refusal.oauthError) params.push(`error="${refusal.oauthError}"`, `error_description="${refusal.text}"`);
         headers['WWW-Authenticate'] = `Bearer ${params.join(', ')}`;
       }
       if (typeof msg.correlationId === 'string') headers['X-Correlation-Id'] = msg.correlationId;
       const body = {
-        error: refusal.oauthError ?? (status === 503 ? 'temporarily_unavailable' : 'unauthorized'),
+        error: refusal.oauthError ?? (status === 503 ? 'temporarily_unavailable' : failed ? 'server_error' : 'unauthorized'),
         code: error.code,
         message: refusal.text,
         correlationId: msg.correlationId,
@@ -140,7 +152,7 @@ export = function (RED: NodeAPI): void {
       msg.payload = body;
       msg.keycloak = {
         ...(isObject(msg.keycloak) ? msg.keycloak : {}),
-        decision: status === 503 ? 'unavailable' : 'denied',
+        decision: failed ? 'unavailable' : 'denied',
         error: { code: error.code, status, message: error.message },
       };
       send([null, msg]);
@@ -149,6 +161,10 @@ export = function (RED: NodeAPI): void {
 
   registerType('clinica-keycloak-guard', KeycloakGuard);
 };
+
+function asFailure(err: unknown): IntegrationError {
+  return err instanceof IntegrationError ? err : new IntegrationError(String(err), { code: 'KEYCLOAK_ERROR', system: 'keycloak', retryable: false, cause: err });
+}
 
 function stringOrUndefined(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;

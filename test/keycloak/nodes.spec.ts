@@ -206,6 +206,22 @@ describe('keycloak nodes (Node-RED test helper, real OpenID provider)', function
     assert.deepEqual([errors[0].errorInfo.code, errors[0].errorInfo.retryable], ['KEYCLOAK_UNREACHABLE', true]);
   });
 
+  it('still answers the caller (500) when its realm is misconfigured, and reports it', async function () {
+    const saved = process.env.KEYCLOAK_CLIENT_ID;
+    delete process.env.KEYCLOAK_CLIENT_ID;
+    try {
+      await helper.load(nodes, guardedFlow({ roles: '' }, apiRealm({ clientId: '' })));
+    } finally {
+      if (saved !== undefined) process.env.KEYCLOAK_CLIENT_ID = saved;
+    }
+    const errors = collect<Msg>(helper.getNode('errors'));
+    const res = await get(tokens['medico.prueba']);
+    assert.equal(res.status, 500);
+    assert.equal(res.body?.code, 'KEYCLOAK_NOT_CONFIGURED');
+    await waitFor(() => errors.length === 1, 'caught error');
+    assert.match(errors[0].error.message, /client id \(KEYCLOAK_CLIENT_ID\)/);
+  });
+
   describe('token node', function () {
     const integration = (extra: Msg = {}) => ({ id: 'svc', type: 'clinica-keycloak-realm', url: peer.baseUrl, realm: 'clinica-realm', clientId: 'clinica-integration', ...extra });
 
