@@ -2,9 +2,10 @@
  * Verified requests per second: `http in` → clinica-keycloak-guard → `http response` in an embedded
  * Node-RED, side by side with a raw Express + jose server doing the same check (signature against the
  * realm's JWKS, issuer, audience/azp, expiry, one of two roles). Both verify a real token from the
- * Keycloak-shaped test provider; 50 concurrent keep-alive clients on loopback, in a worker thread.
+ * Keycloak-shaped test provider; 50 concurrent keep-alive clients on loopback, in a worker thread, taking
+ * turns between the two servers in 1 s slices so that both share the machine's noise alike.
  *
- *   npm run build && node dist/bench/keycloak-guard.js [--duration 8000] [--concurrency 50] [--rounds 3]
+ *   npm run build && node dist/bench/keycloak-guard.js [--duration 10000] [--concurrency 50] [--slice 1000]
  *
  * Node-RED logs every guard decision as a JSON line (to /dev/null here), as it does in production.
  */
@@ -127,56 +128,53 @@ async function nodeRedGuard(peer: KeycloakPeer): Promise<Running> {
 }
 
 export async function run(): Promise<Record<string, unknown>> {
-  const durationMs = arg('duration', 8000);
+  const durationMs = arg('duration', 10000);
   const concurrency = arg('concurrency', 50);
-  const rounds = arg('rounds', 3);
+  const sliceMs = arg('slice', 1000);
   const peer = await KeycloakPeer.start();
   const token = (await userToken(peer, 'medico.prueba')).access_token;
   const raw = await rawExpress(peer);
   const red = await nodeRedGuard(peer);
-  const load = (url: string) => runLoad({ url, headers: { authorization: `Bearer ${token}` }, concurrency, durationMs, warmupMs: 1500, expectStatus: 200 });
-  const results: Array<{ round: number; raw: LoadResult; nodeRed: LoadResult }> = [];
+  const headers = { authorization: `Bearer ${token}` };
+  let results: LoadResult[];
   try {
     // Sanity: both answer 200 to the token and 401 without it.
     for (const url of [raw.url, red.url]) {
-      const ok = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+      const ok = await fetch(url, { headers });
       const no = await fetch(url);
       if (ok.status !== 200 || no.status !== 401) throw new Error(`${url}: expected 200/401, got ${ok.status}/${no.status}`);
     }
-    for (let round = 1; round <= rounds; round++) {
-      const r = await load(raw.url);
-      const n = await load(red.url);
-      results.push({ round, raw: r, nodeRed: n });
-    }
+    results = await runLoad({
+      targets: [{ name: 'raw Express + jose', url: raw.url, headers }, { name: 'http in → guard → response', url: red.url, headers }],
+      concurrency,
+      durationMs,
+      sliceMs,
+      warmupMs: 1500,
+      expectStatus: 200,
+    });
   } finally {
     await red.close();
     await raw.close();
     await peer.close();
   }
-  // The median round of each side: the machine is shared, single rounds are noisy.
-  const median = (key: 'raw' | 'nodeRed') => results.map((x) => x[key]).sort((a, b) => a.rps - b.rps)[Math.floor(results.length / 2)];
-  const bRaw = median('raw');
-  const bRed = median('nodeRed');
+  const [rawResult, redResult] = results;
   const summary = {
     bench: 'keycloak-guard',
     concurrency,
     durationMs,
+    sliceMs,
     cpus: os.cpus().length,
+    loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
     node: process.version,
-    rounds: results,
-    rawRps: bRaw.rps,
-    nodeRedRps: bRed.rps,
-    ratio: Math.round((bRed.rps / bRaw.rps) * 1000) / 1000,
-    nodeRedP99Ms: bRed.p99,
-    rawP99Ms: bRaw.p99,
+    raw: rawResult,
+    nodeRed: redResult,
+    ratio: Math.round((redResult.rps / rawResult.rps) * 1000) / 1000,
     targets: { ratio: 0.7, p99Ms: 20 },
   };
-  const line = (name: string, r: LoadResult) =>
-    `${name.padEnd(28)} ${String(r.rps).padStart(7)} req/s   p50 ${r.p50.toFixed(2)} ms   p90 ${r.p90.toFixed(2)} ms   p99 ${r.p99.toFixed(2)} ms   errors ${r.errors}`;
-  for (const r of results) {
-    process.stdout.write(`round ${r.round}\n  ${line('raw Express + jose', r.raw)}\n  ${line('http in → guard → response', r.nodeRed)}\n`);
-  }
-  process.stdout.write(`median: Node-RED ${bRed.rps} req/s = ${(summary.ratio * 100).toFixed(1)}% of raw ${bRaw.rps} req/s (target ≥ 70%); Node-RED p99 ${bRed.p99} ms (target < 20 ms)\n`);
+  const line = (r: LoadResult) =>
+    `${r.name.padEnd(28)} ${String(r.rps).padStart(7)} req/s   p50 ${r.p50.toFixed(2)} ms   p90 ${r.p90.toFixed(2)} ms   p99 ${r.p99.toFixed(2)} ms   errors ${r.errors}`;
+  process.stdout.write(`${concurrency} clients, ${durationMs / 1000} s each, alternating ${sliceMs} ms slices\n  ${line(rawResult)}\n  ${line(redResult)}\n`);
+  process.stdout.write(`Node-RED guard = ${(summary.ratio * 100).toFixed(1)}% of raw (target ≥ 70%); p99 ${redResult.p99} ms (target < 20 ms); load average ${summary.loadAverage.join(' ')}\n`);
   process.stdout.write(JSON.stringify(summary) + '\n');
   return summary;
 }
