@@ -162,6 +162,9 @@ class Mutex {
 }
 
 export class Registry {
+  private static instances = 0;
+  /** Distinguishes peers of one process in the shared serialisation cache. */
+  readonly instance = ++Registry.instances;
   readonly models = new Map<string, ModelDef>();
   readonly tables = new Map<string, Map<number, Rec>>();
   private readonly nextIds = new Map<string, number>();
@@ -248,6 +251,7 @@ export class Registry {
     for (const key of txn.touched.keys()) {
       const s = this.shield.get(key);
       if (s && s.txn === txn.id) this.shield.delete(key);
+      this.bump(key.slice(0, key.indexOf('#')));
     }
   }
 
@@ -537,7 +541,8 @@ export class Registry {
     const names = this.fieldList(def, fields);
     const missing = ids.filter((id) => !this.get(env, model, id));
     if (missing.length) throw missingRecord(model, missing, env.uid);
-    const cacheable = names.every((n) => {
+    // While a transaction is uncommitted, what a reader sees depends on who reads: never cache then.
+    const cacheable = this.shield.size === 0 && names.every((n) => {
       const f = this.field(def, n);
       return f && !f.volatile && !f.related && (!f.compute || n === 'display_name') && f.type !== 'one2many';
     });
@@ -546,7 +551,7 @@ export class Registry {
       const rec = this.get(env, model, id) as Rec;
       const out: Rec = { id };
       for (const n of names) if (n !== 'id') out[n] = this.format(env, def, rec, n, load);
-      if (sig) Object.defineProperty(out, CACHE_KEY, { value: `${model}:${id}:${sig}`, enumerable: false });
+      if (sig) Object.defineProperty(out, CACHE_KEY, { value: `${this.instance}:${model}:${id}:${sig}`, enumerable: false });
       return out;
     });
   }

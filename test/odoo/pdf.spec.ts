@@ -1,0 +1,91 @@
+/**
+ * Invoice and document PDFs through the client against the peer: the stored attachment, the send
+ * wizard that creates it without e-mailing (Odoo 18 and 17 wizards), the web-session report route, and
+ * a clear account of every path tried when none works.
+ */
+import * as assert from 'node:assert/strict';
+import { OdooClient } from '../../nodes/clients/odoo/client';
+import { fetchRecordPdf } from '../../nodes/clients/odoo/pdf';
+import { IntegrationError } from '../../nodes/lib/errors';
+import { startOdooPeer, type OdooPeer } from '../peers/odoo';
+import { clientFor, postedInvoice } from './helpers';
+
+const isPdf = (b: Buffer) => b.subarray(0, 5).toString('latin1') === '%PDF-' && b.includes(Buffer.from('%%EOF'));
+
+describe('odoo pdf', function () {
+  for (const version of [18, 17] as const) {
+    describe(`on Odoo ${version}`, () => {
+      let peer: OdooPeer;
+      let client: OdooClient;
+      before(async () => {
+        peer = await startOdooPeer({ version });
+        client = clientFor(peer);
+      });
+      after(async () => {
+        client.close();
+        await peer.stop();
+      });
+
+      it('generates the missing attachment with the send wizard, e-mailing nobody, then reads it', async () => {
+        const moveId = await postedInvoice(client, `Paciente ${version}`, 'paciente@correo.example');
+        assert.equal((await client.read('account.move', moveId, ['invoice_pdf_report_id']))[0].invoice_pdf_report_id, false);
+        const first = await fetchRecordPdf(client, { model: 'account.move', id: moveId });
+        assert.equal(first.path, 'send-wizard');
+        assert.deepEqual(first.attempts.map((a) => [a.path, a.ok]), [['attachment', false], ['send-wizard', true]]);
+        assert.match(first.attempts[0].reason ?? '', /no PDF attachment yet/);
+        assert.ok(isPdf(first.content));
+        assert.match(first.filename, /^INV_\d{4}_\d{5}\.pdf$/);
+        assert.equal(peer.sentMail.length, 0, 'nobody was e-mailed although the customer has an address');
+        const wizardModel = version >= 18 ? 'account.move.send.wizard' : 'account.move.send';
+        assert.ok(peer.calls.some((c) => c.model === wizardModel && c.method === 'action_send_and_print'));
+        const second = await fetchRecordPdf(client, { model: 'account.move', id: moveId });
+        assert.equal(second.path, 'attachment');
+        assert.equal(second.attachmentId, first.attachmentId);
+        assert.deepEqual(second.content, first.content);
+        assert.equal(second.partner?.[1], `Paciente ${version}`);
+      });
+
+      it('falls back to the report route with a web session when a password is configured', async () => {
+        const draft = await client.create('account.move', { move_type: 'out_invoice', partner_id: 3, invoice_line_ids: [[0, 0, { name: 'Consulta', price_unit: 40 }]] });
+        const withPassword = new OdooClient({ url: peer.url, db: peer.db, username: 'admin', apiKey: peer.admin.apiKey, password: 'admin' });
+        const result = await fetchRecordPdf(withPassword, { model: 'account.move', id: draft });
+        assert.equal(result.path, 'report-route');
+        assert.deepEqual(result.attempts.map((a) => [a.path, a.ok]), [['attachment', false], ['send-wizard', false], ['report-route', true]]);
+        assert.match(result.attempts[1].reason ?? '', /state "draft".*post it first/);
+        assert.ok(isPdf(result.content));
+        withPassword.close();
+      });
+
+      it('says which path failed and why when none works', async () => {
+        const draft = await client.create('account.move', { move_type: 'out_invoice', partner_id: 3, invoice_line_ids: [[0, 0, { name: 'Consulta', price_unit: 40 }]] });
+        try {
+          await fetchRecordPdf(client, { model: 'account.move', id: draft });
+          assert.fail('expected ODOO_PDF_UNAVAILABLE');
+        } catch (err) {
+          const e = err as IntegrationError;
+          assert.equal(e.code, 'ODOO_PDF_UNAVAILABLE');
+          assert.match(e.message, /attachment: invoice .* has no PDF attachment yet/);
+          assert.match(e.message, /send-wizard: .*only a posted invoice can be sent/);
+          assert.match(e.message, /report-route: .*needs a web session, which needs the password/);
+        }
+        await assert.rejects(fetchRecordPdf(client, { model: 'account.move', id: 999999 }), (e: IntegrationError) => e.code === 'ODOO_MISSING_RECORD');
+      });
+    });
+  }
+
+  it('reads the newest PDF attachment of any record, or renders its report', async () => {
+    const peer = await startOdooPeer();
+    const client = clientFor(peer);
+    const partnerId = await client.create('res.partner', { name: 'Con receta' });
+    const pdf = Buffer.from('%PDF-1.4\n% receta\n%%EOF\n');
+    await client.create('ir.attachment', { name: 'receta-vieja.pdf', datas: pdf.toString('base64'), res_model: 'res.partner', res_id: partnerId });
+    const newest = await client.create('ir.attachment', { name: 'receta.pdf', datas: pdf.toString('base64'), res_model: 'res.partner', res_id: partnerId, mimetype: 'application/pdf' });
+    const found = await fetchRecordPdf(client, { model: 'res.partner', id: partnerId });
+    assert.deepEqual([found.path, found.attachmentId, found.filename], ['attachment', newest, 'receta.pdf']);
+    assert.deepEqual(found.content, pdf);
+    const none = await fetchRecordPdf(client, { model: 'res.partner', id: 3 }).catch((e: IntegrationError) => e);
+    assert.match((none as IntegrationError).message, /res.partner 3 has no PDF attachment; report-route: no report name set/);
+    client.close();
+    await peer.stop();
+  });
+});
