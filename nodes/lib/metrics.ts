@@ -15,8 +15,11 @@ interface Series {
 const series = new Map<string, Series>();
 
 function keyOf(family: string, name: string, labels: Labels): string {
-  const parts = Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`);
-  return `${family}|${name}|${parts.join(',')}`;
+  const keys = Object.keys(labels);
+  // Counted on every message: the common cases skip the sort.
+  if (keys.length === 0) return `${family}|${name}|`;
+  if (keys.length === 1) return `${family}|${name}|${keys[0]}=${labels[keys[0]]}`;
+  return `${family}|${name}|${keys.sort().map((k) => `${k}=${labels[k]}`).join(',')}`;
 }
 
 /** Adds n (default 1) to the counter `<family>_<name>{labels}`. */

@@ -34,7 +34,8 @@ export interface ConsumeOptions {
 export interface Delivery {
   queue: string;
   body: unknown;
-  raw: Buffer;
+  /** The body as bytes (rebuilt from the parsed JSON when the message was JSON). */
+  readonly raw: Buffer;
   contentType?: string;
   messageId?: string;
   correlationId?: string;
@@ -88,25 +89,28 @@ const LOST = Symbol('connection lost');
 const toBuffer = (body: unknown): Buffer =>
   Buffer.isBuffer(body) ? body : typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(JSON.stringify(body ?? null), 'utf8');
 
-/** The payload of a message in the requested format, or a MalformedMessageError naming why not. */
-export function decodeBody(msg: Pick<AsyncMessage, 'body' | 'contentType'>, format: BodyFormat): { body: unknown; raw: Buffer } {
-  const raw = toBuffer(msg.body);
+/**
+ * The payload of a message in the requested format, or a MalformedMessageError naming why not. The raw bytes
+ * are only rebuilt when they are needed (a retry or a dead letter): rabbitmq-client already parsed declared JSON.
+ */
+export function decodeBody(msg: Pick<AsyncMessage, 'body' | 'contentType'>, format: BodyFormat): unknown {
   const declaredJson = (msg.contentType ?? '').startsWith('application/json');
-  if (format === 'buffer') return { body: raw, raw };
-  if (format === 'text') return { body: raw.toString('utf8'), raw };
+  if (declaredJson && !Buffer.isBuffer(msg.body) && format !== 'buffer' && format !== 'text') return msg.body;
+  const raw = toBuffer(msg.body);
+  if (format === 'buffer') return raw;
+  if (format === 'text') return raw.toString('utf8');
   if (format === 'json' || declaredJson) {
-    // rabbitmq-client parses declared JSON already; a Buffer left here means it failed to parse.
-    if (declaredJson && !Buffer.isBuffer(msg.body)) return { body: msg.body, raw };
+    // A Buffer left here under a JSON content type means rabbitmq-client failed to parse it.
     try {
-      return { body: JSON.parse(raw.toString('utf8')), raw };
+      return JSON.parse(raw.toString('utf8'));
     } catch (err) {
       throw new MalformedMessageError(`body is not valid JSON (${errorMessage(err)}); first bytes: ${JSON.stringify(raw.subarray(0, 60).toString('utf8'))}`, {
         contentType: msg.contentType, bytes: raw.length,
       });
     }
   }
-  if ((msg.contentType ?? '').startsWith('text/')) return { body: raw.toString('utf8'), raw };
-  return { body: raw, raw };
+  if ((msg.contentType ?? '').startsWith('text/')) return raw.toString('utf8');
+  return raw;
 }
 
 export declare interface AmqpConsumer {
@@ -197,9 +201,9 @@ export class AmqpConsumer extends EventEmitter {
     const headers = { ...(msg.headers ?? {}) } as Record<string, unknown>;
     const previous = Number(headers['x-attempts'] ?? 0);
     const attempt = (Number.isFinite(previous) && previous > 0 ? previous : 0) + 1;
-    let decoded: { body: unknown; raw: Buffer };
+    let body: unknown;
     try {
-      decoded = decodeBody(msg, this.format);
+      body = decodeBody(msg, this.format);
     } catch (err) {
       this.stats.malformed += 1;
       await this.deadLetter(msg, toBuffer(msg.body), headers, attempt, err);
@@ -215,8 +219,10 @@ export class AmqpConsumer extends EventEmitter {
     }
     const delivery: Delivery = {
       queue: this.queue,
-      body: decoded.body,
-      raw: decoded.raw,
+      body,
+      get raw() {
+        return toBuffer(msg.body);
+      },
       contentType: msg.contentType,
       messageId: msg.messageId,
       correlationId: msg.correlationId ?? (headers['x-correlation-id'] as string | undefined),
