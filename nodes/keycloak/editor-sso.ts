@@ -7,7 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Strategy as OidcStrategy, type VerifyFunction } from 'openid-client/passport';
-import { KeycloakRealm } from '../clients/keycloak/realm';
+import { KeycloakRealm, issuerOf } from '../clients/keycloak/realm';
 import { TokenError } from '../clients/keycloak/errors';
 import { bearerToken, parseList, type VerifiedToken } from '../clients/keycloak/verifier';
 import { count } from '../lib/metrics';
@@ -38,6 +38,8 @@ export function editorPermissions(roles: string[], mapping: RoleMapping = DEFAUL
 
 interface SsoEnv {
   url: string;
+  /** KEYCLOAK_PUBLIC_URL: where browsers reach Keycloak, when Node-RED calls it by another name. */
+  keycloakPublicUrl?: string;
   realm: string;
   clientId: string;
   clientSecret: string;
@@ -58,6 +60,7 @@ function ssoEnv(env: NodeJS.ProcessEnv): SsoEnv | undefined {
   const hours = Number(get('KEYCLOAK_EDITOR_SESSION_HOURS'));
   return {
     url,
+    ...(get('KEYCLOAK_PUBLIC_URL') ? { keycloakPublicUrl: get('KEYCLOAK_PUBLIC_URL') } : {}),
     realm: get('KEYCLOAK_REALM') || 'clinica-realm',
     clientId,
     clientSecret,
@@ -134,7 +137,7 @@ export class KeycloakEditorStrategy {
 export function editorAdminAuth(env: NodeJS.ProcessEnv): unknown {
   const sso = ssoEnv(env);
   if (!sso) return undefined;
-  const realm = new KeycloakRealm({ url: sso.url, realm: sso.realm, clientId: sso.clientId, clientSecret: sso.clientSecret });
+  const realm = new KeycloakRealm({ url: sso.url, publicUrl: sso.keycloakPublicUrl, realm: sso.realm, clientId: sso.clientId, clientSecret: sso.clientSecret });
   // Users who logged in during this run; Node-RED asks for them again on every API call with its session token.
   const known = new Map<string, EditorUser>();
 
@@ -182,7 +185,7 @@ export function editorAdminAuth(env: NodeJS.ProcessEnv): unknown {
 export function editorLogoutRedirect(env: NodeJS.ProcessEnv): string | undefined {
   const sso = ssoEnv(env);
   if (!sso) return undefined;
-  const issuer = new KeycloakRealm({ url: sso.url, realm: sso.realm, clientId: sso.clientId }).issuer;
+  const issuer = issuerOf(sso.keycloakPublicUrl || sso.url, sso.realm);
   const query = new URLSearchParams({ client_id: sso.clientId, post_logout_redirect_uri: `${sso.publicUrl}/` });
   return `${issuer}/protocol/openid-connect/logout?${query.toString()}`;
 }
@@ -205,6 +208,7 @@ export function httpNodeAuth(env: NodeJS.ProcessEnv): Middleware | undefined {
   const realmName = get('KEYCLOAK_REALM') || 'clinica-realm';
   const realm = new KeycloakRealm({
     url: get('KEYCLOAK_URL'),
+    ...(get('KEYCLOAK_PUBLIC_URL') ? { publicUrl: get('KEYCLOAK_PUBLIC_URL') } : {}),
     realm: realmName,
     clientId: get('KEYCLOAK_API_CLIENT_ID') || 'clinica-api',
     audiences: [get('KEYCLOAK_CLIENT_ID')].filter(Boolean),

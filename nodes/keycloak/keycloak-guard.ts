@@ -107,7 +107,7 @@ export = function (RED: NodeAPI): void {
         ...(isObject(msg.keycloak) ? msg.keycloak : {}),
         decision: 'allowed',
         realm: realm.realm,
-        issuer: realm.issuer,
+        issuer: verified.claims.iss ?? realm.issuer,
         clientId: verified.clientId,
         realmRoles: verified.realmRoles,
         clientRoles: verified.clientRoles,

@@ -32,14 +32,18 @@ export interface RealmConfigNode extends Node<RealmConfigCredentials> {
 /**
  * The realm settings from a config node's properties, its credentials and the environment. The secret
  * falls back to KEYCLOAK_CLIENT_SECRET only for the client named by KEYCLOAK_CLIENT_ID: another client's
- * secret is never guessed from the environment.
+ * secret is never guessed from the environment; likewise KEYCLOAK_PUBLIC_URL only for KEYCLOAK_URL.
  */
 export function realmSettings(def: Partial<RealmConfigDef>, credentials: RealmConfigCredentials | undefined, env: NodeJS.ProcessEnv = process.env): RealmSettings {
   const clientId = settingOrEnv(def.clientId, 'KEYCLOAK_CLIENT_ID', '', env);
   const envClient = (env.KEYCLOAK_CLIENT_ID ?? '').trim();
   const secret = expandEnv(credentials?.clientSecret, env).trim() || (clientId && clientId === envClient ? (env.KEYCLOAK_CLIENT_SECRET ?? '').trim() : '');
+  const url = settingOrEnv(def.url, 'KEYCLOAK_URL', 'http://localhost:8080', env);
+  // KEYCLOAK_PUBLIC_URL (the host name tokens carry) belongs to the Keycloak of KEYCLOAK_URL only.
+  const publicUrl = url === (env.KEYCLOAK_URL ?? '').trim() ? (env.KEYCLOAK_PUBLIC_URL ?? '').trim() : '';
   return {
-    url: settingOrEnv(def.url, 'KEYCLOAK_URL', 'http://localhost:8080', env),
+    url,
+    ...(publicUrl ? { publicUrl } : {}),
     realm: settingOrEnv(def.realm, 'KEYCLOAK_REALM', 'clinica-realm', env),
     clientId,
     ...(secret ? { clientSecret: secret } : {}),

@@ -128,6 +128,26 @@ describe('keycloak client (real OpenID provider with Keycloak layout)', function
     assert.equal(peer.requests.certs - before, 1, 'one refetch for the whole flood');
   });
 
+  it('accepts the public issuer when Node-RED reaches Keycloak by another name (KEYCLOAK_PUBLIC_URL)', async function () {
+    const split = await KeycloakPeer.start({ issuerHost: 'localhost' });
+    try {
+      const port = new URL(split.baseUrl).port;
+      const internal = { url: split.baseUrl, realm: PEER_REALM };
+      const mismatch = await rejection(new KeycloakRealm({ ...internal, clientId: 'clinica-api' }).verify('a.b.c'));
+      assert.equal(mismatch.code, 'KEYCLOAK_ISSUER_MISMATCH');
+      assert.match(mismatch.message, /KEYCLOAK_PUBLIC_URL/);
+
+      const service = new KeycloakRealm({ ...internal, publicUrl: `http://localhost:${port}`, clientId: 'clinica-integration', clientSecret: INTEGRATION_SECRET });
+      const { accessToken } = await service.serviceToken();
+      const api = new KeycloakRealm({ ...internal, publicUrl: `http://localhost:${port}/`, clientId: 'clinica-api' });
+      const verified = await api.verify(accessToken);
+      assert.equal(verified.claims.iss, `http://localhost:${port}/realms/clinica-realm`);
+      assert.deepEqual(verified.clientRoles, ['service']);
+    } finally {
+      await split.close();
+    }
+  });
+
   describe('client-credentials tokens', function () {
     it('caches the token and renews it once under concurrent demand', async function () {
       let clock = Date.now();

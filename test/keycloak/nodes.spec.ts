@@ -300,5 +300,8 @@ describe('keycloak nodes (Node-RED test helper, real OpenID provider)', function
     assert.deepEqual(api.audiences, ['a', 'b']);
     assert.equal(api.clockToleranceSec, 30);
     assert.equal(realmSettings({ clientId: 'x' }, { clientSecret: '${KEYCLOAK_CLIENT_SECRET}' }, env).clientSecret, 's3cret');
+    const publicEnv = { ...env, KEYCLOAK_PUBLIC_URL: 'http://localhost:8080' };
+    assert.equal(realmSettings({}, {}, publicEnv).publicUrl, 'http://localhost:8080');
+    assert.equal(realmSettings({ url: 'http://other:8080' }, {}, publicEnv).publicUrl, undefined, 'only for the Keycloak of KEYCLOAK_URL');
   });
 });

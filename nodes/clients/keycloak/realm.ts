@@ -4,14 +4,19 @@
  */
 import * as oidc from 'openid-client';
 import { IntegrationError } from '../../lib/errors';
-import { keycloakError, notConfigured } from './errors';
+import { keycloakError, keycloakHttpError, notConfigured } from './errors';
 import { JwksCache, type FetchReason } from './jwks';
 import { ServiceTokenCache, type ServiceToken } from './service-token';
 import { TokenVerifier, type VerifiedToken } from './verifier';
 
 export interface RealmSettings {
-  /** Keycloak base URL, e.g. http://localhost:8080 (Keycloak 17+; add /auth for older servers). */
+  /** Keycloak base URL Node-RED calls, e.g. http://localhost:8080 (Keycloak 17+; add /auth for older servers). */
   url: string;
+  /**
+   * The URL browsers use and tokens carry as issuer, when it differs from `url` (Keycloak behind another
+   * host name, e.g. http://localhost:8080 outside docker while Node-RED calls http://keycloak:8080).
+   */
+  publicUrl?: string;
   realm: string;
   clientId: string;
   /** Needed only for client-credentials tokens and editor login (confidential client). */
@@ -78,31 +83,62 @@ export class KeycloakRealm {
     if (this.lastFailure && Date.now() - this.failedAt < (this.settings.retryAfterMs ?? 2000)) {
       return Promise.reject(this.lastFailure);
     }
-    const where = `${this.issuer}/.well-known/openid-configuration`;
-    const { clientId, clientSecret, timeoutMs } = this.settings;
-    const insecure = this.issuer.startsWith('http:');
-    const promise = oidc
-      .discovery(new URL(this.issuer), clientId, clientSecret || undefined, clientSecret ? oidc.ClientSecretPost(clientSecret) : oidc.None(), {
-        execute: insecure ? [oidc.allowInsecureRequests] : [],
-        timeout: Math.ceil((timeoutMs ?? 5000) / 1000),
-      })
-      .then(
-        (config) => {
-          this.lastFailure = undefined;
-          this.events.onEvent?.('keycloak.discovered', { issuer: this.issuer });
-          return config;
-        },
-        (err: unknown) => {
-          const failure = keycloakError(err, 'discovery', where);
-          this.configPromise = undefined;
-          this.failedAt = Date.now();
-          this.lastFailure = failure;
-          this.events.onEvent?.('keycloak.discovery.failed', { issuer: this.issuer, code: failure.code, message: failure.message });
-          throw failure;
-        },
-      );
+    const promise = this.discover().then(
+      (config) => {
+        this.lastFailure = undefined;
+        this.events.onEvent?.('keycloak.discovered', { issuer: config.serverMetadata().issuer });
+        return config;
+      },
+      (err: unknown) => {
+        const failure = keycloakError(err, 'discovery', `${this.issuer}/.well-known/openid-configuration`);
+        this.configPromise = undefined;
+        this.failedAt = Date.now();
+        this.lastFailure = failure;
+        this.events.onEvent?.('keycloak.discovery.failed', { issuer: this.issuer, code: failure.code, message: failure.message });
+        throw failure;
+      },
+    );
     this.configPromise = promise;
     return promise;
+  }
+
+  /**
+   * Reads the realm's metadata from `url` and accepts as issuer either that URL's realm or the public one.
+   * Back-channel endpoints (token, keys, userinfo…) published under the public host are called through
+   * `url`; the browser-facing ones (authorization, logout) keep the public host.
+   */
+  private async discover(): Promise<oidc.Configuration> {
+    const where = `${this.issuer}/.well-known/openid-configuration`;
+    const timeoutMs = this.settings.timeoutMs ?? 5000;
+    let res: Response;
+    try {
+      res = await fetch(where, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
+    } catch (err) {
+      throw keycloakError(err, 'discovery', where);
+    }
+    if (!res.ok) throw keycloakHttpError('discovery', res.status, where, await res.text().catch(() => ''));
+    const meta = (await res.json().catch((err: unknown) => { throw keycloakError(err, 'discovery (parsing)', where); })) as oidc.ServerMetadata;
+    const publicIssuer = issuerOf(this.settings.publicUrl || this.settings.url, this.realm);
+    if (meta.issuer !== this.issuer && meta.issuer !== publicIssuer) {
+      throw new IntegrationError(
+        `Keycloak discovery at ${where} names the issuer ${String(meta.issuer)}, expected ${publicIssuer}; ` +
+          'set KEYCLOAK_PUBLIC_URL to the URL people reach Keycloak at (its KC_HOSTNAME), or fix KEYCLOAK_URL / KEYCLOAK_REALM',
+        { code: 'KEYCLOAK_ISSUER_MISMATCH', system: 'keycloak', retryable: false, details: { expected: publicIssuer, found: meta.issuer } },
+      );
+    }
+    const publicBase = meta.issuer.slice(0, -`/realms/${encodeURIComponent(this.realm)}`.length);
+    const internalBase = this.settings.url.replace(/\/+$/, '');
+    if (publicBase !== internalBase) {
+      for (const key of ['token_endpoint', 'jwks_uri', 'userinfo_endpoint', 'introspection_endpoint', 'revocation_endpoint', 'pushed_authorization_request_endpoint'] as const) {
+        const value = meta[key];
+        if (typeof value === 'string' && value.startsWith(`${publicBase}/`)) (meta as Record<string, unknown>)[key] = internalBase + value.slice(publicBase.length);
+      }
+    }
+    const { clientId, clientSecret } = this.settings;
+    const config = new oidc.Configuration(meta, clientId, clientSecret || undefined, clientSecret ? oidc.ClientSecretPost(clientSecret) : oidc.None());
+    if ([this.issuer, meta.issuer, meta.token_endpoint ?? ''].some((u) => u.startsWith('http:'))) oidc.allowInsecureRequests(config);
+    config.timeout = Math.ceil(timeoutMs / 1000);
+    return config;
   }
 
   /** Verifies a bearer access token; throws TokenError (401) or a retryable error when Keycloak is away. */

@@ -64,6 +64,12 @@ export interface PeerOptions {
   /** Client-credentials token lifetime (s); default as access tokens. */
   clientCredentialsTtlSec?: number;
   seedFile?: string;
+  /**
+   * Host name in the issuer (default 127.0.0.1). With "localhost" the peer acts like Keycloak with
+   * KC_HOSTNAME=http://localhost:<port> and a dynamic back channel: tokens say localhost, while endpoints
+   * follow the host each request used.
+   */
+  issuerHost?: string;
 }
 
 interface SigningKey {
@@ -202,7 +208,7 @@ export class KeycloakPeer {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     this.server = server;
     this.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    this.issuer = `${this.baseUrl}/realms/${PEER_REALM}`;
+    this.issuer = `http://${this.options.issuerHost ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}/realms/${PEER_REALM}`;
     this.provider = await this.makeProvider();
   }
 
