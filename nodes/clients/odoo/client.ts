@@ -375,6 +375,15 @@ export class OdooClient {
     return this.call(model, 'fields_get', [], { attributes });
   }
 
+  /**
+   * Odoo's clock as seen in its last answer's Date header (1 s resolution, so it runs up to 1 s behind),
+   * or this machine's clock before any answer. Used to compute "the last N seconds" in Odoo's time.
+   */
+  serverNow(): Date {
+    const c = this.http.serverClock;
+    return c ? new Date(c.serverMs + (Date.now() - c.localMs)) : new Date();
+  }
+
   /** true when a password is configured (the web-session routes, e.g. /report/pdf, need one). */
   get hasPassword(): boolean {
     return Boolean(this.options.password);

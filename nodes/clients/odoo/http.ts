@@ -67,6 +67,8 @@ export class HttpTransport {
   private readonly lib: typeof http | typeof https;
   readonly limiter: Limiter;
   private closed = false;
+  /** The server's clock from its last Date header, and when that answer arrived here. */
+  serverClock?: { serverMs: number; localMs: number };
 
   constructor(baseUrl: string, readonly options: HttpOptions) {
     this.base = new URL(baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
@@ -119,6 +121,8 @@ export class HttpTransport {
       });
       req.on('response', (res) => {
         gotResponse = true;
+        const date = res.headers.date ? Date.parse(res.headers.date) : NaN;
+        if (!Number.isNaN(date)) this.serverClock = { serverMs: date, localMs: Date.now() };
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) }));

@@ -6,3 +6,5 @@ export type { PdfPath, PdfAttempt, PdfRequest, PdfResult } from './pdf';
 export { odooError, faultFromXmlRpc, faultFromJson, MARSHAL_NONE } from './errors';
 export type { ProtocolName, VersionInfo } from './protocols';
 export { parseMethodResponse, serializeMethodCall, parseMethodCall, serializeValue } from './xmlrpc';
+export { ChangeFeed } from './changes';
+export type { ChangeFeedOptions, CursorState, CursorStore, ChangeSource, WebhookPayload, WebhookOutcome } from './changes';
