@@ -18,17 +18,24 @@ function credentialSecret(): string | false {
   return false as const;
 }
 
-/** Keycloak SSO for the editor, when configured (see nodes/keycloak); null keeps the editor open locally. */
-function adminAuth(): unknown {
+interface KeycloakSso {
+  editorAdminAuth?: (e: NodeJS.ProcessEnv) => unknown;
+  editorLogoutRedirect?: (e: NodeJS.ProcessEnv) => string | undefined;
+  httpNodeAuth?: (e: NodeJS.ProcessEnv) => unknown;
+}
+
+/** Keycloak SSO (nodes/keycloak/editor-sso): each part is off while Keycloak is not configured. */
+function keycloakSso(): KeycloakSso {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const sso = require('./nodes/keycloak/editor-sso') as { editorAdminAuth?: (e: NodeJS.ProcessEnv) => unknown };
-    return sso.editorAdminAuth ? sso.editorAdminAuth(env) ?? undefined : undefined;
+    return require('./nodes/keycloak/editor-sso') as KeycloakSso;
   } catch (err) {
-    if ((err as { code?: string }).code === 'MODULE_NOT_FOUND') return undefined;
+    if ((err as { code?: string }).code === 'MODULE_NOT_FOUND') return {};
     throw err;
   }
 }
+
+const sso = keycloakSso();
 
 const userDir = env.NODE_RED_USER_DIR || path.join(root, '.node-red');
 
@@ -41,7 +48,10 @@ const settings = {
   credentialSecret: credentialSecret(),
   // Loads this package itself (package.json "node-red" section) and its examples/ for Import -> Examples.
   nodesDir: [root],
-  adminAuth: adminAuth(),
+  // The editor logs in through Keycloak (roles decide who edits); the editor stays open when Keycloak is not set.
+  adminAuth: sso.editorAdminAuth?.(env) ?? undefined,
+  // Optional bearer check in front of flow routes (KEYCLOAK_PROTECT_PATHS, e.g. /api/).
+  httpNodeMiddleware: sso.httpNodeAuth?.(env) ?? undefined,
   httpAdminRoot: '/',
   httpNodeRoot: '/',
   diagnostics: { enabled: true, ui: true },
@@ -70,6 +80,7 @@ const settings = {
     header: { title: 'Clínica Universitaria · integración' },
     projects: { enabled: false },
     tours: false,
+    logout: { redirect: sso.editorLogoutRedirect?.(env) },
   },
   lang: env.NODE_RED_LANG || undefined,
 };

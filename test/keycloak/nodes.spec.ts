@@ -3,8 +3,7 @@ import { createPublicKey } from 'node:crypto';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { SignJWT, base64url } from 'jose';
-import { core, helper, collect, waitFor } from '../lib/harness';
-import { getRED } from '../../nodes/lib/node-runtime';
+import { core, helper, collect, serveHttpNodes, waitFor } from '../lib/harness';
 import { realmSettings } from '../../nodes/keycloak/types';
 import { KeycloakPeer } from '../peers/keycloak/keycloak-peer';
 import { userToken } from '../peers/keycloak/user-token';
@@ -21,11 +20,6 @@ type Msg = Record<string, any>;
  * The test helper hands `http in` nodes an express app of their own (RED.httpNode) without serving it;
  * this server forwards to whichever app the current flow registered its routes on.
  */
-function serveHttpNodes(): Promise<{ server: http.Server; url: string }> {
-  const server = http.createServer((req, res) => (getRED().httpNode as unknown as http.RequestListener)(req, res));
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}` })));
-}
-
 async function closedPort(): Promise<number> {
   const s = net.createServer();
   await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', () => resolve()));

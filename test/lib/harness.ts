@@ -2,6 +2,8 @@
  * Shared test plumbing: the Node-RED test helper bound to the installed node-red, and small waits.
  * Tests talk to the real PostgreSQL and RabbitMQ of this machine; nothing here mocks a server.
  */
+import * as http from 'node:http';
+import * as net from 'node:net';
 import rawHelper = require('node-red-node-test-helper');
 
 rawHelper.init(require.resolve('node-red'));
@@ -68,4 +70,15 @@ export function collect<T = Record<string, unknown>>(node: { on(event: 'input', 
 /** A unique name for queues, databases and folders of one test run. */
 export function uniqueName(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 7)}`;
+}
+
+/**
+ * The test helper never listens for RED.httpNode (flow routes such as `http in`); this serves them on an
+ * ephemeral port of 127.0.0.1. Close it with server.closeAllConnections() and server.close().
+ */
+export function serveHttpNodes(): Promise<{ server: http.Server; url: string }> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { getRED } = require('../../nodes/lib/node-runtime') as { getRED(): { httpNode: unknown } };
+  const server = http.createServer((req, res) => (getRED().httpNode as http.RequestListener)(req, res));
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}` })));
 }
