@@ -1,11 +1,8 @@
 /**
- * A real Node-RED runtime in this process (no test helper, no spies), loading this package from its
- * nodesDir like `npm start` does, with a given flow. Used by the benchmarks.
+ * What the benchmarks share: a real Node-RED runtime in this process (no test helper, no spies) and latency
+ * summaries.
  */
-import * as fs from 'node:fs';
-import * as http from 'node:http';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import { startRuntime } from '../../test/lib/runtime';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 export interface EmbeddedRed {
@@ -14,47 +11,9 @@ export interface EmbeddedRed {
   stop(): Promise<void>;
 }
 
-const root = path.resolve(__dirname, '..', '..', '..');
-
-export async function startEmbedded(flow: object[], credentials: Record<string, unknown> = {}): Promise<EmbeddedRed> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const RED = require('node-red');
-  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'clinica-bench-'));
-  fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flow));
-  if (Object.keys(credentials).length) {
-    fs.writeFileSync(path.join(userDir, 'flows_cred.json'), JSON.stringify(credentials));
-  }
-  const server = http.createServer();
-  RED.init(server, {
-    userDir,
-    flowFile: 'flows.json',
-    credentialSecret: false,
-    nodesDir: [root],
-    httpAdminRoot: false,
-    httpNodeRoot: false,
-    logging: { console: { level: process.env.BENCH_LOG || 'warn' } },
-    editorTheme: { projects: { enabled: false } },
-    contextStorage: { default: { module: 'memory' } },
-  });
-  const started = new Promise<void>((resolve) => {
-    const onStarted = (ev: { id?: string }) => {
-      if (ev && ev.id === 'runtime-state') return;
-      RED.events.removeListener('flows:started', onStarted);
-      resolve();
-    };
-    RED.events.on('flows:started', onStarted);
-  });
-  await RED.start();
-  await started;
-  return {
-    RED,
-    getNode: (id: string) => RED.nodes.getNode(id),
-    stop: async () => {
-      await RED.stop();
-      server.close();
-      fs.rmSync(userDir, { recursive: true, force: true });
-    },
-  };
+/** A real Node-RED runtime with the flow (see test/lib/runtime.ts), quiet: only warnings are kept. */
+export function startEmbedded(flow: object[], credentials?: Record<string, unknown>): Promise<EmbeddedRed> {
+  return startRuntime(flow, { credentials, logLevel: 'warn' });
 }
 
 /** Percentile of a sorted array of numbers. */

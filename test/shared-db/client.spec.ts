@@ -129,6 +129,12 @@ describe('shared-db client (real PostgreSQL)', function () {
       assert.equal(after.rows[0].n, before.rows[0].n);
     });
 
+    it('gives a column its default when some records of a batch leave it out', async function () {
+      await upsert(db, 'patients', [{ odoo_id: 8801, name: 'Con active', active: false }, { odoo_id: 8802, name: 'Sin active' }]);
+      const rows = await db.query('SELECT odoo_id, active FROM shared_patients WHERE odoo_id IN (8801, 8802) ORDER BY odoo_id');
+      assert.deepEqual(rows.rows, [{ odoo_id: 8801, active: false }, { odoo_id: 8802, active: true }]);
+    });
+
     it('stores hostile text as text (no SQL reaches the statement)', async function () {
       const name = `Robert'); DROP TABLE shared_patients; --`;
       await upsert(db, 'patients', [{ odoo_id: 666, name }]);

@@ -13,6 +13,11 @@ export interface ColumnSpec {
   required?: boolean;
   /** Allowed values for short status-like columns. */
   oneOf?: readonly string[];
+  /**
+   * Value of a NOT NULL column when a record leaves it out (or sends null) while others of the batch set it;
+   * a function is evaluated per batch (e.g. now).
+   */
+  default?: unknown;
 }
 
 export interface Resolve {
@@ -49,7 +54,7 @@ export const ENTITIES: Record<string, EntitySpec> = {
       phone: { type: 'text', max: 50 },
       vat: { type: 'text', max: 50 },
       birthdate: { type: 'date' },
-      active: { type: 'bool' },
+      active: { type: 'bool', default: true },
       odoo_write_date: { type: 'timestamptz' },
     },
   },
@@ -67,7 +72,7 @@ export const ENTITIES: Record<string, EntitySpec> = {
       end_datetime: { type: 'timestamptz' },
       status: { type: 'text', max: 50 },
       doctor_name: { type: 'text', max: 255 },
-      active: { type: 'bool' },
+      active: { type: 'bool', default: true },
       odoo_write_date: { type: 'timestamptz' },
     },
   },
@@ -81,14 +86,14 @@ export const ENTITIES: Record<string, EntitySpec> = {
       name: { type: 'text', max: 255, required: true },
       generic_name: { type: 'text', max: 255 },
       category: { type: 'text', max: 100 },
-      stock_quantity: { type: 'numeric' },
+      stock_quantity: { type: 'numeric', default: 0 },
       min_stock_level: { type: 'numeric' },
       max_stock_level: { type: 'numeric' },
       unit_price: { type: 'numeric' },
       expiration_date: { type: 'date' },
       supplier_id: { type: 'int' },
-      active: { type: 'bool' },
-      sync_status: { type: 'text', max: 20 },
+      active: { type: 'bool', default: true },
+      sync_status: { type: 'text', max: 20, default: 'synced' },
       odoo_write_date: { type: 'timestamptz' },
     },
   },
@@ -101,14 +106,14 @@ export const ENTITIES: Record<string, EntitySpec> = {
       odoo_move_id: { type: 'int', required: true },
       odoo_product_id: { type: 'int', required: true },
       external_ref: { type: 'text', max: 100 },
-      source: { type: 'text', max: 20, oneOf: ['odoo', 'pharmacy'] },
+      source: { type: 'text', max: 20, oneOf: ['odoo', 'pharmacy'], default: 'odoo' },
       movement_type: { type: 'text', max: 20, required: true, oneOf: ['in', 'out', 'adjustment'] },
       quantity: { type: 'numeric', required: true },
       reference_document: { type: 'text', max: 100 },
-      movement_date: { type: 'timestamptz' },
+      movement_date: { type: 'timestamptz', default: () => new Date().toISOString() },
       user_id: { type: 'int' },
       notes: { type: 'text' },
-      sync_status: { type: 'text', max: 20 },
+      sync_status: { type: 'text', max: 20, default: 'synced' },
     },
   },
 };
@@ -122,6 +127,8 @@ ENTITIES.pharmacy_movements = {
     ...ENTITIES.stock_movements.columns,
     odoo_move_id: { type: 'int' },
     external_ref: { type: 'text', max: 100, required: true },
+    source: { type: 'text', max: 20, oneOf: ['odoo', 'pharmacy'], default: 'pharmacy' },
+    sync_status: { type: 'text', max: 20, default: 'pending' },
   },
 };
 
@@ -223,6 +230,12 @@ export function prepareBatch(spec: EntitySpec, records: unknown[], options: Prep
   for (const [name, col] of Object.entries(spec.columns)) if (col.required) present.add(name);
   const columns = known.filter((c) => present.has(c));
 
+  const defaults: Record<string, unknown> = {};
+  for (const c of columns) {
+    const d = spec.columns[c].default;
+    if (d !== undefined) defaults[c] = typeof d === 'function' ? (d as () => unknown)() : d;
+  }
+
   // Last occurrence of a key wins: one statement may not touch the same row twice.
   const byKey = new Map<string, number>();
   const converted: unknown[][] = [];
@@ -232,7 +245,7 @@ export function prepareBatch(spec: EntitySpec, records: unknown[], options: Prep
     const row: unknown[] = [];
     let bad = false;
     for (const c of columns) {
-      const res = convertValue(r[c], spec.columns[c]);
+      const res = convertValue(r[c] ?? defaults[c], spec.columns[c]);
       if (!res.ok) {
         const key = spec.keys.map((k) => `${k}=${JSON.stringify(r[k])}`).join(', ');
         problems.push(`record ${i} (${key}): ${c} ${res.reason}`);
