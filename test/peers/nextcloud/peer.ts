@@ -377,7 +377,7 @@ export class NextcloudPeer {
     const wanted = String(req.headers['x-hash'] ?? '').toLowerCase();
     if (this.opts.hashes && wanted) {
       for (const algo of ['md5', 'sha1', 'sha256']) {
-        if (wanted === algo || wanted === 'all') res.setHeader(`X-Hash-${algo.toUpperCase()}`, hashes[algo]);
+        if ((wanted === algo || wanted === 'all') && hashes[algo]) res.setHeader(`X-Hash-${algo.toUpperCase()}`, hashes[algo]);
       }
     }
     res.writeHead(status, {
@@ -394,7 +394,7 @@ export class NextcloudPeer {
    * file) when the connection goes away before the body is complete.
    */
   private async receive(req: http.IncomingMessage, file: string): Promise<{ bytes: number; hashes: Record<string, string>; truncated: boolean } | undefined> {
-    const stage = this.faultStage();
+    const stage = this.faultStage(req);
     try {
       await pipeline(req, stage, fs.createWriteStream(file));
     } catch {
@@ -411,8 +411,10 @@ export class NextcloudPeer {
   }
 
   /** Counts and hashes bytes as they arrive, and applies the armed faults. */
-  private faultStage(countsAsUpload = true): FaultStage {
+  private faultStage(req: http.IncomingMessage, countsAsUpload = true): FaultStage {
     const faults = this.faults;
+    const wanted = String(req.headers['x-hash'] ?? '').toLowerCase();
+    const algorithms = !this.opts.hashes ? [] : wanted === 'all' ? ['md5', 'sha1', 'sha256'] : ['md5', 'sha1', 'sha256'].filter((a) => a === wanted);
     const corrupt = Boolean(faults.corruptNextUpload);
     const truncate = Boolean(faults.truncateNextUpload);
     faults.corruptNextUpload = false;
@@ -420,6 +422,7 @@ export class NextcloudPeer {
     return new FaultStage({
       corrupt,
       truncate,
+      algorithms,
       onBytes: countsAsUpload ? (n) => {
         this.stats.uploadBytes += n;
         if (faults.stopAfterBytes !== undefined && this.stats.uploadBytes >= faults.stopAfterBytes) {
@@ -564,7 +567,7 @@ export class NextcloudPeer {
     }
     this.stats.assemblies += 1;
     const part = this.layout.partFile();
-    const stage = this.faultStage(false);
+    const stage = this.faultStage(req, false);
     const out = fs.createWriteStream(part);
     try {
       for (const c of chunks) {
@@ -652,13 +655,15 @@ export class NextcloudPeer {
 class FaultStage extends Transform {
   bytes = 0;
   truncated = false;
-  private readonly hashes = { md5: createHash('md5'), sha1: createHash('sha1'), sha256: createHash('sha256') };
+  private readonly hashes: Record<string, ReturnType<typeof createHash>> = {};
   private corrupt: boolean;
   private held?: Buffer;
 
-  constructor(private readonly opts: { corrupt: boolean; truncate: boolean; onBytes?: (n: number) => void }) {
+  /** `algorithms`: what the client asked for with X-Hash (Nextcloud hashes only that). */
+  constructor(private readonly opts: { corrupt: boolean; truncate: boolean; algorithms: string[]; onBytes?: (n: number) => void }) {
     super();
     this.corrupt = opts.corrupt;
+    for (const a of opts.algorithms) this.hashes[a] = createHash(a);
   }
 
   /** What of `piece` gets stored (possibly damaged), hashed as stored. */

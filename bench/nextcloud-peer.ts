@@ -1,0 +1,58 @@
+/**
+ * Bench plumbing for the Nextcloud family: the Nextcloud test peer in a child process (so its work and memory do
+ * not count against the measured process) and a memory sampler.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+
+export interface PeerProcess {
+  url: string;
+  root: string;
+  /** Changes the simulated password-check cost of the running peer. */
+  setPasswordCheckMs(ms: number): void;
+  stop(): Promise<void>;
+}
+
+/** `root`: a folder for the peer's files (e.g. /dev/shm to keep disk noise out of protocol measurements). */
+export async function startPeerProcess(opts: { passwordCheckMs?: number; minChunkMb?: number; root?: string } = {}): Promise<PeerProcess> {
+  const cli = path.resolve(__dirname, '..', 'test', 'peers', 'nextcloud', 'cli.js');
+  const child: ChildProcess = spawn(process.execPath, [cli, '--password-check-ms', String(opts.passwordCheckMs ?? 0), '--min-chunk-mb', String(opts.minChunkMb ?? 5), ...(opts.root ? ['--root', opts.root] : [])], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = readline.createInterface({ input: child.stdout! });
+  const first = await new Promise<string>((resolve, reject) => {
+    lines.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`Nextcloud peer exited with ${code}`)));
+  });
+  const info = JSON.parse(first) as { url: string; root: string };
+  return {
+    ...info,
+    setPasswordCheckMs: (ms) => child.stdin!.write(`password-check-ms ${ms}\n`),
+    stop: () => new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    }),
+  };
+}
+
+/** Samples this process's RSS every `everyMs` and keeps the peak (plus the kernel's own high-water mark). */
+export function rssSampler(everyMs = 20): { stop(): { peakMb: number; maxRssMb: number } } {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      peak = Math.max(peak, process.memoryUsage.rss());
+      return { peakMb: peak / 1048576, maxRssMb: process.resourceUsage().maxRSS / 1024 };
+    },
+  };
+}
+
+export function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
+  return Number.isFinite(v) && v >= 0 ? v : fallback;
+}

@@ -1,0 +1,45 @@
+/** Types and helpers shared by the Nextcloud nodes (a node module itself may export only its function). */
+import type { Node, NodeDef } from 'node-red';
+import { IntegrationError } from '../lib/errors';
+import type { NextcloudClient } from '../clients/nextcloud/client';
+
+export interface NextcloudConfigDef extends NodeDef {
+  url: string;
+  username: string;
+  /** Request idle timeout, seconds. */
+  timeout: string | number;
+  /** Chunk size for chunked upload, MiB. */
+  chunkSizeMb: string | number;
+  /** Uploads above this many MiB go chunked. */
+  thresholdMb: string | number;
+  /** Accept self-signed TLS certificates (test servers only). */
+  insecure: boolean;
+}
+
+export interface NextcloudConfigCredentials {
+  appPassword?: string;
+}
+
+export interface NextcloudConfigNode extends Node<NextcloudConfigCredentials> {
+  /** The server root, for display (no secret). */
+  readonly url: string;
+  readonly username: string;
+  register(user: Node): void;
+  deregister(user: Node): void;
+  /** The client of this config node (one per config node, shared by its users). Throws when not configured. */
+  getClient(): NextcloudClient;
+  /** Tells the config node how an operation ended, so every user shows the connection state. */
+  report(err?: unknown): void;
+}
+
+/** The config node a user node names, if it is one. */
+export function nextcloudConfigOf(RED: { nodes: { getNode(id: string): unknown } }, id: string | undefined): NextcloudConfigNode | undefined {
+  const config = id ? (RED.nodes.getNode(id) as NextcloudConfigNode | null) : null;
+  return config && typeof config.getClient === 'function' ? config : undefined;
+}
+
+export function notConfigured(user: Node): IntegrationError {
+  return new IntegrationError(`Node ${user.type} "${user.name || user.id}" has no Nextcloud connection; pick a clinica-nextcloud-config in its settings`, {
+    code: 'NEXTCLOUD_NOT_CONFIGURED', system: 'nextcloud', retryable: false,
+  });
+}
