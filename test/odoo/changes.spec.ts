@@ -139,6 +139,19 @@ describe('odoo change feed', function () {
       assert.equal(await feedUnderTest.poll(), 0, 'seen by both, emitted once');
     });
 
+    it('emits only the latest state when a record is saved twice before the first webhook could confirm', async () => {
+      const before = feedUnderTest.out.length;
+      outcomes.length = 0;
+      const id = await client.create('res.partner', { name: 'Hook doble', phone: 'a' });
+      await client.write('res.partner', id, { phone: 'b' });
+      await waitFor(() => outcomes.length === 2, 'both webhooks handled');
+      const mine = feedUnderTest.out.slice(before);
+      assert.equal(mine[mine.length - 1].phone, 'b', 'the latest committed state comes out');
+      assert.ok(mine.every((r) => r.phone === 'a' || r.phone === 'b'));
+      assert.ok(outcomes.includes('emitted'));
+      assert.equal(await feedUnderTest.poll(), 0);
+    });
+
     it('lets polling emit what a lost webhook missed, and ignores a late duplicate webhook', async () => {
       const port = (server.address() as AddressInfo).port;
       const actions = await client.search('ir.actions.server', { domain: [['name', '=', 'Node-RED']] });

@@ -71,6 +71,8 @@ export interface WebhookPayload {
 export type WebhookOutcome =
   | { outcome: 'emitted'; record: OdooRecord }
   | { outcome: 'duplicate'; record: OdooRecord }
+  /** A later webhook for the same record arrived while this one waited: that one emits. */
+  | { outcome: 'superseded'; id: number }
   | { outcome: 'not-committed'; id: number };
 
 type Emit = (records: OdooRecord[], source: ChangeSource) => void;
@@ -94,6 +96,8 @@ export class ChangeFeed {
   private ready?: Promise<void>;
   private polling?: Promise<number>;
   private saving: Promise<void> = Promise.resolve();
+  /** Webhooks waiting per record id: a newer one makes the older ones stop. */
+  private readonly waiting = new Map<number, number>();
 
   constructor(private readonly options: ChangeFeedOptions) {
     if (!options.model) throw badInput('odoo', 'Odoo trigger: no model set; choose the model to watch (e.g. res.partner)');
@@ -252,8 +256,11 @@ export class ChangeFeed {
     const sentWriteDate = typeof payload.write_date === 'string' ? payload.write_date : undefined;
     const sentFields = Object.keys(payload).filter((k) => !k.startsWith('_') && k !== 'id' && k !== 'write_date' && (!this.fields || this.fields.includes(k)));
     const deadline = Date.now() + this.webhookWaitMs;
+    const generation = (this.waiting.get(id) ?? 0) + 1;
+    this.waiting.set(id, generation);
     let delay = 100;
     for (;;) {
+      if (this.waiting.get(id) !== generation) return { outcome: 'superseded', id };
       const [record] = await this.options.client.searchRead(this.model, { domain: [...this.domain, ['id', '=', id]], fields: this.fields, limit: 1 });
       if (record) {
         const wd = String(record.write_date ?? '');
@@ -261,6 +268,7 @@ export class ChangeFeed {
         // write_date has a 1 s resolution: an equal one may still be the previous version; the values decide.
         const committed = sentWriteDate ? wd > sentWriteDate || (wd === sentWriteDate && fieldsMatch) : fieldsMatch;
         if (committed) {
+          if (this.waiting.get(id) === generation) this.waiting.delete(id);
           if (!this.remember(record)) return { outcome: 'duplicate', record };
           emit([record], 'webhook');
           this.prune();
@@ -268,7 +276,10 @@ export class ChangeFeed {
           return { outcome: 'emitted', record };
         }
       }
-      if (Date.now() + delay > deadline) return { outcome: 'not-committed', id };
+      if (Date.now() + delay > deadline) {
+        if (this.waiting.get(id) === generation) this.waiting.delete(id);
+        return { outcome: 'not-committed', id };
+      }
       await sleep(delay);
       delay = Math.min(delay * 2, 1000);
     }

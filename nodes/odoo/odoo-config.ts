@@ -1,0 +1,95 @@
+/**
+ * clinica-odoo-config: one Odoo database and user. Owns one client (one login, one pool of kept-alive
+ * connections, one concurrency limit) shared by every Odoo node that uses it; logs in when the first
+ * node registers and shows the connection state on every user node. Settings accept a value or ${ENV}
+ * and fall back to ODOO_URL, ODOO_DB, ODOO_USERNAME, ODOO_API_KEY and ODOO_PASSWORD.
+ */
+import type { NodeAPI } from 'node-red';
+import { ConnectionUsers } from '../lib/config-node';
+import { expandEnv, intSetting, settingOrEnv } from '../lib/env';
+import { IntegrationError, errorMessage } from '../lib/errors';
+import { logEvent, registerType, setRED } from '../lib/node-runtime';
+import { safeUrl } from '../lib/redact';
+import { OdooClient } from '../clients/odoo/client';
+import type { ProtocolName } from '../clients/odoo/protocols';
+import type { OdooConfigDef, OdooConfigNode } from './types';
+
+/** Codes that say Odoo or the login is the problem, not one message. */
+const CONNECTION_CODES = new Set(['ODOO_UNREACHABLE', 'ODOO_TIMEOUT', 'ODOO_UNAVAILABLE', 'ODOO_ACCESS_DENIED', 'ODOO_NOT_CONFIGURED', 'ODOO_NOT_FOUND', 'ODOO_BAD_RESPONSE']);
+const PROTOCOLS = new Set(['auto', 'jsonrpc', 'xmlrpc', 'json2']);
+
+export = function (RED: NodeAPI): void {
+  setRED(RED);
+
+  function OdooConfig(this: OdooConfigNode, def: OdooConfigDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const url = settingOrEnv(def.url, 'ODOO_URL', 'http://localhost:8069');
+    const db = settingOrEnv(def.db, 'ODOO_DB');
+    const username = settingOrEnv(def.username, 'ODOO_USERNAME');
+    const apiKey = expandEnv(node.credentials?.apiKey) || (process.env.ODOO_API_KEY ?? '');
+    const password = expandEnv(node.credentials?.password) || (process.env.ODOO_PASSWORD ?? '');
+    const protocol = (PROTOCOLS.has(def.protocol) ? def.protocol : 'auto') as 'auto' | ProtocolName;
+    const lang = expandEnv(def.lang).trim();
+    (node as { url: string }).url = safeUrl(url);
+    (node as { db: string }).db = db;
+    (node as { username: string }).username = username;
+    let client: OdooClient | undefined;
+
+    const users = new ConnectionUsers(() => void check(), () => undefined);
+
+    async function check(): Promise<void> {
+      users.setState('connecting');
+      try {
+        const c = node.getClient();
+        await c.login();
+        users.setState('connected');
+        logEvent(node, 'info', 'odoo.connected', { url: node.url, db, user: username, protocol: await c.protocolName(), version: (await c.version()).server_version });
+      } catch (err) {
+        node.report(err);
+      }
+    }
+
+    node.getClient = () => {
+      client ??= new OdooClient({
+        url,
+        db,
+        username,
+        apiKey: apiKey || undefined,
+        password: password || undefined,
+        protocol,
+        timeoutMs: intSetting(def.timeout, 30, 1, 3600) * 1000,
+        concurrency: intSetting(def.concurrency, 4, 1, 64),
+        retries: intSetting(def.retries, 2, 0, 10),
+        context: lang ? { lang } : undefined,
+        onRetry: (info) => {
+          logEvent(node, 'warn', 'odoo.retry', { operation: info.operation, attempt: info.attempt, delayMs: Math.round(info.delayMs), code: info.error.code });
+          if (users.current === 'connected') users.setState('reconnecting');
+        },
+      });
+      return client;
+    };
+
+    node.report = (err?: unknown) => {
+      if (err === undefined) {
+        if (users.current !== 'connected') users.setState('connected');
+        return;
+      }
+      const code = err instanceof IntegrationError ? err.code : undefined;
+      if (!code || !CONNECTION_CODES.has(code)) return;
+      const state = code === 'ODOO_ACCESS_DENIED' || code === 'ODOO_NOT_CONFIGURED' || code === 'ODOO_NOT_FOUND' ? 'failed' : 'disconnected';
+      if (users.current !== state) logEvent(node, 'warn', 'odoo.unavailable', { url: node.url, db, user: username, code, error: errorMessage(err) });
+      users.setState(state, code);
+    };
+    node.register = (user) => users.register(user);
+    node.deregister = (user) => users.deregister(user);
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      client?.close();
+      client = undefined;
+      done();
+    });
+  }
+
+  registerType('clinica-odoo-config', OdooConfig, { credentials: { apiKey: { type: 'password' }, password: { type: 'password' } } });
+};
