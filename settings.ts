@@ -3,6 +3,7 @@
  * Everything that differs between deployments comes from the environment (see .env.example).
  */
 import * as path from 'node:path';
+import { flowsDirStorage } from './nodes/lib/flow-files';
 import { formatLogRecord, type LogRecord } from './nodes/lib/json-log';
 
 const root = path.resolve(__dirname, '..');
@@ -43,6 +44,9 @@ const settings = {
   uiPort: Number(env.PORT || 1880),
   uiHost: env.HOST || undefined,
   userDir,
+  // The flows are the files of flows/ (one tab each): a deploy from the editor writes each tab back to its file.
+  // NODE_RED_FLOW_FILE switches to Node-RED's classic single flow file instead.
+  storageModule: env.NODE_RED_FLOW_FILE ? undefined : flowsDirStorage(env.NODE_RED_FLOWS_DIR || path.join(root, 'flows')),
   flowFile: env.NODE_RED_FLOW_FILE || path.join(userDir, 'flows.json'),
   flowFilePretty: true,
   credentialSecret: credentialSecret(),

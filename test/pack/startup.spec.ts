@@ -33,8 +33,10 @@ describe('npm start: Node-RED with the compiled settings (real process)', functi
   it('starts cleanly with the database and the broker down, logs JSON lines, and stops on SIGTERM', async function () {
     userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'clinica-start-'));
     const port = await freePort();
-    // A flow that uses the database and the broker, both pointed at closed ports.
-    fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify([
+    // A flows folder with one tab that uses the database and the broker, both pointed at closed ports.
+    const flowsDir = path.join(userDir, 'flows');
+    fs.mkdirSync(flowsDir);
+    fs.writeFileSync(path.join(flowsDir, 'down.json'), JSON.stringify([
       { id: 'tab', type: 'tab', label: 'down' },
       { id: 'db', type: 'clinica-db-config', url: '${SHARED_DB_URL}', migrate: true },
       { id: 'mq', type: 'clinica-amqp-broker', url: '${AMQP_URL}', connectionName: 'startup-test', publishTimeout: 1000 },
@@ -51,6 +53,7 @@ describe('npm start: Node-RED with the compiled settings (real process)', functi
         ...process.env,
         PORT: String(port),
         NODE_RED_USER_DIR: userDir,
+        NODE_RED_FLOWS_DIR: flowsDir,
         NODE_RED_CREDENTIAL_SECRET: 'test-secret',
         SHARED_DB_URL: 'postgres://postgres@127.0.0.1:1/clinica_shared',
         AMQP_URL: 'amqp://guest:guest@127.0.0.1:1',
@@ -69,7 +72,7 @@ describe('npm start: Node-RED with the compiled settings (real process)', functi
     // Let the nodes fail against the closed ports for a while: nothing may crash.
     await new Promise((r) => setTimeout(r, 4000));
     assert.equal(child.exitCode, null, `Node-RED is still running; output:\n${output.slice(-2000)}`);
-    const flows = await (await fetch(`http://127.0.0.1:${port}/flows`)).json() as Array<{ type: string }>;
+    const flows = await (await fetch(`http://127.0.0.1:${port}/flows`)).json() as Array<{ id: string; type: string }>;
     assert.ok(flows.some((n) => n.type === 'clinica-amqp-consume'), 'our nodes are loaded and the flow deployed');
 
     const lines = output.split('\n').filter((l) => l.trim().startsWith('{'));
@@ -79,6 +82,19 @@ describe('npm start: Node-RED with the compiled settings (real process)', functi
     assert.ok(records.some((r) => (r.node as { type?: string } | undefined)?.type === 'clinica-db-query'), `node log lines name the node:\n${lines.slice(-30).map((l) => l.slice(0, 200)).join('\n')}`);
     assert.ok(!/test-secret/.test(output), 'no secret in the logs');
     assert.ok(!/Unhandled|uncaught/i.test(output), `no unhandled error:\n${output.slice(-2000)}`);
+
+    // A deploy from the editor writes each tab back to its file in the flows folder; a new tab gets a new file.
+    const deployed = [...flows, { id: 'tab2', type: 'tab', label: 'Nueva pestaña' },
+      { id: 'note', z: 'tab2', type: 'comment', name: 'added in the editor', info: '' }];
+    const deploy = await fetch(`http://127.0.0.1:${port}/flows`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json', 'Node-RED-Deployment-Type': 'full' }, body: JSON.stringify(deployed),
+    });
+    assert.ok(deploy.ok, `deploy answered ${deploy.status}`);
+    assert.deepEqual(fs.readdirSync(flowsDir).sort(), ['Nueva pestana.json', 'down.json']);
+    const newFile = JSON.parse(fs.readFileSync(path.join(flowsDir, 'Nueva pestana.json'), 'utf8')) as Array<{ id: string }>;
+    assert.deepEqual(newFile.map((n) => n.id), ['tab2', 'note']);
+    const oldFile = JSON.parse(fs.readFileSync(path.join(flowsDir, 'down.json'), 'utf8')) as Array<{ id: string }>;
+    assert.ok(oldFile.some((n) => n.id === 'db') && !oldFile.some((n) => n.id === 'note'));
 
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');
