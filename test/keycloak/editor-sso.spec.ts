@@ -64,6 +64,8 @@ describe('editor SSO round trip: Node-RED (dist/settings.js) ↔ Keycloak peer, 
         PORT: String(port),
         HOST: '127.0.0.1',
         NODE_RED_USER_DIR: userDir,
+        // Never the repository's flows/: this test deploys.
+        NODE_RED_FLOWS_DIR: path.join(userDir, 'flows'),
         NODE_RED_CREDENTIAL_SECRET: 'test-credential-secret',
         NODE_ENV: 'test',
         LOG_LEVEL: 'warn',
