@@ -1,6 +1,6 @@
 /**
  * Peak memory of a 1 GiB upload from a stream (target: RSS < 150 MB): the content is made on the fly and read
- * by the client one 10 MiB chunk at a time (plus one read ahead), sent with Nextcloud's chunked upload v2 and
+ * by the client one 10 MiB chunk at a time (two buffers, reused), sent with Nextcloud's chunked upload v2 and
  * assembled by the peer (a child process, files in the OS temp folder), then checked by SHA-256. Measured for the
  * pack's client alone and for the clinica-nextcloud node in an embedded Node-RED, each in a fresh process. "RSS
  * before" is taken after start-up (for the node: Node-RED running with the whole pack loaded), "peak" during the

@@ -7,6 +7,7 @@ import type { NodeAPI } from 'node-red';
 import { ConnectionUsers } from '../lib/config-node';
 import { expandEnv, intSetting, settingOrEnv } from '../lib/env';
 import { IntegrationError, errorMessage } from '../lib/errors';
+import { count } from '../lib/metrics';
 import { logEvent, registerType, setRED } from '../lib/node-runtime';
 import { NextcloudClient, serverRoot } from '../clients/nextcloud/client';
 import type { NextcloudConfigDef, NextcloudConfigNode } from './types';
@@ -59,6 +60,10 @@ export = function (RED: NodeAPI): void {
         chunkSize: intSetting(def.chunkSizeMb, 10, 5, 1024) * MiB,
         chunkThreshold: intSetting(def.thresholdMb, 64, 1, 1024) * MiB,
         rejectUnauthorized: !def.insecure,
+        onRetry: (info) => {
+          count('nextcloud', 'retries', { node: 'clinica-nextcloud-config' });
+          logEvent(node, 'debug', 'nextcloud.retry', info);
+        },
       });
       return client;
     };

@@ -206,10 +206,12 @@ describe('nextcloud client (real webdav-server behind the Nextcloud peer)', func
   });
 
   it('sends a failed chunk again when the fault is transient, and aborts the upload when it is not', async function () {
-    const c = client({ chunkSize: 1 * MiB, chunkThreshold: 1 * MiB });
+    const retries: unknown[] = [];
+    const c = client({ chunkSize: 1 * MiB, chunkThreshold: 1 * MiB, onRetry: (i) => retries.push(i) });
     peer.faults.failChunk = { n: 2, status: 503, times: 1 };
     const r = await c.upload('/c/retry.bin', patternStream(3 * MiB, 8));
     assert.deepEqual([r.status, r.chunks], ['created', 3]);
+    assert.deepEqual(retries, [{ operation: 'chunk 2 upload', path: '/c/retry.bin', attempt: 1, code: 'NEXTCLOUD_SERVER_ERROR' }]);
     assert.equal(fileSha256(peer.diskPath('alice', '/c/retry.bin')), patternSha256(3 * MiB, 8));
 
     peer.faults.failChunk = { n: 2, status: 507, times: 5 };
