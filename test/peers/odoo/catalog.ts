@@ -133,7 +133,16 @@ export function defineModels(reg: Registry): void {
     addMessagePost(custom);
     env.registry.define(custom);
   };
-  irModel.hooks.afterCreate = (env, rec) => refreshAccess(env.registry, rec.model as string, env);
+  irModel.hooks.afterCreate = (env, rec) => {
+    // Odoo gives every manual model its magic fields (id, create_date, write_date …) as ir.model.fields rows.
+    const def = env.registry.models.get(rec.model as string);
+    const magic = { ...env, uid: 1, context: { ...env.context, __magic: true } };
+    for (const name of ['id', 'display_name', 'create_date', 'create_uid', 'write_date', 'write_uid']) {
+      const fd = def?.fields.get(name);
+      if (fd) env.registry.create(magic, 'ir.model.fields', [{ name, field_description: fd.string, model_id: rec.id, ttype: fd.type, relation: fd.relation ?? false, readonly: true }]);
+    }
+    refreshAccess(env.registry, rec.model as string, env);
+  };
   irModel.hooks.beforeUnlink = (env, ids) => {
     for (const id of ids) {
       const r = env.registry.get(env, 'ir.model', id);
@@ -155,6 +164,11 @@ export function defineModels(reg: Registry): void {
     const modelRec = env.registry.get(env, 'ir.model', Number(vals.model_id));
     if (!modelRec) throw missingRecord('ir.model', [Number(vals.model_id)], env.uid);
     const name = String(vals.name ?? '');
+    vals.model = modelRec.model;
+    if (env.context.__magic) {
+      vals.state = 'base';
+      return;
+    }
     if (!name.startsWith('x_')) throw ValidationError("Custom fields must have a name that starts with 'x_'!");
     const def = env.registry.models.get(modelRec.model as string);
     if (def && env.registry.field(def, name)) throw ValidationError('The operation cannot be completed: Field names must be unique per model.');
@@ -167,7 +181,7 @@ export function defineModels(reg: Registry): void {
   };
   irFields.hooks.afterCreate = (env, rec) => {
     const def = env.registry.models.get(rec.model as string);
-    if (!def) return;
+    if (!def || env.context.__magic) return;
     def.fields.set(rec.name as string, {
       name: rec.name as string, type: rec.ttype as FieldType, string: String(rec.field_description ?? rec.name), relation: (rec.relation as string) || undefined,
       inverse: (rec.relation_field as string) || undefined, required: Boolean(rec.required), readonly: Boolean(rec.readonly), custom: true,
