@@ -11,7 +11,7 @@
  * peer's password check free (the test server; target node ≥ 90 % of raw) and with it costing --check-ms (default
  * 200, what a small Nextcloud 32 spends on an app password), where keeping the session matters.
  *
- *   npm run build && node dist/bench/nextcloud-upload.js [--small 40] [--large 3] [--rounds 3] [--check-ms 200]
+ *   npm run build && node dist/bench/nextcloud-upload.js [--small 60] [--large 4] [--rounds 4] [--check-ms 200]
  */
 import * as fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -24,9 +24,9 @@ import { arg, startPeerProcess, type PeerProcess } from './nextcloud-peer';
 
 const KB = 1024;
 const MB = 1024 * 1024;
-const SMALL = arg('small', 40);
-const LARGE = arg('large', 3);
-const ROUNDS = arg('rounds', 3);
+const SMALL = arg('small', 60);
+const LARGE = arg('large', 4);
+const ROUNDS = arg('rounds', 4);
 const CHECK_MS = arg('check-ms', 200);
 
 type Upload = (path: string, data: Buffer) => Promise<void>;
