@@ -44,9 +44,9 @@ const settings = {
   uiPort: Number(env.PORT || 1880),
   uiHost: env.HOST || undefined,
   userDir,
-  // The flows are the files of flows/ (one tab each): a deploy from the editor writes each tab back to its file.
-  // NODE_RED_FLOW_FILE switches to Node-RED's classic single flow file instead.
-  storageModule: env.NODE_RED_FLOW_FILE ? undefined : flowsDirStorage(env.NODE_RED_FLOWS_DIR || path.join(root, 'flows')),
+  // With NODE_RED_FLOWS_DIR (npm start sets it to flows/), the flows are the files of that folder, one tab each,
+  // and a deploy from the editor writes each tab back to its file. Without it, Node-RED's single flow file.
+  storageModule: env.NODE_RED_FLOWS_DIR ? flowsDirStorage(env.NODE_RED_FLOWS_DIR) : undefined,
   flowFile: env.NODE_RED_FLOW_FILE || path.join(userDir, 'flows.json'),
   flowFilePretty: true,
   credentialSecret: credentialSecret(),

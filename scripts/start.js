@@ -8,6 +8,8 @@ const { spawn } = require('child_process');
 
 const root = path.resolve(__dirname, '..');
 loadDotEnv(path.join(root, '.env'));
+// The shipped flows are edited in place: a deploy writes each tab back to its file in flows/.
+if (!process.env.NODE_RED_FLOWS_DIR && !process.env.NODE_RED_FLOW_FILE) process.env.NODE_RED_FLOWS_DIR = path.join(root, 'flows');
 
 const child = spawn(process.execPath, [require.resolve('node-red/red.js'), '-s', path.join(root, 'dist', 'settings.js')], {
   stdio: 'inherit',
