@@ -176,6 +176,7 @@ export class Registry {
   /** Access rules the ORM sees (a cache, refreshed only by clearCaches, like Odoo's ormcache). */
   readonly accessCache = new Map<string, AccessRule[]>();
   readonly users = new Map<number, UserDef>();
+  private readonly idCache = new Map<string, { ids: number[]; size: number; epoch: number }>();
   readonly writeLock = new Mutex();
   /** Measured on Odoo 18: a separately created ir.model.access is not seen until the caches clear. */
   staleAccessCache = true;
@@ -503,6 +504,45 @@ export class Registry {
 
   // ------------------------------------------------------------------------------------ search/read
 
+  /** Ids of a table in ascending order, cached until a record is created or deleted. */
+  private sortedIds(model: string): number[] {
+    const table = this.tables.get(model);
+    if (!table) return [];
+    const cached = this.idCache.get(model);
+    if (cached && cached.size === table.size && cached.epoch === this.epochs.get(model)) return cached.ids;
+    const ids = [...table.keys()];
+    this.idCache.set(model, { ids, size: table.size, epoch: this.epochs.get(model) ?? 0 });
+    return ids;
+  }
+
+  /**
+   * The ids worth testing for a domain: when it is a plain AND of conditions (no operators) with
+   * id =, in, > or >=, only those (an index, as PostgreSQL would use); else every id.
+   */
+  private candidateIds(env: Env, model: string, domain: unknown): Iterable<number> {
+    if (!Array.isArray(domain) || domain.some((t) => typeof t === 'string')) return this.ids(env, model);
+    let set: number[] | undefined;
+    let lower = -Infinity;
+    for (const t of domain) {
+      if (!Array.isArray(t) || t[0] !== 'id') continue;
+      if (t[1] === '=' && Number.isInteger(t[2])) set = [t[2] as number];
+      else if (t[1] === 'in' && Array.isArray(t[2]) && t[2].every((x) => Number.isInteger(x))) set = [...new Set(t[2] as number[])].sort((a, b) => a - b);
+      else if ((t[1] === '>' || t[1] === '>=') && Number.isInteger(t[2])) lower = Math.max(lower, (t[2] as number) + (t[1] === '>' ? 1 : 0));
+    }
+    if (set) return set.filter((id) => id >= lower && this.get(env, model, id));
+    if (lower === -Infinity) return this.ids(env, model);
+    const ids = this.sortedIds(model);
+    let lo = 0;
+    let hi = ids.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (ids[mid] < lower) lo = mid + 1;
+      else hi = mid;
+    }
+    const tail = ids.slice(lo);
+    return this.shield.size ? tail.filter((id) => this.get(env, model, id)) : tail;
+  }
+
   search(env: Env, model: string, domain: unknown, opts: { offset?: unknown; limit?: unknown; order?: unknown } = {}): number[] {
     const def = this.modelOrFail(model);
     this.checkAccess(env, model, 'read');
@@ -513,7 +553,7 @@ export class Registry {
     if (!sorter) {
       const out: number[] = [];
       let skipped = 0;
-      for (const id of this.ids(env, model)) {
+      for (const id of this.candidateIds(env, model, domain)) {
         const rec = this.get(env, model, id);
         if (!rec || !match(rec)) continue;
         if (skipped < offset) {
@@ -526,7 +566,7 @@ export class Registry {
       return out;
     }
     const recs: Rec[] = [];
-    for (const id of this.ids(env, model)) {
+    for (const id of this.candidateIds(env, model, domain)) {
       const rec = this.get(env, model, id);
       if (rec && match(rec)) recs.push(rec);
     }
