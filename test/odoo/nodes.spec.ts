@@ -308,8 +308,8 @@ describe('odoo nodes (Node-RED test helper, Odoo peer)', function () {
         assert.deepEqual(out.map((m) => [m.payload.id, m.payload.phone, m.odoo.source]), [[id, '1', 'webhook'], [id, '2', 'webhook']]);
         assert.match(String(out[1].odoo.action), /^Webhook\(#\d+\)$/);
         const hooks = peer.webhooks.slice(-2);
-        assert.deepEqual(hooks.map((h) => h.status), [200, 200], 'Odoo got its answer');
-        assert.ok(hooks.every((h) => h.ms < 1000), 'within Odoo\'s 1 s webhook timeout');
+        // Answered within Odoo's 1 s webhook timeout: otherwise the peer records the timeout and no status.
+        assert.deepEqual(hooks.map((h) => [h.status, h.error]), [[200, undefined], [200, undefined]], 'Odoo got its answer');
         helper.getNode('t').receive({ payload: 'poll' });
         await sleep(150);
         assert.equal(out.length, 2, 'polling does not emit them again');
