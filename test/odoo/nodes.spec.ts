@@ -319,6 +319,26 @@ describe('odoo nodes (Node-RED test helper, Odoo peer)', function () {
       }
     });
 
+    it('reports a failing timed poll to Catch nodes with a red status, and keeps polling', async () => {
+      const srv = net.createServer();
+      await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+      const port = (srv.address() as net.AddressInfo).port;
+      await new Promise<void>((r) => srv.close(() => r()));
+      await helper.load(nodes, [
+        { id: 'tab', type: 'tab' }, cfg({ url: `http://127.0.0.1:${port}`, retries: 0 }),
+        { id: 't', type: 'clinica-odoo-trigger', z: 'tab', config: 'cfg', model: 'res.partner', interval: 1, wires: [[]] },
+        { id: 'catcher', type: 'catch', z: 'tab', scope: null, uncaught: false, wires: [['errors']] },
+        { id: 'errors', type: 'helper', z: 'tab' },
+      ], creds());
+      const t = helper.getNode('t');
+      const statuses: Msg[] = [];
+      t.on('call:status', (call: { args: Msg[] }) => statuses.push(call.args[0]));
+      const errors = collect<Msg>(helper.getNode('errors'));
+      await waitFor(() => errors.length >= 2, 'two failed polls');
+      assert.deepEqual([errors[0].errorInfo.code, errors[0].errorInfo.retryable, errors[0].topic], ['ODOO_UNREACHABLE', true, 'res.partner']);
+      assert.ok(statuses.some((st) => st.fill === 'red' && st.text === 'ODOO_UNREACHABLE'));
+    });
+
     it('keeps its cursor in the file context store: a restart neither replays nor misses', async () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'odoo-trigger-ctx-'));
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
