@@ -91,7 +91,6 @@ export class HttpTransport {
     const payload = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     return new Promise<HttpResponse>((resolve, reject) => {
       let connected = false;
-      let gotResponse = false;
       let settled = false;
       const finish = (err: HttpFailure | undefined, res?: HttpResponse) => {
         if (settled) return;
@@ -120,7 +119,6 @@ export class HttpTransport {
         else socket.once('connect', () => { connected = true; });
       });
       req.on('response', (res) => {
-        gotResponse = true;
         const date = res.headers.date ? Date.parse(res.headers.date) : NaN;
         if (!Number.isNaN(date)) this.serverClock = { serverMs: date, localMs: Date.now() };
         const chunks: Buffer[] = [];
@@ -137,7 +135,6 @@ export class HttpTransport {
         // so it counts as sent (reads are retried anyway; writes are not). Idle sockets are closed by us
         // before the server's keep-alive timeout (agent timeout) to make that race rare.
         const sent = NOT_SENT_CODES.has(code) ? false : connected || Boolean(req.reusedSocket);
-        void gotResponse;
         finish(new HttpFailure(`${method} ${url.origin}${url.pathname} failed: ${e.message}`, code, sent, false, { cause: e }));
       });
       if (payload) req.end(payload);
