@@ -1,5 +1,6 @@
 /** Types and helpers shared by the AMQP nodes (a node module itself may export only its function). */
 import type { Node, NodeDef } from 'node-red';
+import { configNodeOf, missingConfigError } from '../lib/config-node';
 import { expandEnv, settingOrEnv } from '../lib/env';
 import { IntegrationError } from '../lib/errors';
 import type { AmqpBroker } from '../clients/amqp/broker';
@@ -20,14 +21,11 @@ export interface BrokerConfigNode extends Node<{ username?: string; password?: s
 }
 
 export function brokerConfigOf(RED: { nodes: { getNode(id: string): unknown } }, id: string | undefined): BrokerConfigNode | undefined {
-  const config = id ? (RED.nodes.getNode(id) as BrokerConfigNode | null) : null;
-  return config && typeof config.getBroker === 'function' ? config : undefined;
+  return configNodeOf<BrokerConfigNode>(RED, id, 'getBroker');
 }
 
 export function brokerNotConfigured(user: Node): IntegrationError {
-  return new IntegrationError(`Node ${user.type} "${user.name || user.id}" has no broker; pick a clinica-amqp-broker in its settings`, {
-    code: 'AMQP_NOT_CONFIGURED', system: 'amqp', retryable: false,
-  });
+  return missingConfigError(user, 'amqp', 'broker', 'clinica-amqp-broker');
 }
 
 /** What the consume node puts on msg.amqp. */

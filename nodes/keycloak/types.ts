@@ -1,5 +1,6 @@
 /** Types and helpers shared by the Keycloak nodes (a node module itself may export only its function). */
 import type { Node, NodeDef } from 'node-red';
+import { configNodeOf, missingConfigError } from '../lib/config-node';
 import { expandEnv, intSetting, settingOrEnv } from '../lib/env';
 import { IntegrationError } from '../lib/errors';
 import { parseList } from '../clients/keycloak/verifier';
@@ -55,12 +56,9 @@ export function realmSettings(def: Partial<RealmConfigDef>, credentials: RealmCo
 
 /** The config node a user node names, if it is one. */
 export function realmConfigOf(RED: { nodes: { getNode(id: string): unknown } }, id: string | undefined): RealmConfigNode | undefined {
-  const config = id ? (RED.nodes.getNode(id) as RealmConfigNode | null) : null;
-  return config && typeof config.getRealm === 'function' ? config : undefined;
+  return configNodeOf<RealmConfigNode>(RED, id, 'getRealm');
 }
 
 export function noRealm(user: Node): IntegrationError {
-  return new IntegrationError(`Node ${user.type} "${user.name || user.id}" has no Keycloak realm; pick a clinica-keycloak-realm in its settings`, {
-    code: 'KEYCLOAK_NOT_CONFIGURED', system: 'keycloak', retryable: false,
-  });
+  return missingConfigError(user, 'keycloak', 'Keycloak realm', 'clinica-keycloak-realm');
 }

@@ -4,6 +4,7 @@
  * pushed as a status to every user, and a user that registers late is told the current state at once.
  */
 import type { Node, NodeStatus } from 'node-red';
+import { IntegrationError, type SystemName } from './errors';
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'failed';
 
@@ -63,5 +64,23 @@ export function attachToConfig(node: Node, config: { register(n: Node): void; de
   node.on('close', (_removed: boolean, done: () => void) => {
     config.deregister(node);
     done();
+  });
+}
+
+type NodeLookup = { nodes: { getNode(id: string): unknown } };
+
+/**
+ * The config node a user node names, when it is one of the expected kind: Node-RED hands back whatever node has
+ * that id, so the kind is recognised by the method it must have (`getDb`, `getBroker`, `getClient`, …).
+ */
+export function configNodeOf<T extends object>(RED: NodeLookup, id: string | undefined, method: keyof T & string): T | undefined {
+  const config = id ? (RED.nodes.getNode(id) as T | null) : null;
+  return config && typeof (config as Record<string, unknown>)[method] === 'function' ? config : undefined;
+}
+
+/** The error of a node used without its config node: `<SYSTEM>_NOT_CONFIGURED`, never retried, names the fix. */
+export function missingConfigError(user: Node, system: SystemName, what: string, configType: string): IntegrationError {
+  return new IntegrationError(`Node ${user.type} "${user.name || user.id}" has no ${what}; pick a ${configType} in its settings`, {
+    code: `${system.toUpperCase().replace(/-/g, '_')}_NOT_CONFIGURED`, system, retryable: false,
   });
 }

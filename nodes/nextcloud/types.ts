@@ -1,5 +1,6 @@
 /** Types and helpers shared by the Nextcloud nodes (a node module itself may export only its function). */
 import type { Node, NodeDef } from 'node-red';
+import { configNodeOf, missingConfigError } from '../lib/config-node';
 import { IntegrationError } from '../lib/errors';
 import type { NextcloudClient } from '../clients/nextcloud/client';
 
@@ -34,12 +35,9 @@ export interface NextcloudConfigNode extends Node<NextcloudConfigCredentials> {
 
 /** The config node a user node names, if it is one. */
 export function nextcloudConfigOf(RED: { nodes: { getNode(id: string): unknown } }, id: string | undefined): NextcloudConfigNode | undefined {
-  const config = id ? (RED.nodes.getNode(id) as NextcloudConfigNode | null) : null;
-  return config && typeof config.getClient === 'function' ? config : undefined;
+  return configNodeOf<NextcloudConfigNode>(RED, id, 'getClient');
 }
 
 export function notConfigured(user: Node): IntegrationError {
-  return new IntegrationError(`Node ${user.type} "${user.name || user.id}" has no Nextcloud connection; pick a clinica-nextcloud-config in its settings`, {
-    code: 'NEXTCLOUD_NOT_CONFIGURED', system: 'nextcloud', retryable: false,
-  });
+  return missingConfigError(user, 'nextcloud', 'Nextcloud connection', 'clinica-nextcloud-config');
 }

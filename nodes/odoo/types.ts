@@ -1,5 +1,6 @@
 /** Types and helpers shared by the Odoo nodes (a node module itself may export only its function). */
 import type { Node, NodeDef } from 'node-red';
+import { configNodeOf, missingConfigError } from '../lib/config-node';
 import { IntegrationError, badInput } from '../lib/errors';
 import type { OdooClient } from '../clients/odoo/client';
 
@@ -39,14 +40,11 @@ export interface OdooConfigNode extends Node<OdooConfigCredentials> {
 
 /** The config node a user node names, if it is one. */
 export function odooConfigOf(RED: { nodes: { getNode(id: string): unknown } }, id: string | undefined): OdooConfigNode | undefined {
-  const config = id ? (RED.nodes.getNode(id) as OdooConfigNode | null) : null;
-  return config && typeof config.getClient === 'function' ? config : undefined;
+  return configNodeOf<OdooConfigNode>(RED, id, 'getClient');
 }
 
 export function notConfigured(user: Node): IntegrationError {
-  return new IntegrationError(`Node ${user.type} "${user.name || user.id}" has no Odoo connection; pick a clinica-odoo-config in its settings`, {
-    code: 'ODOO_NOT_CONFIGURED', system: 'odoo', retryable: false,
-  });
+  return missingConfigError(user, 'odoo', 'Odoo connection', 'clinica-odoo-config');
 }
 
 export const label = (node: Node) => `${node.type} "${node.name || node.id}"`;

@@ -1,5 +1,6 @@
 /** Types and helpers shared by the shared-db nodes (a node module itself may export only its function). */
 import type { Node, NodeDef } from 'node-red';
+import { configNodeOf, missingConfigError } from '../lib/config-node';
 import { expandEnv, settingOrEnv } from '../lib/env';
 import { IntegrationError } from '../lib/errors';
 import type { SharedDb } from '../clients/shared-db/pool';
@@ -40,12 +41,9 @@ export function connectionUrl(configured: string, password: string | undefined):
 
 /** The config node a user node names, if it is one. */
 export function dbConfigOf(RED: { nodes: { getNode(id: string): unknown } }, id: string | undefined): DbConfigNode | undefined {
-  const config = id ? (RED.nodes.getNode(id) as DbConfigNode | null) : null;
-  return config && typeof config.getDb === 'function' ? config : undefined;
+  return configNodeOf<DbConfigNode>(RED, id, 'getDb');
 }
 
 export function notConfigured(user: Node): IntegrationError {
-  return new IntegrationError(`Node ${user.type} "${user.name || user.id}" has no shared database connection; pick a clinica-db-config in its settings`, {
-    code: 'SHARED_DB_NOT_CONFIGURED', system: 'shared-db', retryable: false,
-  });
+  return missingConfigError(user, 'shared-db', 'shared database connection', 'clinica-db-config');
 }
