@@ -75,6 +75,11 @@ describe('npm start: Node-RED with the compiled settings (real process)', functi
     const flows = await (await fetch(`http://127.0.0.1:${port}/flows`)).json() as Array<{ id: string; type: string }>;
     assert.ok(flows.some((n) => n.type === 'clinica-amqp-consume'), 'our nodes are loaded and the flow deployed');
 
+    // Import -> Examples lists every shipped flow.
+    const examples = await (await fetch(`http://127.0.0.1:${port}/library/examples/flows/node-red-contrib-clinica-integration/`)).json() as Array<{ fn: string }>;
+    const shipped = fs.readdirSync(path.join(root, 'flows')).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, ''));
+    for (const name of shipped) assert.ok(examples.some((e) => e.fn === name), `example "${name}" listed`);
+
     const lines = output.split('\n').filter((l) => l.trim().startsWith('{'));
     assert.ok(lines.length > 5, 'logs are JSON lines');
     const records = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
