@@ -168,6 +168,17 @@ describe('odoo client', function () {
         client.close();
       }
     });
+
+    it('names the inventory move after context.inventory_name, as Odoo does', async () => {
+      const client = clientFor(peer);
+      const productId = await client.create('product.product', { name: 'Ibuprofeno ref', is_storable: true });
+      const context = { inventory_mode: true, inventory_name: 'FARM-0001' };
+      const quantId = await client.call<number>('stock.quant', 'create', [{ product_id: productId, location_id: 8, inventory_quantity: 12 }], { context });
+      await client.call('stock.quant', 'action_apply_inventory', [[quantId]], { context });
+      const moves = await client.searchRead('stock.move', { domain: [['product_id', '=', productId]], fields: ['name', 'reference', 'quantity'] });
+      assert.deepEqual(moves.map((m) => [m.name, m.reference, m.quantity]), [['FARM-0001', 'FARM-0001', 12]]);
+      client.close();
+    });
   });
 
   describe('paging', () => {

@@ -347,8 +347,10 @@ export function defineModels(reg: Registry): void {
         if (!q.inventory_quantity_set) continue;
         const diff = Number(q.inventory_quantity ?? 0) - Number(q.quantity ?? 0);
         if (diff !== 0) {
+          // Odoo names the move after context.inventory_name when given (the "Apply" wizard's reference).
+          const name = typeof env.context.inventory_name === 'string' && env.context.inventory_name ? env.context.inventory_name : 'Product Quantity Updated';
           env.registry.create(env, 'stock.move', [{
-            name: 'Product Quantity Updated', reference: 'Product Quantity Updated', product_id: q.product_id, product_uom_qty: Math.abs(diff), quantity: Math.abs(diff),
+            name, reference: name, product_id: q.product_id, product_uom_qty: Math.abs(diff), quantity: Math.abs(diff),
             location_id: diff > 0 ? 14 : q.location_id, location_dest_id: diff > 0 ? q.location_id : 14, state: 'done', date: env.txn.now, is_inventory: true,
           }]);
         }
