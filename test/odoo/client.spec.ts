@@ -169,8 +169,10 @@ describe('odoo client', function () {
       }
     });
 
-    it('names the inventory move after context.inventory_name, as Odoo does', async () => {
+    it('names the inventory move after context.inventory_name, as Odoo does; the warehouse is found by a plain search', async () => {
       const client = clientFor(peer);
+      const [warehouse] = await client.searchRead('stock.warehouse', { fields: ['lot_stock_id'], limit: 1 });
+      assert.deepEqual(warehouse.lot_stock_id, [8, 'WH/Stock'], 'the warehouse and its stock location are active, as in Odoo');
       const productId = await client.create('product.product', { name: 'Ibuprofeno ref', is_storable: true });
       const context = { inventory_mode: true, inventory_name: 'FARM-0001' };
       const quantId = await client.call<number>('stock.quant', 'create', [{ product_id: productId, location_id: 8, inventory_quantity: 12 }], { context });

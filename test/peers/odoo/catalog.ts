@@ -714,10 +714,11 @@ function installData(reg: Registry, module: string): void {
       xmlid(reg, 'product', 'product_category_all', 'product.category', 1);
       break;
     case 'stock':
-      reg.insertRaw('stock.location', { id: 7, name: 'WH', complete_name: 'WH', usage: 'view' });
-      reg.insertRaw('stock.location', { id: 8, name: 'Stock', complete_name: 'WH/Stock', usage: 'internal' });
-      reg.insertRaw('stock.location', { id: 14, name: 'Inventory adjustment', complete_name: 'Virtual Locations/Inventory adjustment', usage: 'inventory' });
-      reg.insertRaw('stock.warehouse', { id: 1, name: 'YourCompany', code: 'WH', lot_stock_id: 8 });
+      // Odoo's stock data is active (insertRaw applies no defaults).
+      reg.insertRaw('stock.location', { id: 7, name: 'WH', complete_name: 'WH', usage: 'view', active: true });
+      reg.insertRaw('stock.location', { id: 8, name: 'Stock', complete_name: 'WH/Stock', usage: 'internal', active: true });
+      reg.insertRaw('stock.location', { id: 14, name: 'Inventory adjustment', complete_name: 'Virtual Locations/Inventory adjustment', usage: 'inventory', active: true });
+      reg.insertRaw('stock.warehouse', { id: 1, name: 'YourCompany', code: 'WH', lot_stock_id: 8, active: true });
       xmlid(reg, 'stock', 'stock_location_stock', 'stock.location', 8);
       xmlid(reg, 'stock', 'warehouse0', 'stock.warehouse', 1);
       break;
