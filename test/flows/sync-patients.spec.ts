@@ -109,8 +109,11 @@ describe('shipped flow: shared database, patients and appointments (Odoo peer, r
     assert.ok(webhook);
     const from = completed.length;
     // Odoo (or anyone) posting the same webhook again: answered, read, and nothing written.
-    const res = await fetch(`${rt.url}/odoo/webhook/patient`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(webhook.payload) });
+    const res = await fetch(`${rt.url}/odoo/webhook/patient`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Correlation-Id': 'replay-1' }, body: JSON.stringify(webhook.payload),
+    });
     assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-correlation-id'), 'replay-1');
     assert.deepEqual(await res.json(), { received: true });
     await completion('sync.trigger.patients', from, 'the replayed webhook to be handled');
     assert.deepEqual(await patient(p.id), row, 'last_sync untouched');
