@@ -137,8 +137,10 @@ export = function (RED: NodeAPI): void {
       if (ackMode === 'done') hooks(RED).remove(hookName);
       const c = consumer;
       consumer = undefined;
+      // Close first: deliveries still in the flow are given back to the queue (not counted as a failed attempt).
+      const closing = c ? c.close() : Promise.resolve();
       abandonDeliveries(keyPrefix);
-      (c ? c.close() : Promise.resolve()).then(() => done(), () => done());
+      closing.then(() => done(), () => done());
     });
   }
 

@@ -43,7 +43,11 @@ export = function (RED: NodeAPI): void {
         persistent: def.persistent !== false,
         mandatory: def.mandatory !== false,
       });
-      msg.amqp = { ...result, confirmed: true };
+      // A message that came from a consume node keeps its delivery, so the flow can still ack it after publishing.
+      const consumed = msg.amqp as { deliveryKey?: string } | undefined;
+      msg.amqp = consumed?.deliveryKey
+        ? { ...result, confirmed: true, deliveryKey: consumed.deliveryKey, delivery: consumed }
+        : { ...result, confirmed: true };
       send(msg);
     });
   }

@@ -177,6 +177,35 @@ describe('amqp nodes (real RabbitMQ, Node-RED test helper)', function () {
     assert.equal(dead.headers?.['x-attempts'], 2);
   });
 
+  it('acks a consumed message after the flow published a follow-up message (consume -> publish -> ack)', async function () {
+    const queue = newQueue();
+    const next = newQueue();
+    await helper.load(nodes, [
+      { id: 'tab', type: 'tab' },
+      broker('b', uniqueName('clinica-test')),
+      { id: 'pub', z: 'tab', type: 'clinica-amqp-publish', broker: 'b', exchange: '', routingKey: queue, wires: [[]] },
+      { id: 'sub', z: 'tab', type: 'clinica-amqp-consume', broker: 'b', queue, ackMode: 'node', ackTimeout: 300, wires: [['notify']] },
+      { id: 'notify', z: 'tab', type: 'clinica-amqp-publish', broker: 'b', exchange: '', routingKey: next, wires: [['ack', 'out']] },
+      { id: 'ack', z: 'tab', type: 'clinica-amqp-ack', mode: 'auto' },
+      { id: 'out', z: 'tab', type: 'helper' },
+      { id: 'nextSub', z: 'tab', type: 'clinica-amqp-consume', broker: 'b', queue: next, ackMode: 'node', wires: [[]] },
+    ]);
+    const out = collect<Msg>(helper.getNode('out'));
+    await consumerReady(queue);
+    await consumerReady(next);
+    helper.getNode('pub').receive({ payload: { invoice: 9 } });
+    await waitFor(() => out.length === 1, 'follow-up published');
+    assert.equal(out[0].amqp.routingKey, next);
+    assert.equal(out[0].amqp.delivery.queue, queue, 'the consumed delivery is kept');
+    await sleep(200);
+    // Unacked deliveries go back to their queue when the consumer stops: an empty queue after that means acked.
+    await helper.unload();
+    await sleep(200);
+    assert.equal(await tool.depth(queue), 0, 'the consumed message was acked');
+    assert.equal(await tool.depth(retryQueueName(queue, 1)), 0);
+    assert.equal(await tool.depth(deadLetterQueueName(queue)), 0);
+  });
+
   it('fails a publish to an unbound routing key with AMQP_UNROUTABLE', async function () {
     await helper.load(nodes, [
       { id: 'tab', type: 'tab' },

@@ -302,10 +302,15 @@ export class AmqpConsumer extends EventEmitter {
     });
   }
 
+  /**
+   * Stops consuming. Handlers still waiting are released at once (their messages go back to the queue); with
+   * the broker unreachable the library would wait for a channel, so closing waits at most 2 s for it.
+   */
   async close(): Promise<void> {
     this.broker.off('state', this.onBrokerState);
     this.markLost?.();
-    await this.consumer?.close().catch(() => undefined);
+    const closed = this.consumer?.close().catch(() => undefined);
+    await Promise.race([closed, new Promise<void>((resolve) => setTimeout(resolve, 2000).unref())]);
     this.emit('closed');
   }
 }
