@@ -20,6 +20,8 @@ export interface FlowFiles {
   nodes: FlowNode[];
   /** File of each tab (and of each node that stood outside a tab), by id. */
   origin: Map<string, string>;
+  /** The ids of each file in the order they stand there, so a write keeps each file's own order. */
+  order: Map<string, string[]>;
 }
 
 const isTab = (n: FlowNode) => n.type === 'tab';
@@ -28,11 +30,13 @@ const isTab = (n: FlowNode) => n.type === 'tab';
 export function readFlowFiles(dir: string): FlowFiles {
   const nodes: FlowNode[] = [];
   const origin = new Map<string, string>();
+  const order = new Map<string, string[]>();
   const seen = new Set<string>();
-  if (!fs.existsSync(dir)) return { nodes, origin };
+  if (!fs.existsSync(dir)) return { nodes, origin, order };
   for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
     const content = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as FlowNode[];
     if (!Array.isArray(content)) throw new Error(`flows/${file} is not a Node-RED flow (an array of nodes)`);
+    order.set(file, content.map((n) => n.id));
     for (const n of content) {
       if ((isTab(n) || !n.z) && !origin.has(n.id)) origin.set(n.id, file);
       if (seen.has(n.id)) continue;
@@ -40,7 +44,7 @@ export function readFlowFiles(dir: string): FlowFiles {
       nodes.push(n);
     }
   }
-  return { nodes, origin };
+  return { nodes, origin, order };
 }
 
 function slug(label: string): string {
@@ -66,7 +70,7 @@ function references(n: FlowNode, candidates: Map<string, FlowNode>): string[] {
  * the nodes outside tabs (config nodes, subflows with their inner nodes) in every file that uses them,
  * unused ones where they came from (or the first file).
  */
-export function splitFlows(nodes: FlowNode[], previous: Map<string, string>): Map<string, FlowNode[]> {
+export function splitFlows(nodes: FlowNode[], previous: Map<string, string>, order = new Map<string, string[]>()): Map<string, FlowNode[]> {
   const tabs = nodes.filter(isTab);
   const tabIds = new Set(tabs.map((t) => t.id));
   const fileOfTab = new Map<string, string>();
@@ -114,7 +118,13 @@ export function splitFlows(nodes: FlowNode[], previous: Map<string, string>): Ma
     include(file, n.id);
   }
   const files = new Map<string, FlowNode[]>();
-  for (const [file, ids] of members) files.set(file, nodes.filter((n) => ids.has(n.id)));
+  for (const [file, ids] of members) {
+    const content = nodes.filter((n) => ids.has(n.id));
+    // Nodes keep their place in the file as it was; new ones follow in the editor's order.
+    const before = new Map((order.get(file) ?? []).map((id, i) => [id, i]));
+    const rank = new Map(content.map((n, i) => [n.id, before.get(n.id) ?? before.size + i]));
+    files.set(file, content.sort((a, b) => rank.get(a.id)! - rank.get(b.id)!));
+  }
   return files;
 }
 
@@ -148,18 +158,19 @@ export function flowsDirStorage(dir: string): Record<string, unknown> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const local = require('@node-red/runtime/lib/storage/localfilesystem') as Record<string, any>;
   let origin = new Map<string, string>();
+  let order = new Map<string, string[]>();
   return {
     ...local,
     init: (settings: unknown, runtime: unknown) => local.init(settings, runtime),
     getFlows: async () => {
       const read = readFlowFiles(dir);
-      origin = read.origin;
+      ({ origin, order } = read);
       return read.nodes;
     },
     saveFlows: async (flows: FlowNode[]) => {
-      const files = splitFlows(flows, origin);
+      const files = splitFlows(flows, origin, order);
       writeFlowFiles(dir, files, origin);
-      origin = readFlowFiles(dir).origin;
+      ({ origin, order } = readFlowFiles(dir));
     },
   };
 }

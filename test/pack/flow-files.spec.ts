@@ -22,7 +22,7 @@ describe('flows/ as Node-RED storage: one file per tab', function () {
   it('reads the shipped flows and writes them back unchanged', function () {
     for (const f of fs.readdirSync(shipped)) fs.copyFileSync(path.join(shipped, f), path.join(dir, f));
     const read = readFlowFiles(dir);
-    const written = writeFlowFiles(dir, splitFlows(read.nodes, read.origin), read.origin);
+    const written = writeFlowFiles(dir, splitFlows(read.nodes, read.origin, read.order), read.origin);
     assert.deepEqual(written, []);
     for (const f of fs.readdirSync(shipped)) {
       assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')), JSON.parse(fs.readFileSync(path.join(shipped, f), 'utf8')));
