@@ -43,6 +43,26 @@ export class ConnectionUsers {
     if (this.users.size === 0) this.onLast();
   }
 
+  /**
+   * Updates the state from how an operation ended. Success: connected. An error whose code is one of
+   * `connectionCodes`: `failed` for the codes in `failedCodes` (they need a fix: login, configuration), else
+   * `disconnected`, with the code as the status text. Any other error (a bad record, bad input) says nothing about
+   * the connection and changes nothing. Returns the error's code when the state became a new trouble, so the
+   * caller logs once per outage.
+   */
+  reportOutcome(err: unknown, connectionCodes: ReadonlySet<string>, failedCodes: ReadonlySet<string>): string | undefined {
+    if (err === undefined) {
+      if (this.state !== 'connected') this.setState('connected');
+      return undefined;
+    }
+    const code = err instanceof IntegrationError ? err.code : undefined;
+    if (!code || !connectionCodes.has(code)) return undefined;
+    const state: ConnectionState = failedCodes.has(code) ? 'failed' : 'disconnected';
+    const changed = this.state !== state;
+    this.setState(state, code);
+    return changed ? code : undefined;
+  }
+
   /** Sets the state and shows it on every user node; `detail` (e.g. an error code) replaces the text. */
   setState(state: ConnectionState, detail?: string): void {
     this.state = state;

@@ -6,7 +6,7 @@
 import type { NodeAPI } from 'node-red';
 import { ConnectionUsers } from '../lib/config-node';
 import { expandEnv, intSetting, settingOrEnv } from '../lib/env';
-import { IntegrationError, errorMessage } from '../lib/errors';
+import { errorMessage } from '../lib/errors';
 import { count } from '../lib/metrics';
 import { logEvent, registerType, setRED } from '../lib/node-runtime';
 import { NextcloudClient, serverRoot } from '../clients/nextcloud/client';
@@ -15,6 +15,8 @@ import type { NextcloudConfigDef, NextcloudConfigNode } from './types';
 const MiB = 1024 * 1024;
 /** Codes that say the server or the login is the problem, not one message. */
 const CONNECTION_CODES = new Set(['NEXTCLOUD_UNREACHABLE', 'NEXTCLOUD_TIMEOUT', 'NEXTCLOUD_AUTH', 'NEXTCLOUD_NOT_CONFIGURED', 'NEXTCLOUD_SERVER_ERROR']);
+/** Connection troubles that need a fix (login, configuration), shown as failed rather than disconnected. */
+const FAILED_CODES = new Set(['NEXTCLOUD_AUTH', 'NEXTCLOUD_NOT_CONFIGURED']);
 
 export = function (RED: NodeAPI): void {
   setRED(RED);
@@ -69,15 +71,8 @@ export = function (RED: NodeAPI): void {
     };
 
     node.report = (err?: unknown) => {
-      if (err === undefined) {
-        if (users.current !== 'connected') users.setState('connected');
-        return;
-      }
-      const code = err instanceof IntegrationError ? err.code : undefined;
-      if (!code || !CONNECTION_CODES.has(code)) return;
-      const state = code === 'NEXTCLOUD_AUTH' || code === 'NEXTCLOUD_NOT_CONFIGURED' ? 'failed' : 'disconnected';
-      if (users.current !== state) logEvent(node, 'warn', 'nextcloud.unavailable', { url: shownUrl, user: username, code, error: errorMessage(err) });
-      users.setState(state, code);
+      const code = users.reportOutcome(err, CONNECTION_CODES, FAILED_CODES);
+      if (code) logEvent(node, 'warn', 'nextcloud.unavailable', { url: shownUrl, user: username, code, error: errorMessage(err) });
     };
     node.register = (user) => users.register(user);
     node.deregister = (user) => users.deregister(user);

@@ -7,7 +7,7 @@
 import type { NodeAPI } from 'node-red';
 import { ConnectionUsers } from '../lib/config-node';
 import { expandEnv, intSetting, settingOrEnv } from '../lib/env';
-import { IntegrationError, errorMessage } from '../lib/errors';
+import { errorMessage } from '../lib/errors';
 import { logEvent, registerType, setRED } from '../lib/node-runtime';
 import { safeUrl } from '../lib/redact';
 import { OdooClient } from '../clients/odoo/client';
@@ -16,6 +16,8 @@ import type { OdooConfigDef, OdooConfigNode } from './types';
 
 /** Codes that say Odoo or the login is the problem, not one message. */
 const CONNECTION_CODES = new Set(['ODOO_UNREACHABLE', 'ODOO_TIMEOUT', 'ODOO_UNAVAILABLE', 'ODOO_ACCESS_DENIED', 'ODOO_NOT_CONFIGURED', 'ODOO_NOT_FOUND', 'ODOO_BAD_RESPONSE']);
+/** Connection troubles that need a fix (login, configuration), shown as failed rather than disconnected. */
+const FAILED_CODES = new Set(['ODOO_ACCESS_DENIED', 'ODOO_NOT_CONFIGURED', 'ODOO_NOT_FOUND']);
 const PROTOCOLS = new Set(['auto', 'jsonrpc', 'xmlrpc', 'json2']);
 
 export = function (RED: NodeAPI): void {
@@ -71,15 +73,8 @@ export = function (RED: NodeAPI): void {
     };
 
     node.report = (err?: unknown) => {
-      if (err === undefined) {
-        if (users.current !== 'connected') users.setState('connected');
-        return;
-      }
-      const code = err instanceof IntegrationError ? err.code : undefined;
-      if (!code || !CONNECTION_CODES.has(code)) return;
-      const state = code === 'ODOO_ACCESS_DENIED' || code === 'ODOO_NOT_CONFIGURED' || code === 'ODOO_NOT_FOUND' ? 'failed' : 'disconnected';
-      if (users.current !== state) logEvent(node, 'warn', 'odoo.unavailable', { url: node.url, db, user: username, code, error: errorMessage(err) });
-      users.setState(state, code);
+      const code = users.reportOutcome(err, CONNECTION_CODES, FAILED_CODES);
+      if (code) logEvent(node, 'warn', 'odoo.unavailable', { url: node.url, db, user: username, code, error: errorMessage(err) });
     };
     node.register = (user) => users.register(user);
     node.deregister = (user) => users.deregister(user);
