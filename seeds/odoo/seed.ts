@@ -18,6 +18,7 @@
 import { OdooClient } from '../../nodes/clients/odoo/client';
 import type { OdooRecord } from '../../nodes/clients/odoo/client';
 import * as data from './data';
+import { makePdf } from '../lib/pdf';
 
 export const CLINIC_MODULES = ['contacts', 'calendar', 'stock', 'account', 'base_automation'];
 
@@ -144,6 +145,22 @@ class Seeder {
       }
     }
     return ids;
+  }
+
+  /** One sample PDF attached to each record that has none yet. */
+  async ensureSampleDocuments(model: string, docs: Array<{ id: number | undefined; title: string; lines: string[] }>): Promise<void> {
+    const ids = docs.map((d) => d.id).filter((id): id is number => typeof id === 'number');
+    const existing = await this.c.searchRead('ir.attachment', {
+      domain: [['res_model', '=', model], ['res_id', 'in', ids], ['mimetype', '=', 'application/pdf']], fields: ['res_id'],
+    });
+    const attached = new Set(existing.map((a) => a.res_id));
+    const missing = docs.filter((d) => typeof d.id === 'number' && !attached.has(d.id));
+    if (!missing.length) return;
+    await this.c.create('ir.attachment', missing.map((d) => ({
+      name: `${d.title}.pdf`, type: 'binary', mimetype: 'application/pdf', res_model: model, res_id: d.id,
+      datas: makePdf(d.title, ['Clínica Universitaria', ...d.lines]).toString('base64'),
+    })));
+    this.count('created', 'ir.attachment', missing.length);
   }
 
   /** Fields created through ir.model.fields on any model (custom fields start with x_). */
@@ -279,12 +296,17 @@ class Seeder {
 
     // Invoices (posted), medical records, prescriptions.
     await this.invoices(data.invoices(patients.map((p) => p.ref), this.o.invoices ?? 6), patientIds, productIds);
-    await this.ensureRecords('x_medical_record', 'x_name', data.medicalRecords(patients.map((p) => p.ref), doctors.map((d) => d.ref)).map((r) => ({
+    const records = data.medicalRecords(patients.map((p) => p.ref), doctors.map((d) => d.ref));
+    const recordIds = await this.ensureRecords('x_medical_record', 'x_name', records.map((r) => ({
       vals: { x_name: r.name, x_patient_id: patientIds.get(r.patientRef), x_doctor_id: doctorIds.get(r.doctorRef), x_date: r.date, x_diagnosis: r.text },
     })));
-    await this.ensureRecords('x_prescription', 'x_name', data.prescriptions(patients.map((p) => p.ref), doctors.map((d) => d.ref)).map((r) => ({
+    const prescriptions = data.prescriptions(patients.map((p) => p.ref), doctors.map((d) => d.ref));
+    const prescriptionIds = await this.ensureRecords('x_prescription', 'x_name', prescriptions.map((r) => ({
       vals: { x_name: r.name, x_patient_id: patientIds.get(r.patientRef), x_doctor_id: doctorIds.get(r.doctorRef), x_date: r.date, x_medication_id: productIds.get(r.medicationCode as string), x_dosage: r.text },
     })));
+    // The custom models have no printed report: their document is a PDF attachment, as the document flows expect.
+    await this.ensureSampleDocuments('x_medical_record', records.map((r) => ({ id: recordIds.get(r.name), title: `Historia clínica ${r.name}`, lines: [r.date, r.text] })));
+    await this.ensureSampleDocuments('x_prescription', prescriptions.map((r) => ({ id: prescriptionIds.get(r.name), title: `Receta ${r.name}`, lines: [r.date, r.text] })));
 
     // Automation rules → Node-RED webhooks (fields stored on the model written: list_price is the template's).
     const P = WEBHOOK_PATHS;
