@@ -59,6 +59,8 @@ const settings = {
   httpAdminRoot: '/',
   httpNodeRoot: '/',
   diagnostics: { enabled: true, ui: true },
+  // A clinic's integration server does not report to the outside (and the editor does not ask each user).
+  telemetry: { enabled: false, updateNotification: false },
   runtimeState: { enabled: false, ui: false },
   logging: {
     console: { level: 'off' as const },
