@@ -11,11 +11,29 @@ export interface LogRecord {
   timestamp?: number;
 }
 
+/**
+ * The fields of a record's message. Node-RED hands every log handler the same record, and the debug node's handler
+ * turns the message of a warning or error into its JSON text for the editor's sidebar: such a text is read back, so
+ * a node's structured event stays structured whichever handler ran first.
+ */
+function fieldsOf(body: unknown): Record<string, unknown> {
+  if (body instanceof Error) return { msg: body.message };
+  if (body && typeof body === 'object') return { ...(body as Record<string, unknown>) };
+  const text = String(body ?? '');
+  if (text.startsWith('{') && text.endsWith('}')) {
+    try {
+      const parsed = JSON.parse(text) as unknown;
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    } catch {
+      // not JSON: kept as text
+    }
+  }
+  return { msg: text };
+}
+
 /** Every Node-RED log record as one JSON line: level, node {type,id}, correlationId and the event. */
 export function formatLogRecord(record: LogRecord): string {
-  const body = record.msg;
-  const fields: Record<string, unknown> =
-    body && typeof body === 'object' && !(body instanceof Error) ? { ...(body as Record<string, unknown>) } : { msg: body instanceof Error ? body.message : String(body ?? '') };
+  const fields = fieldsOf(record.msg);
   const line: Record<string, unknown> = {
     time: new Date(record.timestamp ?? Date.now()).toISOString(),
     level: LEVEL_NAMES[record.level] ?? String(record.level),
