@@ -15,6 +15,7 @@ import { type Share, type ShareOptions, ocsResult, shareForm, toShare, validateS
 import { baseName, encodePath, numberedName, parentOf, safePath, safeSegment } from './paths';
 import { CookieJar, sessionAgents, type SessionAgents } from './session';
 import { Transport, header, type Response } from './transport';
+import { setTimeout as delay } from 'node:timers/promises';
 
 export type ConflictPolicy = 'overwrite' | 'rename' | 'skip';
 export const CONFLICT_POLICIES: ConflictPolicy[] = ['overwrite', 'rename', 'skip'];
@@ -810,4 +811,3 @@ function prepend(head: Buffer[], rest: AsyncIterator<Buffer>): AsyncIterator<Buf
   };
 }
 
-const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

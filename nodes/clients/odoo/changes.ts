@@ -23,6 +23,7 @@ import { createHash } from 'node:crypto';
 import { badInput } from '../../lib/errors';
 import type { Domain, OdooClient, OdooRecord } from './client';
 import { odooDatetime } from './xmlrpc';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface CursorState {
   v: 1;
@@ -77,7 +78,6 @@ export type WebhookOutcome =
 
 type Emit = (records: OdooRecord[], source: ChangeSource) => void;
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const keyOf = (id: number, writeDate: string) => `${id}|${writeDate}`;
 const hashOf = (r: OdooRecord) => createHash('sha1').update(JSON.stringify(r)).digest('base64').slice(0, 12);
 const before = (a: { writeDate: string; id: number }, b: { writeDate: string; id: number }) =>

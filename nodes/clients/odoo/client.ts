@@ -16,6 +16,7 @@ import {
   HttpStatusError, Json2ArgumentError, Json2Protocol, JsonRpcProtocol, ProtocolError, XmlRpcProtocol,
   type Credentials, type Protocol, type ProtocolName, type VersionInfo,
 } from './protocols';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export type Domain = unknown[];
 export type OdooRecord = Record<string, unknown> & { id: number };
@@ -94,7 +95,6 @@ export function isReadOnlyMethod(method: string): boolean {
   return READ_ONLY_METHODS.has(method);
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function normaliseBaseUrl(url: string): string {
   const trimmed = url.trim().replace(/\/+$/, '');
