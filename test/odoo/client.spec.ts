@@ -129,7 +129,7 @@ describe('odoo client', function () {
         client.close();
       }
       const badDb = clientFor(peer, { db: 'otra' });
-      await rejects(badDb.searchCount('res.partner'), 'ODOO_SERVER_ERROR', /database "otra" does not exist/);
+      await rejects(badDb.searchCount('res.partner'), 'ODOO_UNKNOWN_DATABASE', /no database "otra".*ODOO_DB/);
       badDb.close();
     });
 

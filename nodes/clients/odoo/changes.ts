@@ -2,20 +2,27 @@
  * The records of a model created or changed since a cursor, from two sources that are merged so that
  * each version of a record is emitted once:
  *
- *  - polling: `write_date` ascending with the id as tie-breaker, page by page, keyset-paged from the
- *    cursor. Odoo sets write_date to the start of the writing transaction (to the second), so a
- *    transaction that commits late (a user's save waits for the automation webhook) can carry a
- *    write_date older than records already emitted, and two versions of a record can share one
- *    write_date. Every poll therefore also re-reads what changed since `overlapSeconds` before the
- *    previous poll started (in Odoo's clock, from its Date header), and skips versions already emitted,
- *    recognised by (id, write_date, hash of the values read);
+ *  - polling: a seek on (second of write_date, id). Odoo keeps write_date to the microsecond (the start of
+ *    the writing transaction) but RPC gives it to the second, so the cursor is a second S and an id: every
+ *    record of an earlier second, and those of S up to that id, were emitted. A poll reads the rest of S by
+ *    id, then the next records by write_date; a page whose records all share one second is finished by id,
+ *    so a 1,000-record import in one second is read once, page by page, and every call advances. A
+ *    transaction that commits late (a user's save waits for the automation webhook) can carry a write_date
+ *    older than records already emitted, so every poll also re-reads what changed since `overlapSeconds`
+ *    before the previous poll started (in Odoo's clock, from its Date header), and skips versions already
+ *    emitted, recognised by (id, write_date, hash of the values read);
  *  - webhooks of Odoo 17+ automation rules ({_id, _model, _action, fields…}). Odoo sends them inside the
  *    user's write, before the commit, once, with a 1 s timeout: a read right away can still return the old
- *    values, or nothing for a new record. The record is read until it shows the committed state — its
- *    write_date at least the one the rule sent, or every field the rule sent — and only then emitted;
- *    if that does not happen within `webhookWaitMs`, polling picks the change up later.
+ *    values, or nothing for a new record. When the rule sends write_date (to the microsecond), the record
+ *    is searched with `write_date >= <sent>`, which PostgreSQL compares exactly: it answers only once the
+ *    write committed. Without write_date, the values the rule sent decide. Either way the record is read
+ *    until the committed state shows, then emitted; if that does not happen within `webhookWaitMs`,
+ *    polling picks the change up later.
  *
- * The cursor (write_date, id) and the recently emitted pairs are saved through `store` after every page,
+ * Archived records stay visible (context active_test=False) unless `includeArchived` is false, so an
+ * archive or unarchive reaches the flow like any other change.
+ *
+ * The cursor (second, id) and the recently emitted versions are saved through `store` after every page,
  * so a restart neither replays nor misses anything (a crash between emitting a page and saving replays
  * at most that page).
  */
@@ -60,6 +67,8 @@ export interface ChangeFeedOptions {
   store: CursorStore;
   /** At most this many emitted pairs are remembered (default 20000). */
   maxSeen?: number;
+  /** Archived records are changes too (default true): searches run with active_test=False. */
+  includeArchived?: boolean;
 }
 
 export interface WebhookPayload {
@@ -80,8 +89,29 @@ type Emit = (records: OdooRecord[], source: ChangeSource) => void;
 
 const keyOf = (id: number, writeDate: string) => `${id}|${writeDate}`;
 const hashOf = (r: OdooRecord) => createHash('sha1').update(JSON.stringify(r)).digest('base64').slice(0, 12);
-const before = (a: { writeDate: string; id: number }, b: { writeDate: string; id: number }) =>
-  a.writeDate < b.writeDate || (a.writeDate === b.writeDate && a.id < b.id);
+
+/** 'YYYY-MM-DD HH:MM:SS' of a write_date given to the second or to the microsecond. */
+export function secondOf(writeDate: string): string {
+  return writeDate.slice(0, 19);
+}
+
+/** The second after `second` ('YYYY-MM-DD HH:MM:SS', UTC as Odoo keeps it). */
+export function nextSecond(second: string): string {
+  return odooDatetime(new Date(Date.parse(`${second.replace(' ', 'T')}Z`) + 1000));
+}
+
+/** A cursor position: every record of an earlier second, and those of `second` up to `id`, were read. */
+interface Position {
+  second: string;
+  id: number;
+}
+
+const beforePos = (a: Position, b: Position) => a.second < b.second || (a.second === b.second && a.id < b.id);
+const bySecondThenId = (a: OdooRecord, b: OdooRecord) => {
+  const sa = secondOf(String(a.write_date ?? ''));
+  const sb = secondOf(String(b.write_date ?? ''));
+  return sa < sb ? -1 : sa > sb ? 1 : a.id - b.id;
+};
 
 export class ChangeFeed {
   readonly model: string;
@@ -91,6 +121,7 @@ export class ChangeFeed {
   private readonly overlapMs: number;
   private readonly webhookWaitMs: number;
   private readonly maxSeen: number;
+  private readonly context?: Record<string, unknown>;
   private state?: CursorState;
   private readonly seen = new Map<string, { writeDate: string; hash: string }>();
   private ready?: Promise<void>;
@@ -98,6 +129,8 @@ export class ChangeFeed {
   private saving: Promise<void> = Promise.resolve();
   /** Webhooks waiting per record id: a newer one makes the older ones stop. */
   private readonly waiting = new Map<number, number>();
+  /** Search calls made (for tests and the bench: a poll must not spin). */
+  calls = 0;
 
   constructor(private readonly options: ChangeFeedOptions) {
     if (!options.model) throw badInput('odoo', 'Odoo trigger: no model set; choose the model to watch (e.g. res.partner)');
@@ -111,10 +144,11 @@ export class ChangeFeed {
     this.overlapMs = Math.max(0, options.overlapSeconds ?? 10) * 1000;
     this.webhookWaitMs = Math.max(0, options.webhookWaitMs ?? 5000);
     this.maxSeen = options.maxSeen ?? 20000;
+    this.context = options.includeArchived === false ? undefined : { active_test: false };
   }
 
   get fingerprint(): string {
-    return JSON.stringify([this.model, this.domain]);
+    return JSON.stringify(this.options.includeArchived === false ? [this.model, this.domain] : [this.model, this.domain, 'archived']);
   }
 
   /** The cursor as last saved (for status and tests). */
@@ -122,27 +156,40 @@ export class ChangeFeed {
     return this.state ? { writeDate: this.state.writeDate, id: this.state.id } : undefined;
   }
 
+  private search(domain: Domain, order: string, limit: number, fields = this.fields): Promise<OdooRecord[]> {
+    this.calls += 1;
+    return this.options.client.searchRead(this.model, { domain: [...this.domain, ...domain], fields, order, limit, context: this.context });
+  }
+
   private async init(): Promise<void> {
     const saved = await this.options.store.load();
     if (saved && saved.v === 1 && saved.fingerprint === this.fingerprint) {
-      this.state = saved;
+      this.state = { ...saved, writeDate: secondOf(saved.writeDate) };
       for (const [id, wd, hash] of saved.seen ?? []) this.seen.set(keyOf(id, wd), { writeDate: wd, hash });
       return;
     }
     this.seen.clear();
     this.state = { v: 1, fingerprint: this.fingerprint, writeDate: '', id: 0, seen: [] };
     if ((this.options.start ?? 'now') === 'now') {
-      // "From now on": what exists is the starting point, including the overlap window polls re-read.
+      // "From now on": the newest second and the last id in it are the starting point; what the first polls
+      // re-read of the overlap window is remembered as already seen.
       const client = this.options.client;
-      const [latest] = await client.searchRead(this.model, { domain: this.domain, fields: ['write_date'], order: 'write_date desc, id desc', limit: 1 });
       const now = client.serverNow();
+      const [latest] = await this.search([], 'write_date desc, id desc', 1, ['write_date']);
       this.state.polledAt = odooDatetime(now);
-      this.state.writeDate = latest && typeof latest.write_date === 'string' ? latest.write_date : odooDatetime(now);
-      this.state.id = latest ? latest.id : 0;
-      const since = odooDatetime(new Date(now.getTime() - this.overlapMs));
-      for await (const page of client.searchReadPages(this.model, { domain: [...this.domain, ['write_date', '>=', since]], fields: this.fields, order: 'write_date asc, id asc', pageSize: this.pageSize })) {
-        for (const r of page.records) this.remember(r);
+      if (latest && typeof latest.write_date === 'string') {
+        const second = secondOf(latest.write_date);
+        const [last] = await this.search([['write_date', '>=', second], ['write_date', '<', nextSecond(second)]], 'id desc', 1, ['write_date']);
+        this.state.writeDate = second;
+        this.state.id = (last ?? latest).id;
+      } else {
+        this.state.writeDate = odooDatetime(now);
+        this.state.id = 0;
       }
+      const since = odooDatetime(new Date(now.getTime() - this.overlapMs));
+      await this.scan({ second: since, id: 0 }, (records) => {
+        for (const r of records) this.remember(r);
+      });
     }
     await this.persist();
   }
@@ -194,6 +241,46 @@ export class ChangeFeed {
     return this.saving;
   }
 
+  /**
+   * Reads every record after `from` (undefined: from the beginning) in (second, id) order, page by page,
+   * and hands each page to `onPage` with the position it completes. Every call moves the position on:
+   * the rest of the current second by id, then the next records by write_date. Of a full page read by
+   * write_date, only the seconds before its last one are complete; the last second is then read by id.
+   */
+  private async scan(from: Position | undefined, onPage: (records: OdooRecord[], upTo: Position) => Promise<void> | void): Promise<void> {
+    let pos = from;
+    for (;;) {
+      if (pos) {
+        // The rest of pos.second, by id.
+        for (;;) {
+          const second: string = pos.second;
+          const records = await this.search([['write_date', '>=', second], ['write_date', '<', nextSecond(second)], ['id', '>', pos.id]], 'id asc', this.pageSize);
+          if (records.length) {
+            pos = { second, id: records[records.length - 1].id };
+            await onPage(records, pos);
+          }
+          if (records.length < this.pageSize) break;
+        }
+      }
+      const later = await this.search(pos ? [['write_date', '>=', nextSecond(pos.second)]] : [], 'write_date asc, id asc', this.pageSize);
+      if (later.length === 0) return;
+      const sorted = [...later].sort(bySecondThenId);
+      const lastSecond = secondOf(String(sorted[sorted.length - 1].write_date ?? ''));
+      if (later.length < this.pageSize) {
+        // Everything there is: complete up to its last record.
+        const last = sorted[sorted.length - 1];
+        await onPage(sorted, { second: lastSecond, id: last.id });
+        return;
+      }
+      const complete = sorted.filter((r) => secondOf(String(r.write_date ?? '')) < lastSecond);
+      if (complete.length) {
+        const last = complete[complete.length - 1];
+        await onPage(complete, { second: secondOf(String(last.write_date ?? '')), id: last.id });
+      }
+      pos = { second: lastSecond, id: 0 };
+    }
+  }
+
   /** One poll (concurrent calls share the one running). Resolves with the number of records emitted. */
   poll(emit: Emit): Promise<number> {
     this.polling ??= this.runPoll(emit).finally(() => {
@@ -206,38 +293,27 @@ export class ChangeFeed {
     await this.ensureReady();
     const state = this.state as CursorState;
     const startedAt = odooDatetime(this.options.client.serverNow());
-    const window = { writeDate: this.windowStart(), id: 0 };
-    let from: { writeDate: string; id: number } | undefined = state.writeDate === '' ? undefined : before(state, window) ? { writeDate: state.writeDate, id: state.id } : window;
+    const window: Position = { second: secondOf(this.windowStart()), id: 0 };
+    const cursor: Position | undefined = state.writeDate === '' ? undefined : { second: state.writeDate, id: state.id };
+    // Re-read from the overlap window when the cursor is past it (late commits), else from the cursor.
+    const from = cursor && beforePos(cursor, window) ? cursor : cursor ? window : undefined;
     let emitted = 0;
-    for (;;) {
-      const cursorDomain = from
-        ? ['|', ['write_date', '>', from.writeDate], '&', ['write_date', '=', from.writeDate], ['id', '>', from.id]]
-        : [];
-      const records = await this.options.client.searchRead(this.model, {
-        domain: [...this.domain, ...cursorDomain], fields: this.fields, order: 'write_date asc, id asc', limit: this.pageSize,
-      });
+    await this.scan(from, async (records, upTo) => {
       const fresh = records.filter((r) => this.remember(r));
-      const last = records[records.length - 1];
-      if (last) {
-        const lastKey = { writeDate: String(last.write_date ?? ''), id: last.id };
-        if (before(state, lastKey)) {
-          state.writeDate = lastKey.writeDate;
-          state.id = lastKey.id;
-        }
-        from = lastKey;
+      if (state.writeDate === '' || beforePos({ second: state.writeDate, id: state.id }, upTo)) {
+        state.writeDate = upTo.second;
+        state.id = upTo.id;
       }
       if (fresh.length) {
         emitted += fresh.length;
         emit(fresh, 'poll');
-      }
-      if (records.length < this.pageSize) {
-        state.polledAt = startedAt;
-        this.prune();
         await this.persist();
-        return emitted;
       }
-      if (fresh.length) await this.persist();
-    }
+    });
+    state.polledAt = startedAt;
+    this.prune();
+    await this.persist();
+    return emitted;
   }
 
   /**
@@ -253,35 +329,34 @@ export class ChangeFeed {
       throw badInput('odoo', `Odoo trigger on ${this.model} received a webhook for ${String(payload._model)} (record ${id}); route that rule to a trigger for ${String(payload._model)}`);
     }
     await this.ensureReady();
-    const sentWriteDate = typeof payload.write_date === 'string' ? payload.write_date : undefined;
+    const sentWriteDate = typeof payload.write_date === 'string' && /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?$/.test(payload.write_date) ? payload.write_date : undefined;
     const sentFields = Object.keys(payload).filter((k) => !k.startsWith('_') && k !== 'id' && k !== 'write_date' && (!this.fields || this.fields.includes(k)));
     const deadline = Date.now() + this.webhookWaitMs;
     const generation = (this.waiting.get(id) ?? 0) + 1;
     this.waiting.set(id, generation);
-    let delay = 100;
+    let delay = 50;
     for (;;) {
       if (this.waiting.get(id) !== generation) return { outcome: 'superseded', id };
-      const [record] = await this.options.client.searchRead(this.model, { domain: [...this.domain, ['id', '=', id]], fields: this.fields, limit: 1 });
-      if (record) {
-        const wd = String(record.write_date ?? '');
-        const fieldsMatch = sentFields.length ? sentFields.every((f) => sameValue(payload[f], record[f])) : !this.isSeen(record);
-        // write_date has a 1 s resolution: an equal one may still be the previous version; the values decide.
-        const committed = sentWriteDate ? wd > sentWriteDate || (wd === sentWriteDate && fieldsMatch) : fieldsMatch;
-        if (committed) {
-          if (this.waiting.get(id) === generation) this.waiting.delete(id);
-          if (!this.remember(record)) return { outcome: 'duplicate', record };
-          emit([record], 'webhook');
-          this.prune();
-          await this.persist();
-          return { outcome: 'emitted', record };
-        }
+      // With the exact write_date the database decides: the committed version (or a later one) matches.
+      const [record] = await this.search([['id', '=', id], ...(sentWriteDate ? [['write_date', '>=', sentWriteDate]] : [])], 'id asc', 1);
+      // A write_date to the microsecond is exact; one without a fraction (Odoo's str() of .000000, or a server
+      // that keeps seconds) may still match the previous version of the same second: the values decide then.
+      const exact = sentWriteDate !== undefined && sentWriteDate.length > 19;
+      const committed = record !== undefined && (exact || (sentFields.length ? sentFields.every((f) => sameValue(payload[f], record[f])) : !this.isSeen(record)));
+      if (record && committed) {
+        if (this.waiting.get(id) === generation) this.waiting.delete(id);
+        if (!this.remember(record)) return { outcome: 'duplicate', record };
+        emit([record], 'webhook');
+        this.prune();
+        await this.persist();
+        return { outcome: 'emitted', record };
       }
       if (Date.now() + delay > deadline) {
         if (this.waiting.get(id) === generation) this.waiting.delete(id);
         return { outcome: 'not-committed', id };
       }
       await sleep(delay);
-      delay = Math.min(delay * 2, 1000);
+      delay = Math.min(delay * 2, 500);
     }
   }
 

@@ -245,7 +245,7 @@ export class OdooClient {
       if (outcome.fault.name.endsWith('AccessDenied')) this.uidReady = undefined;
       throw odooError(outcome.fault, op, { db: this.db, username: this.username });
     }
-    if (outcome.marshalNone) count('odoo', 'none_results', { method });
+    if (outcome.none) count('odoo', 'none_results', { method });
     return outcome.value as T;
   }
 
@@ -468,6 +468,14 @@ export class OdooClient {
         };
       }
       if (s >= 500) return { error: outcomeUnknown(where, this.url, `HTTP ${s} ${err.bodySnippet}`, details, err), repeatable: false };
+      if ((s === 303 || s === 302) && err.path.startsWith('/json/2/')) {
+        return {
+          error: new IntegrationError(`Odoo at ${this.url} does not speak JSON-2 (${where}: ${err.path} redirects to the login page, as Odoo 18 and older do). JSON-2 needs Odoo 19 or later: set the protocol of the Odoo config node to automatic or JSON-RPC.`, {
+            code: 'ODOO_PROTOCOL_UNSUPPORTED', system: 'odoo', retryable: false, status: s, details, cause: err,
+          }),
+          repeatable: false,
+        };
+      }
       if (s === 404) {
         return {
           error: new IntegrationError(`Odoo ${where}: ${err.path} does not exist at ${this.url} (HTTP 404). Check the URL of the Odoo config node and the protocol (JSON-2 needs Odoo 19+).`, {

@@ -151,10 +151,13 @@ export function odooError(info: OdooFaultInfo, op: OdooOperation, ctx: { db?: st
   if (name === 'MissingError') {
     return make('ODOO_MISSING_RECORD', `${what} failed: ${text}. The record was deleted or never existed; check the id.`);
   }
-  if (name === 'ValidationError') {
-    return make('ODOO_VALIDATION_ERROR', `${what} was rejected by Odoo's validation: ${text}. Fix the values sent.`);
-  }
-  if (name === 'UserError' || name === 'RedirectWarning' || name === 'Warning' || name === 'UnprocessableEntity') {
+  // XML-RPC gives UserError and its subclasses one fault code (2), so the class cannot decide the code: the
+  // text does, the same on every protocol. A database constraint (mandatory field, foreign key, unique) is
+  // a validation error; any other refusal, @api.constrains included, is a user error.
+  if (name === 'ValidationError' || name === 'UserError' || name === 'RedirectWarning' || name === 'Warning' || name === 'UnprocessableEntity') {
+    if (/^The operation cannot be completed/.test(text)) {
+      return make('ODOO_VALIDATION_ERROR', `${what} was rejected by Odoo's validation: ${text}. Fix the values sent.`);
+    }
     if (/^Object \S+ doesn't exist/.test(text) || /the model .* does not exist/.test(text)) {
       return make('ODOO_UNKNOWN_MODEL', `${what} failed: model "${op.model}" does not exist in this Odoo (${text}). Check the model name or install the module that provides it.`);
     }
@@ -189,6 +192,10 @@ export function odooError(info: OdooFaultInfo, op: OdooOperation, ctx: { db?: st
   }
   if (name === 'ValueError' || name === 'TypeError' || /^psycopg2\.errors\.(InvalidTextRepresentation|InvalidDatetimeFormat|NumericValueOutOfRange|DatatypeMismatch|StringDataRightTruncation)$/.test(info.name) || /psycopg2\.(DataError|errors\.Data)/.test(info.name)) {
     return make('ODOO_BAD_VALUE', `${what} failed: a value has the wrong type or format: ${text}. Fix the value sent.`);
+  }
+  const missingDb = /database "([^"]*)" does not exist/.exec(text) ?? (name === 'KeyError' && ctx.db && text.replace(/['"]/g, '') === ctx.db ? [text, ctx.db] : null);
+  if (missingDb) {
+    return make('ODOO_UNKNOWN_DATABASE', `Odoo has no database "${missingDb[1]}" (${what}). Set the database of the Odoo config node or ODOO_DB to one that exists on this server (its /web/database/selector lists them).`);
   }
   if (/serialization|could not serialize|concurrent update|LockNotAvailable|SerializationFailure/i.test(info.name + text)) {
     return make('ODOO_CONFLICT', `${what} collided with a concurrent change in Odoo: ${text}. Trying again is safe.`, true);

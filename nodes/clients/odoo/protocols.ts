@@ -26,8 +26,12 @@ export interface Credentials {
   secret: string;
 }
 
-/** The answer of one call: a value, or a fault Odoo raised (after which nothing was committed, except for marshalNone). */
-export type CallOutcome = { ok: true; value: unknown; marshalNone?: boolean } | { ok: false; fault: OdooFaultInfo };
+/**
+ * The answer of one call: a value, or a fault Odoo raised (after which nothing was committed). `none` marks a
+ * method that returned None: Odoo ≤ 18 answers it over JSON-RPC without a `result` key and over XML-RPC with
+ * the "cannot marshal None" fault, both after committing, so both are the success they are.
+ */
+export type CallOutcome = { ok: true; value: unknown; none?: boolean } | { ok: false; fault: OdooFaultInfo };
 
 /** An HTTP answer that is not Odoo's: a proxy error, a 5xx, a login page. */
 export class HttpStatusError extends Error {
@@ -82,7 +86,7 @@ export class XmlRpcProtocol implements Protocol {
     if (parsed.ok) return { ok: true, value: parsed.value };
     const fault = faultFromXmlRpc(parsed.fault.faultCode, parsed.fault.faultString);
     // Odoo ran the method and committed, then could not encode its None result: that is a success.
-    if (isMarshalNoneFault(fault)) return { ok: true, value: null, marshalNone: true };
+    if (isMarshalNoneFault(fault)) return { ok: true, value: null, none: true };
     return { ok: false, fault };
   }
 
@@ -122,10 +126,18 @@ export class JsonRpcProtocol implements Protocol {
       throw new ProtocolError(`unreadable JSON-RPC answer from ${path}: ${snippet(res.body)}`, path);
     }
     if (parsed && typeof parsed === 'object' && 'error' in parsed && parsed.error) return { ok: false, fault: faultFromJson(parsed.error) };
-    if (!parsed || typeof parsed !== 'object' || !('result' in parsed)) {
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw new ProtocolError(`JSON-RPC answer from ${path} is not a JSON-RPC object: ${snippet(res.body)}`, path);
+    }
+    // Odoo's JsonRPCDispatcher._response sets `result` only when it is not None: a method that returned
+    // None (after committing) answers {"jsonrpc": "2.0", "id": N}. That envelope is the success it is.
+    if (!('result' in parsed)) {
+      const envelope = parsed as { jsonrpc?: unknown; id?: unknown };
+      if (envelope.jsonrpc === '2.0' && 'id' in envelope) return { ok: true, value: null, none: true };
       throw new ProtocolError(`JSON-RPC answer from ${path} has neither result nor error: ${snippet(res.body)}`, path);
     }
-    return { ok: true, value: parsed.result ?? null };
+    if (parsed.result === null) return { ok: true, value: null, none: true };
+    return { ok: true, value: parsed.result };
   }
 
   async version(): Promise<VersionInfo> {
