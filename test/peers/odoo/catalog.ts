@@ -6,6 +6,7 @@
  * rules that ir.model and ir.model.fields create at run time.
  */
 import { makePdf } from './pdf';
+import { defineTransfers, seedTransfers } from './transfers';
 import { TypeErr, UserError, ValidationError, ValueErr, missingRecord, parsePyLiteral } from './python';
 import { makeModel, odooNow, type AccessRule, type Env, type FieldDef, type FieldType, type ModelDef, type Rec, type Registry } from './store';
 
@@ -359,6 +360,7 @@ export function defineModels(reg: Registry): void {
       return undefined;
     },
   };
+  defineTransfers(reg, define);
   const orderpoint = define(makeModel('stock.warehouse.orderpoint', 'Minimum Inventory Rule', 'stock', [
     f('name', 'char', { required: true, default: (env: Env) => `OP/${String(env.registry.tables.get('stock.warehouse.orderpoint')!.size + 1).padStart(5, '0')}` }),
     m2o('product_id', 'product.product', { required: true }), m2o('location_id', 'stock.location', { default: 8, required: true }),
@@ -714,6 +716,7 @@ function installData(reg: Registry, module: string): void {
       xmlid(reg, 'product', 'product_category_all', 'product.category', 1);
       break;
     case 'stock':
+      seedTransfers(reg); // partner locations first: ids 4 and 5 come before 7, 8 and 14
       // Odoo's stock data is active (insertRaw applies no defaults).
       reg.insertRaw('stock.location', { id: 7, name: 'WH', complete_name: 'WH', usage: 'view', active: true });
       reg.insertRaw('stock.location', { id: 8, name: 'Stock', complete_name: 'WH/Stock', usage: 'internal', active: true });
