@@ -12,10 +12,11 @@ import { attachToConfig } from '../lib/config-node';
 import { intSetting } from '../lib/env';
 import { handleInput, registerType, setRED, type Msg, type Send } from '../lib/node-runtime';
 import type { OdooClient } from '../clients/odoo/client';
+import { applyStockMovement, type MovementType } from '../clients/odoo/stock';
 import { checkDomain, fieldList, idList, jsonSetting, label, notConfigured, odooConfigOf } from './types';
 
-type Operation = 'search_read' | 'read' | 'search_count' | 'create' | 'write' | 'unlink' | 'message_post' | 'call';
-const OPERATIONS = new Set<Operation>(['search_read', 'read', 'search_count', 'create', 'write', 'unlink', 'message_post', 'call']);
+type Operation = 'search_read' | 'read' | 'search_count' | 'create' | 'write' | 'unlink' | 'message_post' | 'call' | 'stock_movement';
+const OPERATIONS = new Set<Operation>(['search_read', 'read', 'search_count', 'create', 'write', 'unlink', 'message_post', 'call', 'stock_movement']);
 
 interface OdooDef extends NodeDef {
   config: string;
@@ -71,7 +72,7 @@ export = function (RED: NodeAPI): void {
     handleInput(node, { system: 'odoo' }, async (msg: Msg, send: Send) => {
       if (!config) throw notConfigured(node);
       const s = parsedSettings();
-      const model = (def.model || '').trim() || (typeof msg.topic === 'string' ? msg.topic.trim() : '');
+      const model = operation === 'stock_movement' ? 'stock.picking' : (def.model || '').trim() || (typeof msg.topic === 'string' ? msg.topic.trim() : '');
       if (!model) throw badInput('odoo', `${label(node)}: no model; set the model in the node or send it as msg.topic (e.g. res.partner)`);
       if (!/^[a-z_][a-z0-9_.]*$/i.test(model)) throw badInput('odoo', `${label(node)}: "${model}" is not an Odoo model name (e.g. res.partner, account.move)`);
       const context = isObj(msg.context) ? { ...s.context, ...msg.context } : s.context;
@@ -232,6 +233,19 @@ export = function (RED: NodeAPI): void {
           Object.assign(details, { method });
           if (Array.isArray(args[0]) && (args[0] as unknown[]).every((x) => typeof x === 'number')) details.ids = args[0];
           return client.call(model, method, args, kw);
+        }
+        case 'stock_movement': {
+          const p = msg.payload;
+          if (!isObj(p)) throw badInput('odoo', `${label(node)}: a stock movement needs msg.payload {reference, product_id, type, quantity, notes}; got ${JSON.stringify(p)}`);
+          const applied = await applyStockMovement(client, {
+            reference: (p.reference ?? p.external_ref) as string,
+            productId: (p.product_id ?? p.odoo_product_id) as number,
+            type: (p.type ?? p.movement_type) as MovementType,
+            quantity: p.quantity as number,
+            notes: typeof p.notes === 'string' ? p.notes : undefined,
+          });
+          Object.assign(details, { id: applied.pickingId, ids: [applied.pickingId], moveId: applied.moveId, reference: applied.reference, applied: applied.applied });
+          return applied;
         }
         default:
           throw badInput('odoo', `${label(node)}: unknown operation ${String(operation)}`);

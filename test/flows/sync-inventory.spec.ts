@@ -54,7 +54,7 @@ describe('shipped flow: shared database, medical inventory (Odoo and Keycloak pe
   });
   const movementsOf = async (ref: string) => (await db.query(`SELECT external_ref, source, movement_type, quantity::float AS quantity, odoo_move_id, sync_status
     FROM shared_stock_movements WHERE external_ref = $1 OR odoo_move_id IN (SELECT odoo_move_id FROM shared_stock_movements WHERE external_ref = $1)`, [ref])).rows;
-  const odooMoves = async (ref: string) => odoo.searchRead('stock.move', { domain: [['reference', '=', ref]], fields: ['quantity', 'state', 'location_id', 'location_dest_id'] });
+  const odooMoves = async (ref: string) => odoo.searchRead('stock.move', { domain: [['origin', '=', ref], ['state', '=', 'done']], fields: ['quantity', 'state', 'location_id', 'location_dest_id'] });
   const rowCount = async () => Number((await db.query('SELECT count(*) AS n FROM shared_stock_movements')).rows[0].n);
   const fire = async (injectId: string) => assert.equal((await fetch(`${rt.url}/admin/inject/${injectId}`, { method: 'POST' })).status, 200);
   const completion = (id: string, from: number, what = `${id} to finish a message`) =>
@@ -215,7 +215,7 @@ describe('shipped flow: shared database, medical inventory (Odoo and Keycloak pe
     }
     assert.equal(await rowCount(), rows, 'nothing written');
     assert.equal(await onHand(p.id), stock, 'Odoo untouched');
-    assert.equal((await odoo.searchCount('stock.move', [['reference', '=like', 'FARM-BAD-%']])), 0);
+    assert.equal((await odoo.searchCount('stock.move', [['origin', '=like', 'FARM-BAD-%']])), 0);
   });
 
   it('401 without a token, 403 without the pharmacy role', async function () {
@@ -232,7 +232,7 @@ describe('shipped flow: shared database, medical inventory (Odoo and Keycloak pe
     const p = products['MED-005'];
     const body = { external_ref: 'FARM-2025-0003', odoo_product_id: p.id, movement_type: 'in', quantity: 10 };
     const stock = await onHand(p.id);
-    peer.failNext({ kind: 'http503', method: 'create', model: 'stock.quant', times: 3 });
+    peer.failNext({ kind: 'http503', method: 'create', model: 'stock.picking', times: 3 });
     const down = await post(body, tokens['farmacia.prueba']);
     assert.equal(down.status, 503);
     assert.equal(down.headers.get('retry-after'), '5');
@@ -251,7 +251,7 @@ describe('shipped flow: shared database, medical inventory (Odoo and Keycloak pe
     const p = products['MED-005'];
     const body = { external_ref: 'FARM-2025-0004', odoo_product_id: p.id, movement_type: 'out', quantity: 2 };
     const stock = await onHand(p.id);
-    peer.failNext({ kind: 'reset-after-commit', method: 'action_apply_inventory', model: 'stock.quant' });
+    peer.failNext({ kind: 'reset-after-commit', method: 'button_validate', model: 'stock.picking' });
     const lost = await post(body, tokens['farmacia.prueba']);
     assert.equal(lost.status, 503);
     assert.equal(((await lost.json()) as { error: { code: string } }).error.code, 'ODOO_OUTCOME_UNKNOWN');
@@ -264,5 +264,19 @@ describe('shipped flow: shared database, medical inventory (Odoo and Keycloak pe
     assert.equal(await onHand(p.id), stock - 2);
     assert.equal(((await retry.json()) as { data: Row }).data.odoo_move_id, moves[0].id);
     await waitFor(async () => (await med(p.id)).qty === stock - 2, 'the shared stock following Odoo');
+  });
+
+  it('a movement retried five times after lost answers changes Odoo\'s stock once', async function () {
+    const p = products['MED-003'];
+    const body = { external_ref: 'FARM-2025-0005', odoo_product_id: p.id, movement_type: 'in', quantity: 5 };
+    const stock = await onHand(p.id);
+    peer.failNext({ kind: 'reset-after-commit', method: 'button_validate', model: 'stock.picking' });
+    const statuses = [];
+    for (let i = 0; i < 6; i++) statuses.push((await post(body, tokens['farmacia.prueba'])).status);
+    assert.equal(statuses[0], 503, 'the first answer was lost');
+    assert.ok(statuses.slice(1).every((s) => s === 200 || s === 201), statuses.join(','));
+    assert.equal(await onHand(p.id), stock + 5, 'once, not six times');
+    assert.equal((await odooMoves('FARM-2025-0005')).length, 1);
+    await waitFor(async () => (await movementsOf('FARM-2025-0005')).map((m) => m.sync_status).join() === 'synced', 'the movement synced');
   });
 });
