@@ -1,9 +1,9 @@
 /**
  * clinica-odoo-pdf: the PDF bytes of a record's report (an invoice by default), ready for the Nextcloud
  * node: msg.payload is the Buffer, msg.document {type, name, contentType} and msg.patientId are set.
- * Tries the stored attachment, then (invoices) the send wizard that creates it without e-mailing, then
- * the web-session report route when a password is configured; msg.odoo.pdf says which path worked and
- * why the others did not (see nodes/clients/odoo/pdf.ts).
+ * Tries the stored attachment, then the web-session report route when a password is configured; only when
+ * the node is set to, (invoices) the send wizard, which attaches the PDF without e-mailing but marks the
+ * invoice as sent. msg.odoo.pdf says which path worked and why the others did not (nodes/clients/odoo/pdf.ts).
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { badInput } from '../lib/errors';
@@ -19,7 +19,7 @@ interface OdooPdfDef extends NodeDef {
   recordId: string;
   /** Report technical name for the report route (account.report_invoice for invoices). */
   report: string;
-  /** auto | attachment | generate (attachment + send wizard) | report */
+  /** auto (attachment, report) | send (auto, then the send wizard) | attachment | generate (attachment, send wizard) | report */
   mode: string;
   /** invoice | prescription | record: the document type for the Nextcloud node. */
   docType: string;
@@ -29,6 +29,7 @@ interface OdooPdfDef extends NodeDef {
 
 const MODES: Record<string, PdfPath[] | undefined> = {
   auto: undefined,
+  send: ['attachment', 'report-route', 'send-wizard'],
   attachment: ['attachment'],
   generate: ['attachment', 'send-wizard'],
   report: ['report-route'],

@@ -136,7 +136,8 @@ describe('shipped flows: document storage + asynchronous documents (Odoo, Nextcl
     const amqpUrl = `${AMQP_URL}/${encodeURIComponent(vhost)}`;
     rt = await startRuntime(bothTabs(), {
       env: {
-        ODOO_URL: odoo.url, ODOO_DB: odoo.db, ODOO_USERNAME: odoo.admin.login, ODOO_API_KEY: odoo.admin.apiKey,
+        // The password opens the web session of the report route: invoice PDFs without marking them sent.
+        ODOO_URL: odoo.url, ODOO_DB: odoo.db, ODOO_USERNAME: odoo.admin.login, ODOO_API_KEY: odoo.admin.apiKey, ODOO_PASSWORD: odoo.admin.password,
         NEXTCLOUD_URL: nc.url, NEXTCLOUD_USERNAME: NC_USER, NEXTCLOUD_APP_PASSWORD: 'alice-app-password',
         AMQP_URL: amqpUrl, KEYCLOAK_URL: kc.baseUrl, KEYCLOAK_REALM: 'clinica-realm',
       },

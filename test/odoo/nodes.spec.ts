@@ -229,7 +229,7 @@ describe('odoo nodes (Node-RED test helper, Odoo peer)', function () {
       const [move] = await client.read('account.move', moveId, ['partner_id', 'name']);
       await helper.load(nodes, [
         { id: 'tab', type: 'tab' }, cfg(),
-        { id: 'n', type: 'clinica-odoo-pdf', z: 'tab', config: 'cfg', model: 'account.move', mode: 'auto', docType: 'invoice', patientField: 'partner_id', wires: [['out']] },
+        { id: 'n', type: 'clinica-odoo-pdf', z: 'tab', config: 'cfg', model: 'account.move', mode: 'send', docType: 'invoice', patientField: 'partner_id', wires: [['out']] },
         { id: 'out', type: 'helper', z: 'tab' },
       ], creds());
       const out = collect<Msg>(helper.getNode('out'));
@@ -247,7 +247,7 @@ describe('odoo nodes (Node-RED test helper, Odoo peer)', function () {
       const draft = await client.create('account.move', { move_type: 'out_invoice', partner_id: 3, invoice_line_ids: [[0, 0, { name: 'x', price_unit: 1 }]] });
       await helper.load(nodes, [
         { id: 'tab', type: 'tab' }, cfg(),
-        { id: 'n', type: 'clinica-odoo-pdf', z: 'tab', config: 'cfg', model: 'account.move', mode: 'auto', wires: [[]] },
+        { id: 'n', type: 'clinica-odoo-pdf', z: 'tab', config: 'cfg', model: 'account.move', mode: 'send', wires: [[]] },
         { id: 'catcher', type: 'catch', z: 'tab', scope: null, uncaught: false, wires: [['errors']] },
         { id: 'errors', type: 'helper', z: 'tab' },
       ], creds());
@@ -255,7 +255,7 @@ describe('odoo nodes (Node-RED test helper, Odoo peer)', function () {
       helper.getNode('n').receive({ odoo: { model: 'account.move', id: draft } });
       await waitFor(() => errors.length === 1, 'error');
       assert.equal(errors[0].errorInfo.code, 'ODOO_PDF_UNAVAILABLE');
-      assert.match(errors[0].error.message, /attachment: .*send-wizard: .*report-route: /s);
+      assert.match(errors[0].error.message, /attachment: .*report-route: .*send-wizard: /s);
     });
   });
 

@@ -1,7 +1,7 @@
 /**
- * Invoice and document PDFs through the client against the peer: the stored attachment, the send
- * wizard that creates it without e-mailing (Odoo 18 and 17 wizards), the web-session report route, and
- * a clear account of every path tried when none works.
+ * Invoice and document PDFs through the client against the peer: the stored attachment, the web-session
+ * report route (the default: nothing in Odoo changes), the send wizard only when asked for (it marks the
+ * invoice as sent; Odoo 18 and 17 wizards), and a clear account of every path tried when none works.
  */
 import * as assert from 'node:assert/strict';
 import { OdooClient } from '../../nodes/clients/odoo/client';
@@ -26,10 +26,20 @@ describe('odoo pdf', function () {
         await peer.stop();
       });
 
-      it('generates the missing attachment with the send wizard, e-mailing nobody, then reads it', async () => {
+      it('by default changes nothing: a posted invoice without attachment and no password has no PDF, the invoice untouched', async () => {
+        const moveId = await postedInvoice(client, `Intacta ${version}`);
+        const before = (await client.read('account.move', moveId, ['write_date', 'is_move_sent']))[0];
+        const err = await fetchRecordPdf(client, { model: 'account.move', id: moveId }).catch((e: IntegrationError) => e);
+        assert.equal((err as IntegrationError).code, 'ODOO_PDF_UNAVAILABLE');
+        assert.match((err as IntegrationError).message, /set ODOO_PASSWORD .* or let the PDF node use the send wizard \(it marks the invoice as sent\)/);
+        assert.deepEqual((await client.read('account.move', moveId, ['write_date', 'is_move_sent']))[0], before);
+        assert.ok(!peer.calls.some((c) => c.method === 'action_send_and_print'));
+      });
+
+      it('with the send wizard asked for: generates the missing attachment, e-mailing nobody, marks the invoice sent, then reads it', async () => {
         const moveId = await postedInvoice(client, `Paciente ${version}`, 'paciente@correo.example');
         assert.equal((await client.read('account.move', moveId, ['invoice_pdf_report_id']))[0].invoice_pdf_report_id, false);
-        const first = await fetchRecordPdf(client, { model: 'account.move', id: moveId });
+        const first = await fetchRecordPdf(client, { model: 'account.move', id: moveId, paths: ['attachment', 'send-wizard'] });
         assert.equal(first.path, 'send-wizard');
         assert.deepEqual(first.attempts.map((a) => [a.path, a.ok]), [['attachment', false], ['send-wizard', true]]);
         assert.match(first.attempts[0].reason ?? '', /no PDF attachment yet/);
@@ -38,6 +48,7 @@ describe('odoo pdf', function () {
         assert.equal(peer.sentMail.length, 0, 'nobody was e-mailed although the customer has an address');
         const wizardModel = version >= 18 ? 'account.move.send.wizard' : 'account.move.send';
         assert.ok(peer.calls.some((c) => c.model === wizardModel && c.method === 'action_send_and_print'));
+        assert.equal((await client.read('account.move', moveId, ['is_move_sent']))[0].is_move_sent, true, 'Odoo marks it sent: why it is not the default');
         const second = await fetchRecordPdf(client, { model: 'account.move', id: moveId });
         assert.equal(second.path, 'attachment');
         assert.equal(second.attachmentId, first.attachmentId);
@@ -45,21 +56,22 @@ describe('odoo pdf', function () {
         assert.equal(second.partner?.[1], `Paciente ${version}`);
       });
 
-      it('falls back to the report route with a web session when a password is configured', async () => {
-        const draft = await client.create('account.move', { move_type: 'out_invoice', partner_id: 3, invoice_line_ids: [[0, 0, { name: 'Consulta', price_unit: 40 }]] });
+      it('renders a posted invoice through the report route with a web session when a password is configured, changing nothing', async () => {
+        const moveId = await postedInvoice(client, `Ruta ${version}`);
+        const before = (await client.read('account.move', moveId, ['write_date', 'is_move_sent', 'invoice_pdf_report_id']))[0];
         const withPassword = new OdooClient({ url: peer.url, db: peer.db, username: 'admin', apiKey: peer.admin.apiKey, password: 'admin' });
-        const result = await fetchRecordPdf(withPassword, { model: 'account.move', id: draft });
+        const result = await fetchRecordPdf(withPassword, { model: 'account.move', id: moveId });
         assert.equal(result.path, 'report-route');
-        assert.deepEqual(result.attempts.map((a) => [a.path, a.ok]), [['attachment', false], ['send-wizard', false], ['report-route', true]]);
-        assert.match(result.attempts[1].reason ?? '', /state "draft".*post it first/);
+        assert.deepEqual(result.attempts.map((a) => [a.path, a.ok]), [['attachment', false], ['report-route', true]]);
         assert.ok(isPdf(result.content));
+        assert.deepEqual((await client.read('account.move', moveId, ['write_date', 'is_move_sent', 'invoice_pdf_report_id']))[0], before, 'the invoice is untouched');
         withPassword.close();
       });
 
       it('says which path failed and why when none works', async () => {
         const draft = await client.create('account.move', { move_type: 'out_invoice', partner_id: 3, invoice_line_ids: [[0, 0, { name: 'Consulta', price_unit: 40 }]] });
         try {
-          await fetchRecordPdf(client, { model: 'account.move', id: draft });
+          await fetchRecordPdf(client, { model: 'account.move', id: draft, paths: ['attachment', 'send-wizard', 'report-route'] });
           assert.fail('expected ODOO_PDF_UNAVAILABLE');
         } catch (err) {
           const e = err as IntegrationError;

@@ -3,15 +3,17 @@
  *
  *  1. attachment  — the PDF Odoo keeps for the record: for invoices `account.move.invoice_pdf_report_id`
  *                   (Odoo 17+), otherwise the newest PDF `ir.attachment` of the record. RPC only.
- *  2. send-wizard — invoices only, when (1) finds nothing: a posted invoice has no PDF attachment until
- *                   it is sent, and printing does not create one. Creating the send wizard over RPC with
- *                   context active_model/active_ids, no sending method, and calling action_send_and_print
- *                   generates and attaches it without e-mailing anyone (Odoo 18+: account.move.send.wizard;
- *                   Odoo 17: account.move.send). RPC only; then (1) again.
- *  3. report-route — `/report/pdf/<report>/<id>` with a web session: needs the user's password (API keys
- *                   cannot open a web session). Renders the report without storing it.
+ *  2. report-route — `/report/pdf/<report>/<id>` with a web session: needs the user's password (API keys
+ *                   cannot open a web session). Renders the report without storing it or changing the record.
+ *  3. send-wizard — invoices only, and only when asked for (it changes the invoice): a posted invoice has no
+ *                   PDF attachment until it is sent, and printing does not create one. Creating the send
+ *                   wizard over RPC with context active_model/active_ids, no sending method, and calling
+ *                   action_send_and_print generates and attaches it without e-mailing anyone (Odoo 18+:
+ *                   account.move.send.wizard; Odoo 17: account.move.send) — but Odoo then marks the invoice
+ *                   as sent (is_move_sent) and its write_date changes. RPC only; then (1) again.
  *
- * Every attempt is recorded with why it failed, and the result says which path gave the bytes.
+ * By default (invoices and other records alike) the paths are attachment then report-route: nothing in Odoo
+ * changes. Every attempt is recorded with why it failed, and the result says which path gave the bytes.
  */
 import { IntegrationError, badInput } from '../../lib/errors';
 import type { OdooClient } from './client';
@@ -57,6 +59,9 @@ interface MoveInfo extends Record<string, unknown> {
   partner_id: [number, string] | false;
   invoice_pdf_report_id?: [number, string] | false;
 }
+
+/** The paths that never change the record: the stored attachment, then the report route. */
+export const DEFAULT_PATHS: PdfPath[] = ['attachment', 'report-route'];
 
 const sessions = new WeakMap<OdooClient, Promise<string>>();
 
@@ -154,7 +159,7 @@ export async function fetchRecordPdf(client: OdooClient, req: PdfRequest): Promi
   if (!Number.isInteger(req.id) || req.id <= 0) throw badInput('odoo', `PDF of ${req.model}: "${String(req.id)}" is not a record id; send the id in msg.payload`);
   const isInvoice = req.model === INVOICE_MODEL;
   const reportName = req.reportName || (isInvoice ? DEFAULT_INVOICE_REPORT : '');
-  const paths = req.paths?.length ? req.paths : (isInvoice ? ['attachment', 'send-wizard', 'report-route'] : ['attachment', 'report-route']) as PdfPath[];
+  const paths = req.paths?.length ? req.paths : DEFAULT_PATHS;
   const attempts: PdfAttempt[] = [];
   let move: MoveInfo | undefined;
   let hasPdfField = true;
@@ -219,7 +224,7 @@ export async function fetchRecordPdf(client: OdooClient, req: PdfRequest): Promi
           continue;
         }
         if (!client.hasPassword) {
-          attempts.push({ path, ok: false, reason: 'the report route needs a web session, which needs the password (an API key cannot open one): set ODOO_PASSWORD or the password of the Odoo config node' });
+          attempts.push({ path, ok: false, reason: `the report route needs a web session, which needs the password (an API key cannot open one): set ODOO_PASSWORD or the password of the Odoo config node${isInvoice && !paths.includes('send-wizard') ? ', or let the PDF node use the send wizard (it marks the invoice as sent)' : ''}` });
           continue;
         }
         const content = await reportRoute(client, reportName, req.id);
