@@ -33,6 +33,8 @@ interface OdooTriggerDef extends NodeDef {
   overlap: string | number;
   /** Seconds a webhook may wait for the committed record. */
   webhookWait: string | number;
+  /** include (default): archived records are changes too; skip: Odoo's default active_test. */
+  archived?: 'include' | 'skip';
 }
 
 /** The context key of the cursor (documented in the help). */
@@ -87,6 +89,7 @@ export = function (RED: NodeAPI): void {
         start: def.start === 'all' ? 'all' : 'now',
         overlapSeconds: intSetting(def.overlap, 10, 0, 3600),
         webhookWaitMs: intSetting(def.webhookWait, 5, 0, 60) * 1000,
+        includeArchived: def.archived !== 'skip',
         store: { load: contextGet, save: contextSet },
       });
       return feed;
