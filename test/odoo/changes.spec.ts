@@ -97,6 +97,49 @@ describe('odoo change feed', function () {
     assert.equal(await f.poll(), 0);
   });
 
+  it('reads a 1,000-record import stamped in one transaction once, page by page, and stops polling at once', async () => {
+    const f = feed('Import', { pageSize: 200 });
+    assert.equal(await f.poll(), 0);
+    // One create call is one transaction: Odoo gives all 1,000 records the same write_date.
+    const ids = await client.create('res.partner', Array.from({ length: 1000 }, (_, i) => ({ name: `Import ${i}` })));
+    const stamps = new Set((await client.read('res.partner', ids, ['write_date'])).map((r) => r.write_date));
+    assert.equal(stamps.size, 1, 'one write_date for the whole import');
+    f.f.calls = 0;
+    assert.equal(await f.poll(), 1000);
+    assert.deepEqual(f.out.map((r) => r.id).sort((a, b) => a - b), ids);
+    assert.ok(f.f.calls <= 2 * (1000 / 200) + 4, `every call moved on: ${f.f.calls} calls for 5 pages`);
+    // The next polls re-read the overlap window once each and emit nothing: no loop.
+    f.f.calls = 0;
+    assert.equal(await f.poll(), 0);
+    assert.ok(f.f.calls <= 2 * (1000 / 200) + 4, `${f.f.calls} calls`);
+  });
+
+  it('starts "from now" without replaying the records of the newest second', async () => {
+    await client.create('res.partner', Array.from({ length: 250 }, (_, i) => ({ name: `Ahora ${i}` })));
+    const f = feed('Ahora', { pageSize: 100 });
+    assert.equal(await f.poll(), 0, 'nothing that existed before the start');
+    const id = await client.create('res.partner', { name: 'Ahora nuevo' });
+    assert.equal(await f.poll(), 1);
+    assert.deepEqual(f.out.map((r) => r.id), [id]);
+  });
+
+  it('sees archiving and unarchiving as changes (and skips archived records when asked to)', async () => {
+    const id = await client.create('res.partner', { name: 'Archivo 1' });
+    const all = new ChangeFeed({ client, model: 'res.partner', fields: ['name', 'active'], domain: [['name', '=like', 'Archivo%']], store: fileStore(path.join(dir, 'archivo.json')) });
+    const plain = new ChangeFeed({ client, model: 'res.partner', fields: ['name', 'active'], domain: [['name', '=like', 'Archivo%']], includeArchived: false, store: fileStore(path.join(dir, 'archivo-plain.json')) });
+    const seen: Array<[number, unknown]> = [];
+    const seenPlain: Array<[number, unknown]> = [];
+    await all.poll(() => undefined);
+    await plain.poll(() => undefined);
+    await client.write('res.partner', id, { active: false });
+    await all.poll((rs) => seen.push(...rs.map((r) => [r.id, r.active] as [number, unknown])));
+    await plain.poll((rs) => seenPlain.push(...rs.map((r) => [r.id, r.active] as [number, unknown])));
+    await client.write('res.partner', id, { active: true });
+    await all.poll((rs) => seen.push(...rs.map((r) => [r.id, r.active] as [number, unknown])));
+    assert.deepEqual(seen, [[id, false], [id, true]]);
+    assert.deepEqual(seenPlain, [], 'Odoo\'s default search hides the archived record');
+  });
+
   describe('with automation webhooks', () => {
     let server: http.Server;
     let feedUnderTest: ReturnType<typeof feed>;
