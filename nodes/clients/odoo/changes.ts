@@ -334,7 +334,10 @@ export class ChangeFeed {
     const deadline = Date.now() + this.webhookWaitMs;
     const generation = (this.waiting.get(id) ?? 0) + 1;
     this.waiting.set(id, generation);
-    let delay = 50;
+    // The save usually commits within a few hundred ms of its webhook: look often at first (a search by id is
+    // cheap), then back off.
+    let delay = 20;
+    const started = Date.now();
     for (;;) {
       if (this.waiting.get(id) !== generation) return { outcome: 'superseded', id };
       // With the exact write_date the database decides: the committed version (or a later one) matches.
@@ -356,7 +359,7 @@ export class ChangeFeed {
         return { outcome: 'not-committed', id };
       }
       await sleep(delay);
-      delay = Math.min(delay * 2, 500);
+      delay = Date.now() - started < 1000 ? 20 : Math.min(delay * 2, 500);
     }
   }
 
