@@ -9,7 +9,11 @@
  * pass, and reports its CPU time, so the peer is shown not to be the bottleneck.
  * Per call: a tiny search_read (1 record, 1 field), N times in a row, raw vs client vs node.
  *
- * Run: npm run build && node dist/bench/odoo-read.js [--records 50000] [--page 2000] [--runs 3] [--calls 300]
+ * Against a real Odoo: --odoo-url http://127.0.0.1:8069 [--odoo-db clinica --odoo-user admin --odoo-password admin]
+ * reads the partners that server has (with --fill, first creates partners until it has --records of them);
+ * the server's CPU is not measured then.
+ *
+ * Run: npm run build && node dist/bench/odoo-read.js [--records 50000] [--page 2000] [--runs 3] [--calls 300] [--odoo-url URL [--fill]]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as os from 'node:os';
@@ -32,7 +36,13 @@ function arg(name: string, fallback: number): number {
   return Number.isFinite(v) && v > 0 ? v : fallback;
 }
 
-const RECORDS = arg('records', 50000);
+function textArg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
+}
+
+const REAL_URL = process.argv.includes('--odoo-url') ? textArg('odoo-url', '') : '';
+let RECORDS = arg('records', 50000);
 const PAGE = arg('page', 2000);
 const RUNS = arg('runs', 3);
 const CALLS = arg('calls', 300);
@@ -48,7 +58,33 @@ interface Peer {
   stop(): Promise<void>;
 }
 
+/** A real Odoo as the target: its partners are read as they are (or topped up to RECORDS with --fill). */
+async function realTarget(): Promise<Peer> {
+  const target = { url: REAL_URL.replace(/\/+$/, ''), db: textArg('odoo-db', 'clinica'), login: textArg('odoo-user', 'admin'), apiKey: textArg('odoo-password', 'admin') };
+  const client = new OdooClient({ url: target.url, db: target.db, username: target.login, password: target.apiKey, timeoutMs: 600000 });
+  try {
+    let count = await client.searchCount('res.partner');
+    if (process.argv.includes('--fill')) {
+      for (let made = 0; count < RECORDS; made += 1) {
+        const n = Math.min(1000, RECORDS - count);
+        await client.create('res.partner', Array.from({ length: n }, (_, i) => ({ name: `Bench ${made}-${i}`, email: `bench${made}.${i}@clinica.example`, phone: `+34 600 ${String(i).padStart(6, '0')}`, city: i % 2 ? 'Madrid' : 'Sevilla' })));
+        count += n;
+      }
+    }
+    RECORDS = count;
+    const [first] = await client.search('res.partner', { limit: 1, order: 'id' });
+    TINY_ID = first;
+  } finally {
+    client.close();
+  }
+  return { ...target, cpuMs: async () => NaN, stop: async () => undefined };
+}
+
+/** The record of the per-call measurement (id 1000 of the peer; the first partner of a real server). */
+let TINY_ID = 1000;
+
 async function startPeer(): Promise<Peer> {
+  if (REAL_URL) return realTarget();
   const cli = path.resolve(__dirname, '..', 'test', 'peers', 'odoo', 'cli.js');
   const child: ChildProcess = spawn(process.execPath, [cli, '--partners', String(RECORDS)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = readline.createInterface({ input: child.stdout! });
@@ -95,7 +131,7 @@ async function rawXmlrpc(peer: Peer): Promise<number> {
 }
 
 async function clientRead(peer: Peer, protocol: 'jsonrpc' | 'xmlrpc'): Promise<number> {
-  const client = new OdooClient({ url: peer.url, db: peer.db, username: peer.login, apiKey: peer.apiKey, protocol });
+  const client = new OdooClient({ url: peer.url, db: peer.db, username: peer.login, apiKey: peer.apiKey, protocol, timeoutMs: 600000 });
   try {
     const all = await client.searchReadAll('res.partner', { fields: FIELDS, pageSize: PAGE });
     return all.length;
@@ -127,11 +163,11 @@ async function nodeRed(peer: Peer, protocol: 'auto' | 'xmlrpc'): Promise<Embedde
     { id: 'tab', type: 'tab', label: 'bench' },
     { id: 'cfg', type: 'clinica-odoo-config', url: peer.url, db: peer.db, username: peer.login, protocol, timeout: 120, retries: 0, concurrency: 4 },
     { id: 'readAll', type: 'clinica-odoo', z: 'tab', config: 'cfg', operation: 'search_read', model: 'res.partner', domain: '[]', fields: FIELDS.join(','), paging: 'all', pageSize: PAGE, wires: [['sink']] },
-    { id: 'readOne', type: 'clinica-odoo', z: 'tab', config: 'cfg', operation: 'search_read', model: 'res.partner', domain: '[["id", "=", 1000]]', fields: 'name', limit: 1, paging: 'none', wires: [['sink']] },
+    { id: 'readOne', type: 'clinica-odoo', z: 'tab', config: 'cfg', operation: 'search_read', model: 'res.partner', domain: `[["id", "=", ${TINY_ID}]]`, fields: 'name', limit: 1, paging: 'none', wires: [['sink']] },
     { id: 'sink', type: 'function', z: 'tab', func: 'return null;', outputs: 1, wires: [[]] },
     { id: 'errors', type: 'catch', z: 'tab', scope: null, uncaught: false, wires: [['errsink']] },
     { id: 'errsink', type: 'function', z: 'tab', func: 'return null;', outputs: 1, wires: [[]] },
-  ], { cfg: { apiKey: peer.apiKey } });
+  ], { cfg: REAL_URL ? { password: peer.apiKey } : { apiKey: peer.apiKey } });
 }
 
 /** Sends one message into `nodeId` and resolves with what reaches the sink. */
@@ -209,7 +245,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const common = xmlrpc.createClient({ url: `${peer.url}/xmlrpc/2/common` });
     const object = xmlrpc.createClient({ url: `${peer.url}/xmlrpc/2/object` });
     const uid = await call(common, 'authenticate', [peer.db, peer.login, peer.apiKey, {}]);
-    const tinyRaw = () => call(object, 'execute_kw', [peer.db, uid, peer.apiKey, 'res.partner', 'search_read', [[['id', '=', 1000]]], { fields: ['name'], limit: 1 }]);
+    const tinyRaw = () => call(object, 'execute_kw', [peer.db, uid, peer.apiKey, 'res.partner', 'search_read', [[['id', '=', TINY_ID]]], { fields: ['name'], limit: 1 }]);
     const client = new OdooClient({ url: peer.url, db: peer.db, username: peer.login, apiKey: peer.apiKey });
     const red = await nodeRed(peer, 'auto');
     reds.push(red);
@@ -221,12 +257,12 @@ export async function run(): Promise<Record<string, unknown>> {
       return ms / CALLS;
     };
     const tinyJson = async () => {
-      const res = await fetch(`${peer.url}/jsonrpc`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'call', id: 1, params: { service: 'object', method: 'execute_kw', args: [peer.db, uid, peer.apiKey, 'res.partner', 'search_read', [[['id', '=', 1000]]], { fields: ['name'], limit: 1 }] } }) });
+      const res = await fetch(`${peer.url}/jsonrpc`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'call', id: 1, params: { service: 'object', method: 'execute_kw', args: [peer.db, uid, peer.apiKey, 'res.partner', 'search_read', [[['id', '=', TINY_ID]]], { fields: ['name'], limit: 1 }] } }) });
       return res.json();
     };
     perCall['raw xmlrpc package'] = await loop(tinyRaw);
     perCall['raw JSON-RPC (fetch)'] = await loop(tinyJson);
-    perCall['client (JSON-RPC)'] = await loop(() => client.searchRead('res.partner', { domain: [['id', '=', 1000]], fields: ['name'], limit: 1 }));
+    perCall['client (JSON-RPC)'] = await loop(() => client.searchRead('res.partner', { domain: [['id', '=', TINY_ID]], fields: ['name'], limit: 1 }));
     perCall['node (JSON-RPC)'] = await loop(() => through(red, 'readOne'));
     client.close();
 
@@ -238,7 +274,7 @@ export async function run(): Promise<Record<string, unknown>> {
     const rawMs = median(results['raw xmlrpc package'].ms);
     const nodeMs = median(results['node (auto → JSON-RPC)'].ms);
     const summary = {
-      bench: 'odoo-read', records: RECORDS, pageSize: PAGE, runs: RUNS, cpus: os.cpus().length, loadAverage: os.loadavg().map((l) => round(l, 2)), node: process.version,
+      bench: 'odoo-read', target: REAL_URL ? `real Odoo at ${REAL_URL}` : 'peer', records: RECORDS, pageSize: PAGE, runs: RUNS, cpus: os.cpus().length, loadAverage: os.loadavg().map((l) => round(l, 2)), node: process.version,
       table,
       speedupNodeVsRaw: round(rawMs / nodeMs, 2),
       perCallMs: Object.fromEntries(Object.entries(perCall).map(([k, v]) => [k, round(v, 3)])),
@@ -247,9 +283,9 @@ export async function run(): Promise<Record<string, unknown>> {
       nodeRedOverheadVsClientMs: round(perCall['node (JSON-RPC)'] - perCall['client (JSON-RPC)'], 3),
       targets: { speedup: 2, wallS: 10 },
     };
-    process.stdout.write(`Reading ${RECORDS} res.partner, ${PAGE} per page, median of ${RUNS} runs (peer in its own process):\n`);
+    process.stdout.write(`Reading ${RECORDS} res.partner, ${PAGE} per page, median of ${RUNS} runs (${REAL_URL ? `real Odoo at ${REAL_URL}` : 'peer in its own process'}):\n`);
     for (const r of table) {
-      process.stdout.write(`  ${r.name.padEnd(30)} ${String(r.wallS).padStart(6)} s  ${String(r.recordsPerS).padStart(7)} records/s  ${String(r.mb).padStart(5)} MB on the wire  peer CPU ${r.peerCpuS} s\n`);
+      process.stdout.write(`  ${r.name.padEnd(30)} ${String(r.wallS).padStart(6)} s  ${String(r.recordsPerS).padStart(7)} records/s  ${String(r.mb).padStart(5)} MB on the wire  ${Number.isNaN(r.peerCpuS) ? "" : `peer CPU ${r.peerCpuS} s`}\n`);
     }
     process.stdout.write(`Node vs raw xmlrpc: ${summary.speedupNodeVsRaw}× faster (target ≥ 2×, and < 10 s)\n`);
     process.stdout.write(`Per call (tiny search_read, ${CALLS} in a row): ${Object.entries(summary.perCallMs).map(([k, v]) => `${k} ${v} ms`).join(', ')}; node minus raw xmlrpc ${summary.nodeOverheadPerCallMs} ms, minus raw JSON-RPC ${summary.nodeOverheadVsRawJsonMs} ms, minus the client alone ${summary.nodeRedOverheadVsClientMs} ms\n`);
