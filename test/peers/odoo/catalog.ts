@@ -216,7 +216,13 @@ export function defineModels(reg: Registry): void {
     if (vals.base_automation_id && !vals.model_id) {
       vals.model_id = env.registry.get(env, 'base.automation', vals.base_automation_id as number)?.model_id;
     }
-    if (vals.base_automation_id) vals.usage = 'base_automation';
+    // base_automation's _compute_name: an action of an automation rule is named after what it does.
+    if (vals.base_automation_id && env.registry.version >= 17) vals.name = automatedActionName(vals.state);
+  };
+  actionsServer.hooks.beforeWrite = (env, ids, vals) => {
+    if (env.registry.version < 17 || !['state', 'webhook_url'].some((k) => k in vals)) return;
+    const rec = env.registry.get(env, 'ir.actions.server', ids[0]);
+    if ((vals.base_automation_id ?? rec?.base_automation_id)) vals.name = automatedActionName(vals.state ?? rec?.state);
   };
 
   // -------------------------------------------------------------------------------------- mail
@@ -246,7 +252,7 @@ export function defineModels(reg: Registry): void {
     for (const id of ids) {
       const r = env.registry.get(env, 'calendar.event', id);
       if (r && r.start && r.stop && String(r.stop) < String(r.start)) {
-        throw ValidationError(`The ending date and time cannot be earlier than the starting date and time.\nMeeting '${String(r.name)}' starts '${String(r.start)}' and ends '${String(r.stop)}'`);
+        throw ValidationError(`The ending date and time cannot be earlier than the starting date and time.\nMeeting “${String(r.name)}” starts at ${String(r.start)} and ends at ${String(r.stop)}`);
       }
     }
   };
@@ -351,7 +357,7 @@ export function defineModels(reg: Registry): void {
           const name = typeof env.context.inventory_name === 'string' && env.context.inventory_name ? env.context.inventory_name : 'Product Quantity Updated';
           env.registry.create(env, 'stock.move', [{
             name, reference: name, product_id: q.product_id, product_uom_qty: Math.abs(diff), quantity: Math.abs(diff),
-            location_id: diff > 0 ? 14 : q.location_id, location_dest_id: diff > 0 ? q.location_id : 14, state: 'done', date: env.txn.now, is_inventory: true,
+            location_id: diff > 0 ? 14 : q.location_id, location_dest_id: diff > 0 ? q.location_id : 14, state: 'done', date: env.txn.now.slice(0, 19), is_inventory: true,
           }]);
         }
         env.registry.write(env, 'stock.quant', [id], { quantity: Number(q.inventory_quantity ?? 0), inventory_quantity: 0, inventory_quantity_set: false, inventory_date: today(env) });
@@ -488,18 +494,70 @@ export function defineModels(reg: Registry): void {
   };
 
   // ------------------------------------------------------------------------------ base_automation
-  define(makeModel('base.automation', 'Automation Rule', 'base_automation', [
+  const automation = define(makeModel('base.automation', 'Automation Rule', 'base_automation', [
     f('name', 'char', { required: true, string: 'Automation Rule Name' }), m2o('model_id', 'ir.model', { required: true }),
     f('model_name', 'char', { store: false, related: ['model_id', 'model'] }),
-    f('trigger', 'selection', { required: true, selection: [['on_create', 'On Creation'], ['on_write', 'On Update'], ['on_create_or_write', 'On Save'], ['on_unlink', 'On Deletion'], ['on_change', 'On UI change'], ['on_time', 'Based on Timed Condition'], ['on_webhook', 'On Webhook']] }),
+    f('trigger', 'selection', { required: true, selection: [['on_stage_set', 'Stage is set to'], ['on_user_set', 'User is set'], ['on_tag_set', 'Tag is added'], ['on_state_set', 'State is set to'], ['on_priority_set', 'Priority is set to'], ['on_archive', 'On archived'], ['on_unarchive', 'On unarchived'], ['on_create_or_write', 'On save'], ['on_create', 'On creation'], ['on_write', 'On update'], ['on_unlink', 'On deletion'], ['on_change', 'On UI change'], ['on_time', 'Based on date field'], ['on_time_created', 'After creation'], ['on_time_updated', 'After last update'], ['on_message_received', 'On incoming message'], ['on_message_sent', 'On outgoing message'], ['on_webhook', 'On webhook']] }),
     f('trigger_field_ids', 'many2many', { relation: 'ir.model.fields', string: 'Trigger Fields' }),
     f('filter_domain', 'char', { string: 'Apply on' }), f('filter_pre_domain', 'char', { string: 'Before Update Domain' }),
-    f('action_server_ids', 'one2many', { relation: 'ir.actions.server', inverse: 'base_automation_id', string: 'Actions' }),
+    f('action_server_ids', 'one2many', { relation: 'ir.actions.server', inverse: 'base_automation_id', string: 'Actions', context: { default_usage: 'base_automation' } }),
     f('active', 'boolean', { default: true }), f('description', 'html'),
   ]));
+  // Odoo 18's computed (stored, editable) filter_domain and trigger_field_ids: an archive rule filters on
+  // active; "On save" watches the fields its domain names (added to those it has); the other triggers
+  // watch their own field (none for on_create / on_write: every field). Values given explicitly win.
+  automation.hooks.beforeCreate = (env, vals) => {
+    const trigger = String(vals.trigger ?? '');
+    if (vals.filter_domain === undefined && (trigger === 'on_archive' || trigger === 'on_unarchive')) vals.filter_domain = `[('active', '=', ${trigger === 'on_archive' ? 'False' : 'True'})]`;
+    if (vals.trigger_field_ids === undefined) vals.trigger_field_ids = [[6, 0, automationTriggerFields(env, Number(vals.model_id), trigger, vals.filter_domain, [])]];
+  };
+  automation.hooks.beforeWrite = (env, ids, vals) => {
+    if ('trigger_field_ids' in vals || !['trigger', 'filter_domain', 'model_id'].some((k) => k in vals)) return;
+    const rec = env.registry.get(env, 'base.automation', ids[0]);
+    if (!rec) return;
+    const current = (rec.trigger_field_ids as number[] | undefined) ?? [];
+    vals.trigger_field_ids = [[6, 0, automationTriggerFields(env, Number(vals.model_id ?? rec.model_id), String(vals.trigger ?? rec.trigger), 'filter_domain' in vals ? vals.filter_domain : rec.filter_domain, current)]];
+  };
 
   // mail.thread's message_post on every model that has a chatter.
   for (const def of reg.models.values()) addMessagePost(def);
+}
+
+/** The name base_automation gives the actions of a rule (ir_actions_server.py _compute_name). */
+function automatedActionName(state: unknown): string {
+  switch (state) {
+    case 'webhook': return 'Send Webhook Notification';
+    case 'code': return 'Execute Code';
+    case 'multi': return 'Execute Existing Actions';
+    default: return String(state ?? '');
+  }
+}
+
+/** base_automation.py DOMAIN_FIELDS_RE: the fields a domain text names (without evaluating it). */
+const DOMAIN_FIELDS_RE = /[([]\s*(['"])([a-z]\w*)(?:\.[.\w]*)?\1(?:[^,]*?,){2}[^,]*?[()[\]]/g;
+
+function automationTriggerFields(env: Env, modelId: number, trigger: string, filterDomain: unknown, current: number[]): number[] {
+  const reg = env.registry;
+  const model = reg.get(env, 'ir.model', modelId)?.model;
+  const fieldId = (name: string) => reg.search({ ...env, uid: 1 }, 'ir.model.fields', [['model', '=', model], ['name', '=', name]], { limit: 1 })[0];
+  if (trigger === 'on_create_or_write') {
+    const out = [...current];
+    for (const m of String(filterDomain || '').matchAll(DOMAIN_FIELDS_RE)) {
+      const id = fieldId(m[2]);
+      if (id !== undefined && !out.includes(id)) out.push(id);
+    }
+    return out;
+  }
+  if (trigger === 'on_archive' || trigger === 'on_unarchive') {
+    const id = fieldId('active') ?? fieldId('x_active');
+    return id === undefined ? [] : [id];
+  }
+  const specific: Record<string, string[]> = { on_stage_set: ['stage_id', 'x_studio_stage_id'], on_tag_set: ['tag_ids', 'x_studio_tag_ids'], on_priority_set: ['priority', 'x_studio_priority'], on_state_set: ['state', 'x_studio_state'], on_user_set: ['user_id', 'user_ids', 'x_studio_user_id', 'x_studio_user_ids'] };
+  for (const name of specific[trigger] ?? []) {
+    const id = fieldId(name);
+    if (id !== undefined) return [id];
+  }
+  return [];
 }
 
 export function addMessagePost(def: ModelDef): void {
@@ -530,7 +588,7 @@ export function postMessage(env: Env, model: string, resId: number, p: Record<st
   const sys = { ...env, uid: 1 };
   const [id] = reg.create(sys, 'mail.message', [{
     model, res_id: resId, body: p.body ?? '', subject: p.subject ?? false, message_type: messageType, subtype_id: subtypeId ?? false,
-    author_id: (p.author_id as number | undefined) ?? user?.partnerId ?? false, date: env.txn.now,
+    author_id: (p.author_id as number | undefined) ?? user?.partnerId ?? false, date: env.txn.now.slice(0, 19),
     partner_ids: (p.partner_ids as number[] | undefined) ?? [], attachment_ids: (p.attachment_ids as number[] | undefined) ?? [],
     record_name: reg.displayName(env, model, reg.get(env, model, resId)!),
   }]);
