@@ -601,6 +601,40 @@ export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<Odoo
       }
       return;
     }
+    if (req.method === 'GET' && (m = /^\/account\/download_invoice_documents\/([\d,]+)\/pdf$/.exec(path)) && version >= 18) {
+      // account/controllers/download_docs.py (auth='user'): the stored invoice PDF, else a proforma rendered on the fly.
+      const session = sessions.get(cookie(req, 'session_id') ?? '');
+      if (!session) {
+        send(res, 303, 'text/html; charset=utf-8', html(303, 'See Other'), { Location: `/web/login?redirect=${encodeURIComponent(`${path}?`)}` });
+        return;
+      }
+      const env: Env = { uid: session.uid, context: {}, txn: new Txn(reg.transactionNow()), registry: reg };
+      const id = Number(m[1].split(',')[0]);
+      const move = reg.get(env, 'account.move', id);
+      if (!move) {
+        send(res, 404, 'text/html', html(404, 'Not Found'));
+        return;
+      }
+      const stored = move.invoice_pdf_report_id ? reg.get(env, 'ir.attachment', move.invoice_pdf_report_id as number) : undefined;
+      const filename = stored ? String(stored.name) : `${String(move.name).replace(/\//g, '_')}_proforma.pdf`;
+      const pdf = stored ? Buffer.from(String(stored.datas), 'base64') : renderInvoicePdf(env, id);
+      log({ protocol: 'web', service: 'download', method: 'download_invoice_documents', model: 'account.move', uid: session.uid, ok: true, ms: 0 });
+      send(res, 200, 'pdf', pdf, { 'Content-Disposition': `attachment; filename*=UTF-8''${encodeURIComponent(filename)}` });
+      return;
+    }
+    if (req.method === 'GET' && (m = /^\/my\/invoices\/(\d+)$/.exec(path)) && url.searchParams.get('report_type') === 'pdf') {
+      // The customer portal (auth='public'): the access token opens the invoice's PDF without a session.
+      const env: Env = { uid: 1, context: {}, txn: new Txn(reg.transactionNow()), registry: reg };
+      const id = Number(m[1]);
+      const move = reg.get(env, 'account.move', id);
+      if (!move || !move.access_token || move.access_token !== url.searchParams.get('access_token')) {
+        send(res, 303, 'text/html; charset=utf-8', html(303, 'See Other'), { Location: '/my' });
+        return;
+      }
+      log({ protocol: 'web', service: 'portal', method: 'invoice_pdf', model: 'account.move', ok: true, ms: 0 });
+      send(res, 200, 'application/pdf', renderInvoicePdf(env, id), url.searchParams.get('download') === 'true' ? { 'Content-Disposition': `attachment; filename*=UTF-8''${encodeURIComponent(`${String(move.name).replace(/\//g, '_')}.pdf`)}` } : {});
+      return;
+    }
     if (path === '/web/login') {
       send(res, 200, 'text/html', '<!DOCTYPE html><html><body><form action="/web/login" method="post"></form></body></html>');
       return;

@@ -652,6 +652,10 @@ export class Registry {
   search(env: Env, model: string, domain: unknown, opts: { offset?: unknown; limit?: unknown; order?: unknown } = {}): number[] {
     const def = this.modelOrFail(model);
     this.checkAccess(env, model, 'read');
+    // ir.attachment._search: attachments of binary fields (res_field set) stay out unless asked for.
+    if (model === 'ir.attachment' && !env.context.skip_res_field_check && !(Array.isArray(domain) && domain.some((x) => Array.isArray(x) && (x[0] === 'id' || x[0] === 'res_field')))) {
+      domain = [['res_field', '=', false], ...(Array.isArray(domain) ? domain : [])];
+    }
     const match = this.compileDomain(env, def, withActiveTest(env, def, domain));
     const offset = toInt(opts.offset, 'offset') ?? 0;
     const limit = toInt(opts.limit, 'limit');
