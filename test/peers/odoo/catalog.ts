@@ -58,6 +58,7 @@ export function defineModels(reg: Registry): void {
     f('function', 'char', { string: 'Job Position' }), f('website', 'char'), f('lang', 'char', { default: 'en_US' }), f('tz', 'char'),
     f('customer_rank', 'integer'), f('supplier_rank', 'integer'), f('image_1920', 'binary', { string: 'Image' }),
     // account: the partner's preferred invoice sending (the send wizard sets it the first time).
+    f('partner_latitude', 'float', { string: 'Geo Latitude' }), f('partner_longitude', 'float', { string: 'Geo Longitude' }),
     f('invoice_sending_method', 'selection', { selection: [['manual', 'Download'], ['email', 'by Email'], ['snailmail', 'by Post']] }),
   ], { order: 'name, id' }));
   partner.hooks.check = (env, ids) => {
@@ -235,6 +236,13 @@ export function defineModels(reg: Registry): void {
     f('message_type', 'selection', { selection: [['email', 'Incoming Email'], ['comment', 'Comment'], ['email_outgoing', 'Outgoing Email'], ['notification', 'System notification'], ['auto_comment', 'Automated Targeted Notification'], ['user_notification', 'User Specific Notification']], default: 'notification' }),
     m2o('subtype_id', 'mail.message.subtype'), m2o('author_id', 'res.partner'), f('date', 'datetime'),
     f('partner_ids', 'many2many', { relation: 'res.partner' }), f('attachment_ids', 'many2many', { relation: 'ir.attachment' }),
+  ], { order: 'id desc' }));
+
+  // Outgoing e-mails: the send wizard queues one per invoice sent by e-mail (the peer sends none).
+  define(makeModel('mail.mail', 'Outgoing Mails', 'mail', [
+    f('subject', 'char'), f('model', 'char'), f('res_id', 'integer'), m2o('mail_message_id', 'mail.message'),
+    f('state', 'selection', { selection: [['outgoing', 'Outgoing'], ['sent', 'Sent'], ['received', 'Received'], ['exception', 'Delivery Failed'], ['cancel', 'Cancelled']], default: 'outgoing' }),
+    f('recipient_ids', 'many2many', { relation: 'res.partner' }), f('attachment_ids', 'many2many', { relation: 'ir.attachment' }), f('email_to', 'text'),
   ], { order: 'id desc' }));
 
   // ---------------------------------------------------------------------------------- calendar
@@ -537,16 +545,22 @@ export function defineModels(reg: Registry): void {
           if (v >= 18 && methods.length === 1 && partnerId && !reg.get(env, 'res.partner', partnerId)?.invoice_sending_method) {
             reg.write(sys, 'res.partner', [partnerId], { invoice_sending_method: methods[0] });
           }
-          const attachmentId = generateInvoicePdf(env, moveId);
+          const wasSent = Boolean(move.is_move_sent);
+          const attachmentId = generateInvoicePdf(env, moveId, false);
           attachments.push(attachmentId);
           if (methods.includes('email') && partnerId) {
             const att = reg.get(sys, 'ir.attachment', attachmentId) as Rec;
             const [copy] = reg.create(sys, 'ir.attachment', [{ name: att.name, datas: att.datas, mimetype: 'application/pdf', res_model: 'mail.compose.message', res_id: 0 }]);
             reg.sentMail.push({ model: 'account.move', resId: moveId, partnerId, attachmentId: copy });
-            postMessage(env, 'account.move', moveId, { body: 'Invoice sent by e-mail', message_type: 'comment', subtype_xmlid: 'mail.mt_comment', attachment_ids: [copy], partner_ids: [partnerId] });
+            const messageId = postMessage(env, 'account.move', moveId, { body: 'Invoice sent by e-mail', message_type: 'comment', subtype_xmlid: 'mail.mt_comment', attachment_ids: [copy], partner_ids: [partnerId] });
+            // account.move.send._send_mail: the message's copy of the PDF is not left attached to the invoice.
+            reg.write(sys, 'ir.attachment', [copy], { res_id: false });
+            reg.create(sys, 'mail.mail', [{ subject: `Invoice (Ref ${String(move.name)})`, model: 'account.move', res_id: moveId, mail_message_id: messageId, recipient_ids: [[6, 0, [partnerId]]], attachment_ids: [[6, 0, [copy]]] }]);
           }
           // sending_data is written in any case: the invoice's write_date moves even when nothing else does.
           reg.write({ ...sys, context: { ...env.context, __posting: true } }, 'account.move', [moveId], { sending_data: false });
+          // The tracking note of is_move_sent comes last, when the transaction flushes its tracking.
+          if (!wasSent && reg.installed.has('mail')) postMessage(env, 'account.move', moveId, { body: '', message_type: 'notification', subtype_xmlid: 'mail.mt_note' });
         }
         if (v >= 18 && methods.includes('manual')) result = { type: 'ir.actions.act_url', url: `/account/download_invoice_attachments/${attachments.join(',')}`, close: true };
         if (v < 18 && w.checkbox_download) result = { type: 'ir.actions.act_url', url: `/account/download_invoice_documents/${moveIds.join(',')}/pdf`, close: true };
@@ -681,7 +695,7 @@ export function postMessage(env: Env, model: string, resId: number, p: Record<st
  * the binary field invoice_pdf_report_file (res_field set, so plain ir.attachment searches do not list
  * it), makes it the main attachment and sets is_move_sent (a tracked field: a note in the chatter).
  */
-export function generateInvoicePdf(env: Env, moveId: number): number {
+export function generateInvoicePdf(env: Env, moveId: number, track = true): number {
   const reg = env.registry;
   const m = reg.get(env, 'account.move', moveId);
   if (!m) throw missingRecord('account.move', [moveId], env.uid);
@@ -694,7 +708,7 @@ export function generateInvoicePdf(env: Env, moveId: number): number {
   }]);
   const wasSent = Boolean(m.is_move_sent);
   reg.write(sys, 'account.move', [moveId], { invoice_pdf_report_id: attId, message_main_attachment_id: attId, is_move_sent: true });
-  if (!wasSent && reg.installed.has('mail')) postMessage(env, 'account.move', moveId, { body: '', message_type: 'notification', subtype_xmlid: 'mail.mt_note' });
+  if (track && !wasSent && reg.installed.has('mail')) postMessage(env, 'account.move', moveId, { body: '', message_type: 'notification', subtype_xmlid: 'mail.mt_note' });
   return attId;
 }
 

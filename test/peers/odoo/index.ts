@@ -580,7 +580,7 @@ export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<Odoo
     if (req.method === 'GET' && (m = /^\/report\/pdf\/([^/]+)\/([\d,]+)$/.exec(path))) {
       const session = sessions.get(cookie(req, 'session_id') ?? '');
       if (!session) {
-        send(res, 303, 'text/html', html(303, 'See Other'), { Location: `/web/login?redirect=${encodeURIComponent(path)}` });
+        send(res, 303, 'text/html; charset=utf-8', html(303, 'See Other'), { Location: `/web/login?redirect=${encodeURIComponent(`${path}?`)}` });
         return;
       }
       const reportName = decodeURIComponent(m[1]);

@@ -163,13 +163,23 @@ export function fieldsGet(registry: Registry, def: ModelDef, allfields?: string[
   return out;
 }
 
+/**
+ * Private methods that exist in Odoo 18 (on every model, or on one): calling one over RPC is an
+ * AccessError; any other name starting with _ does not exist (AttributeError), like any unknown name.
+ */
+const PRIVATE_METHODS: Array<[string, string]> = [
+  ...['_search', '_read_group', '_create', '_write', '_compute_display_name', '_name_search', '_check_company', '_get_view', '_fetch_query', '_flush_search', '_where_calc', '_filtered_access', '_read_format', '_check_access', '_as_query'].map((n): [string, string] => ['*', n]),
+  ['res.partner', '_get_gravatar_image'], ['res.partner', '_compute_commercial_partner'], ['ir.actions.report', '_render_qweb_pdf'], ['ir.actions.report', '_render'],
+  ['stock.quant', '_apply_inventory'], ['stock.quant', '_get_inventory_move_values'], ['stock.move', '_action_done'], ['stock.move', '_action_confirm'], ['account.move', '_post'],
+];
+
 /** The method as Python would find it on the model, or AttributeError / AccessError. */
 export function lookupMethod(registry: Registry, def: ModelDef, name: string, generic: Record<string, MethodDef>): MethodDef {
   // odoo/service/model.py get_public_method (Odoo 18): unknown first, then private.
   const own = def.methods[name];
   const g = generic[name];
-  const exists = (own && !(name === 'message_post' && !def.mailThread)) || g;
-  if (!exists && !name.startsWith('_')) throw AttributeErr(`The method '${def.name}.${name}' does not exist`);
+  const exists = (own && !(name === 'message_post' && !def.mailThread)) || g || (name.startsWith('_') && PRIVATE_METHODS.some(([m, n]) => n === name && (m === '*' || m === def.name)));
+  if (!exists) throw AttributeErr(`The method '${def.name}.${name}' does not exist`);
   if (name.startsWith('_')) {
     if (registry.version >= 18) throw AccessError(`Private methods (such as '${def.name}.${name}') cannot be called remotely.`);
     throw AccessError(`Private methods (such as ${name}) cannot be called remotely.`);

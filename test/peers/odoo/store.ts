@@ -852,16 +852,16 @@ export class Registry {
       if (!original || typeof original !== 'object' || Array.isArray(original)) throw TypeErr(`create() takes a dict of values, got ${pyRepr(original)}`);
       const vals: Record<string, unknown> = { ...original };
       for (const k of Object.keys(vals)) if (!this.field(def, k)) throw ValueErr(`Invalid field ${pyRepr(k)} on model ${pyRepr(model)}`);
-      // Defaults for what is not given.
-      for (const f of def.fields.values()) {
-        if (vals[f.name] === undefined && f.default !== undefined && f.store !== false) {
-          vals[f.name] = typeof f.default === 'function' ? (f.default as (e: Env) => unknown)(env) : f.default;
-        }
-      }
+      // Defaults for what is not given: the context's default_<field> first, then the field's own.
       const ctxDefaults = Object.entries(env.context).filter(([k]) => k.startsWith('default_'));
       for (const [k, v] of ctxDefaults) {
         const fname = k.slice(8);
         if (vals[fname] === undefined && this.field(def, fname)) vals[fname] = v;
+      }
+      for (const f of def.fields.values()) {
+        if (vals[f.name] === undefined && f.default !== undefined && f.store !== false) {
+          vals[f.name] = typeof f.default === 'function' ? (f.default as (e: Env) => unknown)(env) : f.default;
+        }
       }
       def.hooks.beforeCreate?.(env, vals);
       // _inherits: the parent record first, with the parent's own values.
