@@ -12,7 +12,7 @@ import type { KnownDifference, Probe, ProbeContext } from './runner';
 import { tracebackTail } from './runner';
 import {
   call, jsonrpc, kw, request, startHookReceiver, webSession, xkw, xmlrpc,
-  type HookCall, type OdooTarget, type XmlOutcome,
+  type HookCall, type HookReceiver, type OdooTarget, type XmlOutcome,
 } from './odoo-wire';
 
 type Row = Record<string, unknown> & { id: number };
@@ -128,6 +128,38 @@ async function withRule<R>(t: OdooTarget, rules: Array<Record<string, unknown>>,
     return await body(ids);
   } finally {
     if (ids.length) await call(t, 'base.automation', 'unlink', [ids]);
+  }
+}
+
+/**
+ * A res.partner automation rule with one webhook action posting to a receiver of this run (its path is
+ * /<letter>, its fields `send`), for the time of `body`; the rule is deleted afterwards.
+ */
+async function withWebhookRule<R>(
+  t: OdooTarget, ctx: ProbeContext, letter: string, rule: Record<string, unknown>, send: string[],
+  body: (h: { rule: number; hooks: HookReceiver; step: (label: string, fn: () => Promise<unknown>) => Promise<void>; steps: Record<string, number> }) => Promise<R>,
+  delays: Record<string, number> = {},
+): Promise<R> {
+  const hooks = await startHookReceiver(t.hookHost);
+  try {
+    for (const [path, ms] of Object.entries(delays)) hooks.delays.set(path, ms);
+    const model = await modelId(t, 'res.partner');
+    const fields = send.length ? await fieldIds(t, 'res.partner', send) : [];
+    return await withRule(t, [{
+      name: `${ctx.tag} rule ${letter}`, model_id: model, ...rule,
+      action_server_ids: [[0, 0, { name: `${ctx.tag} action ${letter}`, model_id: model, state: 'webhook', webhook_url: hooks.url(`/${letter}`), ...(fields.length ? { webhook_field_ids: [[6, 0, fields]] } : {}) }]],
+    }], async ([id]) => {
+      const steps: Record<string, number> = {};
+      // How many webhooks each step caused.
+      const step = async (label: string, fn: () => Promise<unknown>) => {
+        const before = hooks.calls.length;
+        await fn();
+        steps[label] = hooks.calls.length - before;
+      };
+      return body({ rule: id, hooks, step, steps });
+    });
+  } finally {
+    await hooks.stop();
   }
 }
 
@@ -614,151 +646,91 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
     name: 'webhooks.create-and-write',
     about: 'a rule on save with a trigger field and a filter: when it fires, the exact body, headers, what others see meanwhile',
     run: async (t, ctx) => {
-      const hooks = await startHookReceiver(t.hookHost);
-      try {
+      const [nameField] = await fieldIds(t, 'res.partner', ['name']);
+      const country = await xmlid(t, 'base', 'es');
+      const send = ['name', 'phone', 'write_date', 'create_date', 'active', 'country_id', 'partner_latitude', 'is_company', 'category_id', 'comment'];
+      const rule = { trigger: 'on_create_or_write', trigger_field_ids: [[6, 0, [nameField]]], filter_domain: `[('ref', '=like', '${ctx.tag}-hook-%')]` };
+      return withWebhookRule(t, ctx, 'a', rule, send, async ({ hooks, step, steps }) => {
         hooks.onCall = async (p) => (await kw<Row[]>(t, String(p._model), 'read', [[Number(p._id)], ['name', 'phone']])).map((r) => ({ name: r.name, phone: r.phone }));
-        const model = await modelId(t, 'res.partner');
-        const [nameField] = await fieldIds(t, 'res.partner', ['name']);
-        const sent = await fieldIds(t, 'res.partner', ['name', 'phone', 'write_date', 'create_date', 'active', 'country_id', 'partner_latitude', 'is_company', 'category_id', 'comment']);
-        const country = await xmlid(t, 'base', 'es');
-        return await withRule(t, [{
-          name: `${ctx.tag} rule A`, model_id: model, trigger: 'on_create_or_write', trigger_field_ids: [[6, 0, [nameField]]], filter_domain: `[('ref', '=like', '${ctx.tag}-hook-%')]`,
-          action_server_ids: [[0, 0, { name: `${ctx.tag} action A`, model_id: model, state: 'webhook', webhook_url: hooks.url('/a'), webhook_field_ids: [[6, 0, sent]] }]],
-        }], async () => {
-          const steps: Record<string, number> = {};
-          const step = async (label: string, fn: () => Promise<unknown>) => {
-            const before = hooks.calls.length;
-            await fn();
-            steps[label] = hooks.calls.length - before;
-          };
-          let id = 0;
-          await step('create (matching)', async () => { id = await kw<number>(t, 'res.partner', 'create', [{ name: 'Ñandú ü "x"', ref: `${ctx.tag}-hook-1`, country_id: country, comment: '<p>hi</p>', partner_latitude: 0.0 }]); });
-          const createCall = hooks.calls[hooks.calls.length - 1];
-          const stored = await storedDatetime(t, 'res.partner', id);
-          await step('write the same name', () => kw(t, 'res.partner', 'write', [[id], { name: 'Ñandú ü "x"' }]));
-          await step('write a field that is not a trigger', () => kw(t, 'res.partner', 'write', [[id], { phone: '123' }]));
-          await step('write name and phone', () => kw(t, 'res.partner', 'write', [[id], { name: 'Ñandú 2', phone: '456' }]));
-          const writeCall = hooks.calls[hooks.calls.length - 1];
-          await step('archive (active is not a trigger)', () => kw(t, 'res.partner', 'write', [[id], { active: false }]));
-          await step('leave the filter, then rename', async () => {
-            await kw(t, 'res.partner', 'write', [[id], { ref: 'elsewhere', active: true }]);
-            await kw(t, 'res.partner', 'write', [[id], { name: 'Fuera' }]);
-          });
-          await step('create (not matching)', () => kw(t, 'res.partner', 'create', [{ name: 'Otro', ref: 'elsewhere' }]));
-          const ids: Record<number, string> = { [id]: '<partner>', [country]: '<Spain>' };
-          const bodyDate = String((JSON.parse(createCall.body) as Record<string, unknown>).write_date);
-          return {
-            steps, 'on create': hookView(createCall, ids), 'on write': hookView(writeCall, ids),
-            'write_date in the body is the stored value': bodyDate === stored,
-            'rule action name': (JSON.parse(createCall.body) as Record<string, unknown>)._action === undefined ? 'absent' : String((JSON.parse(createCall.body) as Record<string, unknown>)._action).replace(/\(#\d+\)$/, '(#<id>)'),
-          };
+        let id = 0;
+        await step('create (matching)', async () => { id = await kw<number>(t, 'res.partner', 'create', [{ name: 'Ñandú ü "x"', ref: `${ctx.tag}-hook-1`, country_id: country, comment: '<p>hi</p>', partner_latitude: 0.0 }]); });
+        const createCall = hooks.calls[hooks.calls.length - 1];
+        const stored = await storedDatetime(t, 'res.partner', id);
+        await step('write the same name', () => kw(t, 'res.partner', 'write', [[id], { name: 'Ñandú ü "x"' }]));
+        await step('write a field that is not a trigger', () => kw(t, 'res.partner', 'write', [[id], { phone: '123' }]));
+        await step('write name and phone', () => kw(t, 'res.partner', 'write', [[id], { name: 'Ñandú 2', phone: '456' }]));
+        const writeCall = hooks.calls[hooks.calls.length - 1];
+        await step('archive (active is not a trigger)', () => kw(t, 'res.partner', 'write', [[id], { active: false }]));
+        await step('leave the filter, then rename', async () => {
+          await kw(t, 'res.partner', 'write', [[id], { ref: 'elsewhere', active: true }]);
+          await kw(t, 'res.partner', 'write', [[id], { name: 'Fuera' }]);
         });
-      } finally {
-        await hooks.stop();
-      }
+        await step('create (not matching)', () => kw(t, 'res.partner', 'create', [{ name: 'Otro', ref: 'elsewhere' }]));
+        const ids: Record<number, string> = { [id]: '<partner>', [country]: '<Spain>' };
+        const created = JSON.parse(createCall.body) as Record<string, unknown>;
+        return {
+          steps, 'on create': hookView(createCall, ids), 'on write': hookView(writeCall, ids),
+          'write_date in the body is the stored value': String(created.write_date) === stored,
+          'rule action name': String(created._action).replace(/\(#\d+\)$/, '(#<id>)'),
+        };
+      });
     },
   },
   {
     name: 'webhooks.computed-trigger-fields',
     about: "a rule on save given no trigger fields watches the fields its filter names; a webhook with no fields sends _action, _id, _model",
     run: async (t, ctx) => {
-      const hooks = await startHookReceiver(t.hookHost);
-      try {
-        const model = await modelId(t, 'res.partner');
-        return await withRule(t, [{
-          name: `${ctx.tag} rule C`, model_id: model, trigger: 'on_create_or_write', filter_domain: `[('ref', '=like', '${ctx.tag}-hookC-%'), ('phone', '!=', False)]`,
-          action_server_ids: [[0, 0, { name: `${ctx.tag} action C`, model_id: model, state: 'webhook', webhook_url: hooks.url('/c') }]],
-        }], async ([rule]) => {
-          const [r] = await kw<Row[]>(t, 'base.automation', 'read', [[rule], ['trigger_field_ids']]);
-          const names = (await kw<Row[]>(t, 'ir.model.fields', 'read', [r.trigger_field_ids, ['name']])).map((f) => f.name).sort();
-          const steps: Record<string, number> = {};
-          const step = async (label: string, fn: () => Promise<unknown>) => {
-            const before = hooks.calls.length;
-            await fn();
-            steps[label] = hooks.calls.length - before;
-          };
-          let id = 0;
-          await step('create without phone (filtered out)', async () => { id = await kw<number>(t, 'res.partner', 'create', [{ name: 'c1', ref: `${ctx.tag}-hookC-1` }]); });
-          await step('write name (not watched)', () => kw(t, 'res.partner', 'write', [[id], { name: 'c2' }]));
-          await step('write phone', () => kw(t, 'res.partner', 'write', [[id], { phone: '1' }]));
-          await step('write ref', () => kw(t, 'res.partner', 'write', [[id], { ref: `${ctx.tag}-hookC-2` }]));
-          const last = hooks.calls[hooks.calls.length - 1];
-          return { 'trigger fields': names, steps, body: last ? bodyWithIds(last.body, { [id]: '<partner>' }) : 'none' };
-        });
-      } finally {
-        await hooks.stop();
-      }
+      const rule = { trigger: 'on_create_or_write', filter_domain: `[('ref', '=like', '${ctx.tag}-hookC-%'), ('phone', '!=', False)]` };
+      return withWebhookRule(t, ctx, 'c', rule, [], async ({ rule: ruleId, hooks, step, steps }) => {
+        const [r] = await kw<Row[]>(t, 'base.automation', 'read', [[ruleId], ['trigger_field_ids']]);
+        const names = (await kw<Row[]>(t, 'ir.model.fields', 'read', [r.trigger_field_ids, ['name']])).map((f) => f.name).sort();
+        let id = 0;
+        await step('create without phone (filtered out)', async () => { id = await kw<number>(t, 'res.partner', 'create', [{ name: 'c1', ref: `${ctx.tag}-hookC-1` }]); });
+        await step('write name (not watched)', () => kw(t, 'res.partner', 'write', [[id], { name: 'c2' }]));
+        await step('write phone', () => kw(t, 'res.partner', 'write', [[id], { phone: '1' }]));
+        await step('write ref', () => kw(t, 'res.partner', 'write', [[id], { ref: `${ctx.tag}-hookC-2` }]));
+        const last = hooks.calls[hooks.calls.length - 1];
+        return { 'trigger fields': names, steps, body: last ? bodyWithIds(last.body, { [id]: '<partner>' }) : 'none' };
+      });
     },
   },
   {
     name: 'webhooks.pre-domain-and-batches',
     about: 'on_write with a pre-domain: not on create; a write of two records fires once per record passing both domains',
     run: async (t, ctx) => {
-      const hooks = await startHookReceiver(t.hookHost);
-      try {
-        const model = await modelId(t, 'res.partner');
-        const [nameField] = await fieldIds(t, 'res.partner', ['name']);
-        const sent = await fieldIds(t, 'res.partner', ['phone']);
-        return await withRule(t, [{
-          name: `${ctx.tag} rule B`, model_id: model, trigger: 'on_write', trigger_field_ids: [[6, 0, [nameField]]], filter_pre_domain: "[('phone', '!=', 'pre-block')]", filter_domain: `[('ref', '=like', '${ctx.tag}-hookB-%')]`,
-          action_server_ids: [[0, 0, { name: `${ctx.tag} action B`, model_id: model, state: 'webhook', webhook_url: hooks.url('/b'), webhook_field_ids: [[6, 0, sent]] }]],
-        }], async () => {
-          const ids = await kw<number[]>(t, 'res.partner', 'create', [[{ name: 'b1', ref: `${ctx.tag}-hookB-1` }, { name: 'b2', ref: `${ctx.tag}-hookB-2`, phone: 'pre-block' }, { name: 'b3', ref: `${ctx.tag}-hookB-3` }]]);
-          const onCreate = hooks.calls.length;
-          await kw(t, 'res.partner', 'write', [ids, { name: 'bb' }]);
-          const names: Record<number, string> = { [ids[0]]: '<b1>', [ids[1]]: '<b2>', [ids[2]]: '<b3>' };
-          return { 'calls on create': onCreate, 'calls on write': hooks.calls.length - onCreate, bodies: hooks.calls.map((c) => bodyWithIds(c.body, names)) };
-        });
-      } finally {
-        await hooks.stop();
-      }
+      const [nameField] = await fieldIds(t, 'res.partner', ['name']);
+      const rule = { trigger: 'on_write', trigger_field_ids: [[6, 0, [nameField]]], filter_pre_domain: "[('phone', '!=', 'pre-block')]", filter_domain: `[('ref', '=like', '${ctx.tag}-hookB-%')]` };
+      return withWebhookRule(t, ctx, 'b', rule, ['phone'], async ({ hooks, step, steps }) => {
+        let ids: number[] = [];
+        await step('create', async () => { ids = await kw<number[]>(t, 'res.partner', 'create', [[{ name: 'b1', ref: `${ctx.tag}-hookB-1` }, { name: 'b2', ref: `${ctx.tag}-hookB-2`, phone: 'pre-block' }, { name: 'b3', ref: `${ctx.tag}-hookB-3` }]]); });
+        await step('write the three', () => kw(t, 'res.partner', 'write', [ids, { name: 'bb' }]));
+        const names: Record<number, string> = { [ids[0]]: '<b1>', [ids[1]]: '<b2>', [ids[2]]: '<b3>' };
+        return { steps, bodies: hooks.calls.map((c) => bodyWithIds(c.body, names)) };
+      });
     },
   },
   {
     name: 'webhooks.no-trigger-fields',
     about: 'on_write with no trigger field: any write fires it',
-    run: async (t, ctx) => {
-      const hooks = await startHookReceiver(t.hookHost);
-      try {
-        const model = await modelId(t, 'res.partner');
-        return await withRule(t, [{
-          name: `${ctx.tag} rule D`, model_id: model, trigger: 'on_write', filter_domain: `[('ref', '=like', '${ctx.tag}-hookD-%')]`,
-          action_server_ids: [[0, 0, { name: `${ctx.tag} action D`, model_id: model, state: 'webhook', webhook_url: hooks.url('/d') }]],
-        }], async ([rule]) => {
-          const [r] = await kw<Row[]>(t, 'base.automation', 'read', [[rule], ['trigger_field_ids']]);
-          const id = await kw<number>(t, 'res.partner', 'create', [{ name: 'd1', ref: `${ctx.tag}-hookD-1` }]);
-          const afterCreate = hooks.calls.length;
-          await kw(t, 'res.partner', 'write', [[id], { phone: '1' }]);
-          const afterWrite = hooks.calls.length - afterCreate;
-          return { 'trigger fields': (r.trigger_field_ids as number[]).length, 'fires on a write': afterWrite > 0, 'calls on the write': afterWrite };
-        });
-      } finally {
-        await hooks.stop();
-      }
-    },
+    run: async (t, ctx) => withWebhookRule(t, ctx, 'd', { trigger: 'on_write', filter_domain: `[('ref', '=like', '${ctx.tag}-hookD-%')]` }, [], async ({ rule, hooks, step }) => {
+      const [r] = await kw<Row[]>(t, 'base.automation', 'read', [[rule], ['trigger_field_ids']]);
+      const id = await kw<number>(t, 'res.partner', 'create', [{ name: 'd1', ref: `${ctx.tag}-hookD-1` }]);
+      const before = hooks.calls.length;
+      await step('write phone', () => kw(t, 'res.partner', 'write', [[id], { phone: '1' }]));
+      const afterWrite = hooks.calls.length - before;
+      return { 'trigger fields': (r.trigger_field_ids as number[]).length, 'fires on a write': afterWrite > 0, 'calls on the write': afterWrite };
+    }),
   },
   {
     name: 'webhooks.slow-receiver',
     about: 'a receiver slower than 1 s: Odoo gives up after 1 s, once, and the write commits',
-    run: async (t, ctx) => {
-      const hooks = await startHookReceiver(t.hookHost);
-      try {
-        hooks.delays.set('/slow', 3000);
-        const model = await modelId(t, 'res.partner');
-        return await withRule(t, [{
-          name: `${ctx.tag} rule S`, model_id: model, trigger: 'on_create', filter_domain: `[('ref', '=', '${ctx.tag}-slow')]`,
-          action_server_ids: [[0, 0, { name: `${ctx.tag} action S`, model_id: model, state: 'webhook', webhook_url: hooks.url('/slow') }]],
-        }], async () => {
-          const started = Date.now();
-          const id = await kw<number>(t, 'res.partner', 'create', [{ name: 'slow', ref: `${ctx.tag}-slow` }]);
-          const elapsed = Date.now() - started;
-          await ctx.sleep(2500);
-          return { 'create answered after': elapsedBucket(elapsed), 'record committed': (await kw<Row[]>(t, 'res.partner', 'read', [[id], ['name']])).length, 'calls received': hooks.calls.length };
-        });
-      } finally {
-        await hooks.stop();
-      }
-    },
+    run: async (t, ctx) => withWebhookRule(t, ctx, 's', { trigger: 'on_create', filter_domain: `[('ref', '=', '${ctx.tag}-slow')]` }, [], async ({ hooks }) => {
+      const started = Date.now();
+      const id = await kw<number>(t, 'res.partner', 'create', [{ name: 'slow', ref: `${ctx.tag}-slow` }]);
+      const elapsed = Date.now() - started;
+      await ctx.sleep(2500);
+      return { 'create answered after': elapsedBucket(elapsed), 'record committed': (await kw<Row[]>(t, 'res.partner', 'read', [[id], ['name']])).length, 'calls received': hooks.calls.length };
+    }, { '/s': 3000 }),
   },
   {
     name: 'webhooks.action-names',
