@@ -1,8 +1,11 @@
 /**
  * An Odoo peer for headless tests: answers XML-RPC (/xmlrpc/2/common, /xmlrpc/2/object, and the old
  * /xmlrpc/*), JSON-RPC (/jsonrpc), JSON-2 (/json/2/<model>/<method>, Odoo 19+), /web/version, the web
- * session login and the /report/pdf route, over an in-memory database with Odoo's models, domains,
- * faults and automation-rule webhooks (sent before the commit, 1 s timeout, no retry, as Odoo does).
+ * session login, the /report/pdf, invoice download and portal routes, over an in-memory database with
+ * Odoo's models, domains, faults and automation-rule webhooks (sent before the commit, 1 s timeout, no
+ * retry, as Odoo does). Like Odoo 18: write_date is stored to the microsecond and given to the second over
+ * RPC, a method returning None answers no `result` over JSON-RPC and the marshal fault over XML-RPC (both
+ * after committing), reading a missing id gives []; test/conformance checks it against a real Odoo 18.
  * Switchable latency and failures make the fault tests possible.
  *
  *   const peer = await startOdooPeer({ version: 18 });

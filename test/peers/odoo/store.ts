@@ -1,7 +1,8 @@
 /**
  * The Odoo peer's ORM: models with typed fields, records in memory, Odoo's domains and orders, read
  * formatting as the ORM does it (many2one as [id, name], empty as false …), create/write/unlink with
- * x2many commands, automatic create_date/write_date, access rights, and transactions: a call's changes
+ * x2many commands, automatic create_date/write_date (the transaction's timestamp to the microsecond, read
+ * to the second, compared in domains and orders as PostgreSQL does), access rights, and transactions: a call's changes
  * stay invisible to other calls until it commits (which matters while an automation rule's webhook is
  * being sent, before the commit), and an exception rolls every change of the call back.
  */
