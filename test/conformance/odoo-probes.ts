@@ -345,7 +345,7 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
   },
   {
     name: 'returns.values',
-    about: 'what create (dict / list), write, message_post, action_post, unlink and search_count return',
+    about: 'what create (dict / list), write, message_post, action_post, button_draft / button_cancel, toggle_active, unlink and search_count return',
     run: async (t, ctx) => {
       const one = await call(t, 'res.partner', 'create', [{ name: `${ctx.tag} r1` }]);
       const list = await call(t, 'res.partner', 'create', [[{ name: `${ctx.tag} r2` }]]);
@@ -356,11 +356,16 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
       const partner = await kw<number>(t, 'res.partner', 'create', [{ name: `${ctx.tag} r3` }]);
       const move = await kw<number>(t, 'account.move', 'create', [{ move_type: 'out_invoice', partner_id: partner, invoice_line_ids: [[0, 0, { name: 'x', quantity: 1, price_unit: 1 }]] }]);
       const actionPost = await call(t, 'account.move', 'action_post', [[move]]);
+      const buttonDraft = await call(t, 'account.move', 'button_draft', [[move]]);
+      const buttonCancel = await call(t, 'account.move', 'button_cancel', [[move]]);
+      const toggle = await call(t, 'res.partner', 'toggle_active', [[id]]);
       const unlink = await call(t, 'res.partner', 'unlink', [list.ok ? (list.value as number[]) : []]);
-      const typeOf = (o: { ok: boolean; value?: unknown }) => (o.ok ? (Array.isArray(o.value) ? `list of ${(o.value as unknown[]).length} ${typeof (o.value as unknown[])[0]}` : typeof o.value === 'number' ? 'integer' : JSON.stringify(o.value)) : 'error');
+      const typeOf = (o: { ok: boolean; value?: unknown; hasResult?: boolean }) => (!o.ok ? 'error' : o.hasResult === false ? 'no result (None)'
+        : Array.isArray(o.value) ? `list of ${(o.value as unknown[]).length} ${typeof (o.value as unknown[])[0]}` : typeof o.value === 'number' ? 'integer' : JSON.stringify(o.value));
       return {
         'create(dict)': typeOf(one), 'create([dict])': typeOf(list), write: typeOf(write), 'message_post (JSON-RPC)': typeOf(post),
-        'message_post (XML-RPC)': xpost.ok ? typeof xpost.value : 'fault', action_post: typeOf(actionPost), unlink: typeOf(unlink),
+        'message_post (XML-RPC)': xpost.ok ? typeof xpost.value : 'fault', action_post: typeOf(actionPost), button_draft: typeOf(buttonDraft),
+        button_cancel: typeOf(buttonCancel), toggle_active: typeOf(toggle), unlink: typeOf(unlink),
         search_count: typeOf(await call(t, 'res.partner', 'search_count', [[['id', '=', id]]])),
       };
     },

@@ -464,11 +464,20 @@ export function defineModels(reg: Registry): void {
       return false;
     },
   };
+  // button_draft and button_cancel return None (action_post returns False).
   move.methods.button_draft = {
     api: 'records', params: [],
     fn: (env, ids) => {
       env.registry.write({ ...env, context: { ...env.context, __posting: true } }, 'account.move', ids, { state: 'draft' });
-      return false;
+      return undefined;
+    },
+  };
+  move.methods.button_cancel = {
+    api: 'records', params: [],
+    fn: (env, ids) => {
+      for (const id of ids) if (env.registry.get(env, 'account.move', id)?.state !== 'draft') throw UserError('Only draft journal entries can be cancelled.');
+      env.registry.write({ ...env, context: { ...env.context, __posting: true } }, 'account.move', ids, { state: 'cancel' });
+      return undefined;
     },
   };
   move.hooks.beforeWrite = (env, ids, vals) => {
