@@ -105,6 +105,8 @@ describe('shipped flow: shared database, medical inventory (Odoo and Keycloak pe
     assert.deepEqual(await med(p.id), {
       name: odooProduct.name, category: 'Medicamentos', qty: odooProduct.qty_available, min: p.min, max: p.max, price: odooProduct.list_price, active: true, sync_status: 'synced',
     });
+    // The view is refreshed right after the upsert that filled the table: wait for that refresh.
+    await waitFor(async () => (await db.query('SELECT 1 FROM low_stock_alerts')).rows.length === 10, 'low_stock_alerts refreshed', 20000, 100);
     const { rows: alerts } = await db.query('SELECT odoo_product_id FROM low_stock_alerts ORDER BY odoo_product_id');
     const under = await odoo.searchRead('stock.warehouse.orderpoint', { fields: ['product_id', 'product_min_qty', 'qty_on_hand'] });
     assert.deepEqual(alerts.map((a) => a.odoo_product_id), under.filter((o) => Number(o.qty_on_hand) < Number(o.product_min_qty)).map((o) => (o.product_id as [number, string])[0]).sort((a, b) => a - b));

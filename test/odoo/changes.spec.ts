@@ -197,7 +197,7 @@ describe('odoo change feed', function () {
 
     it('lets polling emit what a lost webhook missed, and ignores a late duplicate webhook', async () => {
       const port = (server.address() as AddressInfo).port;
-      const actions = await client.search('ir.actions.server', { domain: [['name', '=', 'Node-RED']] });
+      const actions = await client.search('ir.actions.server', { domain: [['state', '=', 'webhook'], ['webhook_url', '=like', '%/hook']] });
       await client.write('ir.actions.server', actions, { webhook_url: `http://127.0.0.1:${port + 1}/down` });
       const id = await client.create('res.partner', { name: 'Hook perdido' });
       await client.write('ir.actions.server', actions, { webhook_url: `http://127.0.0.1:${port}/hook` });

@@ -169,7 +169,7 @@ describe('odoo client', function () {
       }
     });
 
-    it('names the inventory move after context.inventory_name, as Odoo does; the warehouse is found by a plain search', async () => {
+    it('names the inventory move after context.inventory_name plus the user, as Odoo 18 does (why movements are keyed on a transfer origin instead); the warehouse is found by a plain search', async () => {
       const client = clientFor(peer);
       const [warehouse] = await client.searchRead('stock.warehouse', { fields: ['lot_stock_id'], limit: 1 });
       assert.deepEqual(warehouse.lot_stock_id, [8, 'WH/Stock'], 'the warehouse and its stock location are active, as in Odoo');
@@ -178,7 +178,8 @@ describe('odoo client', function () {
       const quantId = await client.call<number>('stock.quant', 'create', [{ product_id: productId, location_id: 8, inventory_quantity: 12 }], { context });
       await client.call('stock.quant', 'action_apply_inventory', [[quantId]], { context });
       const moves = await client.searchRead('stock.move', { domain: [['product_id', '=', productId]], fields: ['name', 'reference', 'quantity'] });
-      assert.deepEqual(moves.map((m) => [m.name, m.reference, m.quantity]), [['FARM-0001', 'FARM-0001', 12]]);
+      const [user] = await client.read('res.users', [2], ['name']);
+      assert.deepEqual(moves.map((m) => [m.name, m.reference, m.quantity]), [[`FARM-0001 (${String(user.name)})`, `FARM-0001 (${String(user.name)})`, 12]]);
       client.close();
     });
   });

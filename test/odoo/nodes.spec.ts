@@ -306,7 +306,7 @@ describe('odoo nodes (Node-RED test helper, Odoo peer)', function () {
         await client.write('res.partner', id, { phone: '2' });
         await waitFor(() => out.length === 2, 'the updated record');
         assert.deepEqual(out.map((m) => [m.payload.id, m.payload.phone, m.odoo.source]), [[id, '1', 'webhook'], [id, '2', 'webhook']]);
-        assert.match(String(out[1].odoo.action), /^Webhook\(#\d+\)$/);
+        assert.match(String(out[1].odoo.action), /^Send Webhook Notification\(#\d+\)$/);
         const hooks = peer.webhooks.slice(-2);
         // Answered within Odoo's 1 s webhook timeout: otherwise the peer records the timeout and no status.
         assert.deepEqual(hooks.map((h) => [h.status, h.error]), [[200, undefined], [200, undefined]], 'Odoo got its answer');

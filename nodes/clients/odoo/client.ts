@@ -324,12 +324,23 @@ export class OdooClient {
     return out;
   }
 
+  /**
+   * The records with these ids, in Odoo's answer order. Odoo 17+ answers a read of a deleted id with no
+   * record rather than a fault; the records asked for by id are expected to exist, so missing ones are
+   * ODOO_MISSING_RECORD naming them (use searchRead to read what may be gone).
+   */
   async read<T extends OdooRecord = OdooRecord>(model: string, ids: number | number[], fields?: string[], context?: Context): Promise<T[]> {
     const list = Array.isArray(ids) ? ids : [ids];
     const kwargs: Record<string, unknown> = {};
     if (fields?.length) kwargs.fields = fields;
     if (context) kwargs.context = context;
-    return this.call<T[]>(model, 'read', [list], kwargs);
+    const records = await this.call<T[]>(model, 'read', [list], kwargs);
+    if (Array.isArray(records) && records.length < new Set(list).size) {
+      const found = new Set(records.map((r) => r.id));
+      const missing = list.filter((id) => !found.has(id));
+      throw odooError({ name: 'odoo.exceptions.MissingError', message: `Record does not exist or has been deleted.\n(Record: ${model}(${missing.join(', ')},), User: ?)` }, { model, method: 'read', ids: missing }, { db: this.db, username: this.username });
+    }
+    return records;
   }
 
   async searchCount(model: string, domain: Domain = [], context?: Context): Promise<number> {

@@ -5,9 +5,10 @@
  * button_immediate_install …) with Odoo's checks and messages, and the custom models / fields / access
  * rules that ir.model and ir.model.fields create at run time.
  */
+import { randomUUID } from 'node:crypto';
 import { makePdf } from './pdf';
 import { defineTransfers, seedTransfers } from './transfers';
-import { TypeErr, UserError, ValidationError, ValueErr, missingRecord, parsePyLiteral } from './python';
+import { PyException, TypeErr, UserError, ValidationError, ValueErr, missingRecord, parsePyLiteral } from './python';
 import { makeModel, odooNow, type AccessRule, type Env, type FieldDef, type FieldType, type ModelDef, type Rec, type Registry } from './store';
 
 type F = Omit<FieldDef, 'string'> & { string?: string };
@@ -57,6 +58,9 @@ export function defineModels(reg: Registry): void {
     f('type', 'selection', { selection: [['contact', 'Contact'], ['invoice', 'Invoice Address'], ['delivery', 'Delivery Address'], ['other', 'Other Address']], default: 'contact' }),
     f('function', 'char', { string: 'Job Position' }), f('website', 'char'), f('lang', 'char', { default: 'en_US' }), f('tz', 'char'),
     f('customer_rank', 'integer'), f('supplier_rank', 'integer'), f('image_1920', 'binary', { string: 'Image' }),
+    // account: the partner's preferred invoice sending (the send wizard sets it the first time).
+    f('partner_latitude', 'float', { string: 'Geo Latitude' }), f('partner_longitude', 'float', { string: 'Geo Longitude' }),
+    f('invoice_sending_method', 'selection', { selection: [['manual', 'Download'], ['email', 'by Email'], ['snailmail', 'by Post']] }),
   ], { order: 'name, id' }));
   partner.hooks.check = (env, ids) => {
     for (const id of ids) {
@@ -217,7 +221,13 @@ export function defineModels(reg: Registry): void {
     if (vals.base_automation_id && !vals.model_id) {
       vals.model_id = env.registry.get(env, 'base.automation', vals.base_automation_id as number)?.model_id;
     }
-    if (vals.base_automation_id) vals.usage = 'base_automation';
+    // base_automation's _compute_name: an action of an automation rule is named after what it does.
+    if (vals.base_automation_id && env.registry.version >= 17) vals.name = automatedActionName(vals.state);
+  };
+  actionsServer.hooks.beforeWrite = (env, ids, vals) => {
+    if (env.registry.version < 17 || !['state', 'webhook_url'].some((k) => k in vals)) return;
+    const rec = env.registry.get(env, 'ir.actions.server', ids[0]);
+    if ((vals.base_automation_id ?? rec?.base_automation_id)) vals.name = automatedActionName(vals.state ?? rec?.state);
   };
 
   // -------------------------------------------------------------------------------------- mail
@@ -227,6 +237,13 @@ export function defineModels(reg: Registry): void {
     f('message_type', 'selection', { selection: [['email', 'Incoming Email'], ['comment', 'Comment'], ['email_outgoing', 'Outgoing Email'], ['notification', 'System notification'], ['auto_comment', 'Automated Targeted Notification'], ['user_notification', 'User Specific Notification']], default: 'notification' }),
     m2o('subtype_id', 'mail.message.subtype'), m2o('author_id', 'res.partner'), f('date', 'datetime'),
     f('partner_ids', 'many2many', { relation: 'res.partner' }), f('attachment_ids', 'many2many', { relation: 'ir.attachment' }),
+  ], { order: 'id desc' }));
+
+  // Outgoing e-mails: the send wizard queues one per invoice sent by e-mail (the peer sends none).
+  define(makeModel('mail.mail', 'Outgoing Mails', 'mail', [
+    f('subject', 'char'), f('model', 'char'), f('res_id', 'integer'), m2o('mail_message_id', 'mail.message'),
+    f('state', 'selection', { selection: [['outgoing', 'Outgoing'], ['sent', 'Sent'], ['received', 'Received'], ['exception', 'Delivery Failed'], ['cancel', 'Cancelled']], default: 'outgoing' }),
+    f('recipient_ids', 'many2many', { relation: 'res.partner' }), f('attachment_ids', 'many2many', { relation: 'ir.attachment' }), f('email_to', 'text'),
   ], { order: 'id desc' }));
 
   // ---------------------------------------------------------------------------------- calendar
@@ -247,7 +264,7 @@ export function defineModels(reg: Registry): void {
     for (const id of ids) {
       const r = env.registry.get(env, 'calendar.event', id);
       if (r && r.start && r.stop && String(r.stop) < String(r.start)) {
-        throw ValidationError(`The ending date and time cannot be earlier than the starting date and time.\nMeeting '${String(r.name)}' starts '${String(r.start)}' and ends '${String(r.stop)}'`);
+        throw ValidationError(`The ending date and time cannot be earlier than the starting date and time.\nMeeting “${String(r.name)}” starts at ${String(r.start)} and ends at ${String(r.stop)}`);
       }
     }
   };
@@ -297,18 +314,40 @@ export function defineModels(reg: Registry): void {
   define(makeModel('stock.warehouse', 'Warehouse', 'stock', [
     f('name', 'char', { required: true }), f('code', 'char'), m2o('lot_stock_id', 'stock.location'), f('active', 'boolean', { default: true }),
   ]));
-  define(makeModel('stock.move', 'Stock Move', 'stock', [
-    f('name', 'char'), m2o('product_id', 'product.product', { required: true }), f('product_uom_qty', 'float', { string: 'Demand' }), f('quantity', 'float'),
+  const stockMove = define(makeModel('stock.move', 'Stock Move', 'stock', [
+    f('name', 'char', { required: true, string: 'Description' }), m2o('product_id', 'product.product', { required: true }), f('product_uom_qty', 'float', { string: 'Demand' }), f('quantity', 'float'),
     m2o('location_id', 'stock.location', { required: true }), m2o('location_dest_id', 'stock.location', { required: true }),
     f('state', 'selection', { selection: [['draft', 'New'], ['waiting', 'Waiting Another Move'], ['confirmed', 'Waiting Availability'], ['partially_available', 'Partially Available'], ['assigned', 'Available'], ['done', 'Done'], ['cancel', 'Cancelled']], default: 'draft' }),
-    f('reference', 'char'), f('origin', 'char'), f('date', 'datetime'), f('is_inventory', 'boolean'),
-  ], { order: 'date desc, id desc' }));
+    // reference: the picking's name, else the move's name (a computed, stored field); origin is free text.
+    f('reference', 'char', { readonly: true }), f('origin', 'char', { string: 'Source Document' }), f('date', 'datetime'), f('is_inventory', 'boolean'),
+    f('picked', 'boolean'), m2o('company_id', 'res.company', { default: 1 }),
+    f('move_line_ids', 'one2many', { relation: 'stock.move.line', inverse: 'move_id', string: 'Operations' }),
+  ], { order: 'id', displayName: (env, r) => {
+    const reg = env.registry;
+    const code = reg.get(env, 'product.product', r.product_id as number)?.default_code;
+    const loc = (id: unknown) => String(reg.get(env, 'stock.location', id as number)?.name ?? '');
+    return `${code ? `${String(code)}: ` : ''}${loc(r.location_id)}>${loc(r.location_dest_id)}`;
+  } }));
+  stockMove.hooks.beforeCreate = (_env, vals) => {
+    vals.reference = vals.name;
+  };
+  define(makeModel('stock.move.line', 'Product Moves (Stock Move Line)', 'stock', [
+    m2o('move_id', 'stock.move'), m2o('product_id', 'product.product', { required: true }), f('quantity', 'float'),
+    m2o('location_id', 'stock.location', { required: true }), m2o('location_dest_id', 'stock.location', { required: true }),
+    f('state', 'selection', { selection: [['draft', 'New'], ['assigned', 'Available'], ['done', 'Done'], ['cancel', 'Cancelled']], store: false, related: ['move_id', 'state'] }),
+    f('reference', 'char', { store: false, related: ['move_id', 'reference'] }), f('origin', 'char', { store: false, related: ['move_id', 'origin'] }),
+    f('is_inventory', 'boolean', { store: false, related: ['move_id', 'is_inventory'] }), f('date', 'datetime'), f('picked', 'boolean'),
+  ], { displayName: (env, r) => env.registry.displayName(env, 'product.product', env.registry.get(env, 'product.product', r.product_id as number) ?? { id: 0 }) }));
   const quant = define(makeModel('stock.quant', 'Quants', 'stock', [
     m2o('product_id', 'product.product', { required: true }), m2o('location_id', 'stock.location', { required: true }),
     f('quantity', 'float', { readonly: true }), f('reserved_quantity', 'float'), f('inventory_quantity', 'float', { string: 'Counted Quantity' }),
-    f('inventory_quantity_set', 'boolean'), f('inventory_date', 'date'),
-    f('inventory_diff_quantity', 'float', { store: false, volatile: true, compute: (_e, r) => (r.inventory_quantity_set ? Number(r.inventory_quantity ?? 0) - Number(r.quantity ?? 0) : 0) }),
+    // Stored when inventory_quantity is set (its only dependency), so a move in between makes the count outdated.
+    f('inventory_diff_quantity', 'float', { string: 'Difference', readonly: true }),
+    f('inventory_quantity_set', 'boolean'), f('inventory_date', 'date', { string: 'Scheduled Date' }),
+    m2o('user_id', 'res.users', { string: 'Assigned To' }),
+    f('is_outdated', 'boolean', { store: false, volatile: true, compute: (_e, r) => Boolean(r.inventory_quantity_set) && Number(r.inventory_quantity ?? 0) - Number(r.inventory_diff_quantity ?? 0) !== Number(r.quantity ?? 0) }),
   ]));
+  const INVENTORY_CREATE_FIELDS = ['product_id', 'owner_id', 'inventory_quantity', 'inventory_quantity_auto_apply', 'inventory_diff_quantity', 'inventory_date', 'user_id', 'inventory_quantity_set', 'is_outdated', 'lot_id', 'location_id', 'package_id'];
   quant.methods.create = {
     api: 'model', params: ['vals_list'],
     fn: (env, _ids, p) => {
@@ -317,46 +356,57 @@ export function defineModels(reg: Registry): void {
       if (!Array.isArray(list)) throw TypeErr(`create() takes a dict or a list of dicts, got ${typeof p.vals_list}`);
       const ids: number[] = [];
       for (const vals of list) {
-        // stock.quant.create: outside inventory mode only the superuser may create quants.
+        // stock.quant.create: in inventory mode, a count (inventory_quantity) on the quant of that product and
+        // location, created empty when missing, assigned to the user and dated today.
         if (!env.context.inventory_mode || !('inventory_quantity' in vals)) throw UserError("Quant's creation is restricted, you can't do this operation.");
+        if (Object.keys(vals).some((k) => !INVENTORY_CREATE_FIELDS.includes(k))) throw UserError("Quant's creation is restricted, you can't do this operation.");
         const productId = Number(vals.product_id);
         const productRec = env.registry.get(env, 'product.product', productId);
         if (!productRec) throw missingRecord('product.product', [productId], env.uid);
         if (!isStorable(env, productRec)) throw ValidationError('Quants cannot be created for consumables or services.');
         const locationId = Number(vals.location_id ?? 8);
-        const existing = env.registry.search(env, 'stock.quant', [['product_id', '=', productId], ['location_id', '=', locationId]], { limit: 1 })[0];
-        if (existing) {
-          env.registry.write(env, 'stock.quant', [existing], { inventory_quantity: vals.inventory_quantity, inventory_quantity_set: true });
-          ids.push(existing);
-        } else {
-          ids.push(...env.registry.create(env, 'stock.quant', [{ ...vals, location_id: locationId, quantity: 0, inventory_quantity_set: true }]));
-        }
+        let id = env.registry.search(env, 'stock.quant', [['product_id', '=', productId], ['location_id', '=', locationId]], { limit: 1 })[0];
+        if (id === undefined) [id] = env.registry.create(env, 'stock.quant', [{ product_id: productId, location_id: locationId, quantity: 0 }]);
+        env.registry.write(env, 'stock.quant', [id], { inventory_quantity: vals.inventory_quantity || 0 });
+        env.registry.write(env, 'stock.quant', [id], { user_id: vals.user_id ?? env.uid });
+        env.registry.write(env, 'stock.quant', [id], { inventory_date: today(env) });
+        ids.push(id);
       }
       return single ? ids[0] : ids;
     },
   };
-  quant.hooks.beforeWrite = (_env, _ids, vals) => {
-    if ('inventory_quantity' in vals && !('inventory_quantity_set' in vals)) vals.inventory_quantity_set = true;
+  quant.hooks.beforeWrite = (env, ids, vals) => {
+    if ('inventory_quantity' in vals) {
+      if (!('inventory_quantity_set' in vals)) vals.inventory_quantity_set = true;
+      // _compute_inventory_diff_quantity, stored: one record at a time when they differ.
+      if (!('inventory_diff_quantity' in vals) && ids.length === 1) {
+        vals.inventory_diff_quantity = Number(vals.inventory_quantity || 0) - Number(env.registry.get(env, 'stock.quant', ids[0])?.quantity ?? 0);
+      }
+    }
   };
-  // Returns None, like Odoo's: over XML-RPC that becomes the "cannot marshal None" fault, after the commit.
+  // action_apply_inventory returns None (no result over JSON-RPC, the marshal fault over XML-RPC, both
+  // after the commit), or the conflict wizard when a count is outdated.
   quant.methods.action_apply_inventory = {
     api: 'records', params: [],
     fn: (env, ids) => {
-      for (const id of ids) {
-        const q = env.registry.get(env, 'stock.quant', id);
-        if (!q) throw missingRecord('stock.quant', [id], env.uid);
-        if (!q.inventory_quantity_set) continue;
-        const diff = Number(q.inventory_quantity ?? 0) - Number(q.quantity ?? 0);
-        if (diff !== 0) {
-          // Odoo names the move after context.inventory_name when given (the "Apply" wizard's reference).
-          const name = typeof env.context.inventory_name === 'string' && env.context.inventory_name ? env.context.inventory_name : 'Product Quantity Updated';
-          env.registry.create(env, 'stock.move', [{
-            name, reference: name, product_id: q.product_id, product_uom_qty: Math.abs(diff), quantity: Math.abs(diff),
-            location_id: diff > 0 ? 14 : q.location_id, location_dest_id: diff > 0 ? q.location_id : 14, state: 'done', date: env.txn.now, is_inventory: true,
-          }]);
-        }
-        env.registry.write(env, 'stock.quant', [id], { quantity: Number(q.inventory_quantity ?? 0), inventory_quantity: 0, inventory_quantity_set: false, inventory_date: today(env) });
+      const reg = env.registry;
+      const missing = ids.find((id) => !reg.get(env, 'stock.quant', id));
+      if (missing !== undefined) throw missingRecord('stock.quant', [missing], env.uid);
+      const quants = ids.map((id) => reg.get(env, 'stock.quant', id) as Rec);
+      const qdef = reg.modelOrFail('stock.quant');
+      const outdated = quants.filter((q) => reg.raw(env, qdef, q, 'is_outdated'));
+      if (outdated.length && !env.context.set_inventory_quantity_auto_apply) {
+        return {
+          name: 'Conflict in Inventory Adjustment', type: 'ir.actions.act_window', view_mode: 'form', views: [[false, 'form']], res_model: 'stock.inventory.conflict', target: 'new',
+          context: { ...env.context, default_quant_ids: ids, default_quant_to_fix_ids: outdated.map((q) => q.id) },
+        };
       }
+      for (const q of quants) {
+        // The peer's quants exist only once counted; an uncounted one is left alone.
+        if (!q.inventory_quantity_set) continue;
+        applyInventory(env, q);
+      }
+      for (const id of ids) reg.write(env, 'stock.quant', [id], { inventory_quantity_set: false });
       return undefined;
     },
   };
@@ -392,6 +442,8 @@ export function defineModels(reg: Registry): void {
     f('amount_total', 'monetary', { store: false, volatile: true, compute: (env, r) => moveTotal(env, r.id) }),
     f('amount_residual', 'monetary', { store: false, volatile: true, compute: (env, r) => (r.payment_state === 'paid' ? 0 : moveTotal(env, r.id)) }),
     m2o('invoice_pdf_report_id', 'ir.attachment', { string: 'PDF Attachment', readonly: true }),
+    f('is_move_sent', 'boolean', { readonly: true }), m2o('message_main_attachment_id', 'ir.attachment', { string: 'Main Attachment' }),
+    f('access_token', 'char', { string: 'Security Token' }), f('sending_data', 'json'),
   ], { order: 'date desc, name desc, id desc', mailThread: true, displayName: (_e, r) => (r.name && r.name !== '/' ? String(r.name) : `Draft Invoice (* ${r.id})`) }));
   move.methods.action_post = {
     api: 'records', params: [],
@@ -413,11 +465,20 @@ export function defineModels(reg: Registry): void {
       return false;
     },
   };
+  // button_draft and button_cancel return None (action_post returns False).
   move.methods.button_draft = {
     api: 'records', params: [],
     fn: (env, ids) => {
       env.registry.write({ ...env, context: { ...env.context, __posting: true } }, 'account.move', ids, { state: 'draft' });
-      return false;
+      return undefined;
+    },
+  };
+  move.methods.button_cancel = {
+    api: 'records', params: [],
+    fn: (env, ids) => {
+      for (const id of ids) if (env.registry.get(env, 'account.move', id)?.state !== 'draft') throw UserError('Only draft journal entries can be cancelled.');
+      env.registry.write({ ...env, context: { ...env.context, __posting: true } }, 'account.move', ids, { state: 'cancel' });
+      return undefined;
     },
   };
   move.hooks.beforeWrite = (env, ids, vals) => {
@@ -446,23 +507,30 @@ export function defineModels(reg: Registry): void {
     : [f('move_ids', 'many2many', { relation: 'account.move' }), f('checkbox_send_mail', 'boolean', { default: true }), f('checkbox_download', 'boolean', { default: true })],
   { transient: true }));
   wizard.hooks.beforeCreate = (env, vals) => {
-    const active = (env.context.active_ids as number[] | undefined) ?? (env.context.active_id ? [env.context.active_id as number] : []);
-    if (env.context.active_model !== 'account.move' || !active.length) {
+    const active = (env.context.active_ids as number[] | undefined) ?? (v < 18 && env.context.active_id ? [env.context.active_id as number] : []);
+    if (v >= 18) {
+      // default_get: move_id = context['active_ids'][0]
+      if (vals.move_id === undefined) {
+        if (!active.length) throw new PyException('builtins.IndexError', 'list index out of range', 'builtin');
+        vals.move_id = active[0];
+      }
+    } else if (env.context.active_model !== 'account.move' || !active.length) {
       throw UserError('You can only send invoices from a list or form of invoices (the context needs active_model and active_ids).');
     }
-    for (const id of active) {
+    const moveIds = v >= 18 ? [Number(vals.move_id)] : active;
+    for (const id of moveIds) {
       const m = env.registry.get(env, 'account.move', id);
       if (!m) throw missingRecord('account.move', [id], env.uid);
-      if (m.state !== 'posted') throw UserError(`You can't send invoice ${String(m.name)}: only posted invoices can be sent.`);
+      // account.move.send._check_move_constrains
+      if (m.state !== 'posted') throw UserError("You can't generate invoices that are not posted.");
+      if (!['out_invoice', 'out_refund', 'out_receipt'].includes(String(m.move_type))) throw UserError('You can only generate sales documents.');
     }
     if (v >= 18) {
-      vals.move_id = active[0];
-      if (vals.sending_methods === undefined) {
-        // Odoo's default is e-mail when the customer has an address.
-        const partnerId = env.registry.get(env, 'account.move', active[0])?.partner_id as number | false;
-        const email = partnerId ? env.registry.get(env, 'res.partner', partnerId)?.email : false;
-        vals.sending_methods = email ? ['email'] : [];
-      }
+      const partnerId = env.registry.get(env, 'account.move', moveIds[0])?.partner_id as number | false;
+      const preferred = partnerId ? env.registry.get(env, 'res.partner', partnerId)?.invoice_sending_method : false;
+      // The partner's preferred method, else e-mail (whether or not the partner has an address).
+      if (vals.sending_methods === undefined) vals.sending_methods = [preferred || 'email'];
+      if (vals.mail_partner_ids === undefined && partnerId) vals.mail_partner_ids = [[6, 0, [partnerId]]];
     } else {
       vals.move_ids = active;
     }
@@ -470,38 +538,130 @@ export function defineModels(reg: Registry): void {
   wizard.methods.action_send_and_print = {
     api: 'records', params: ['allow_fallback_pdf'],
     fn: (env, ids) => {
+      const reg = env.registry;
+      if (v >= 18 && ids.length !== 1) throw ValueErr(`Expected singleton: ${wizardName}(${ids.join(', ')}${ids.length === 1 ? ',' : ''})`);
+      let result: Record<string, unknown> = { type: 'ir.actions.act_window_close' };
       for (const id of ids) {
-        const w = env.registry.get(env, wizardName, id);
+        const w = reg.get(env, wizardName, id);
         if (!w) throw missingRecord(wizardName, [id], env.uid);
         const moveIds = v >= 18 ? [w.move_id as number] : ((w.move_ids as number[]) ?? []);
-        const sendMail = v >= 18 ? Array.isArray(w.sending_methods) && (w.sending_methods as string[]).includes('email') : Boolean(w.checkbox_send_mail);
+        const methods = v >= 18 ? (Array.isArray(w.sending_methods) ? (w.sending_methods as string[]) : []) : (w.checkbox_send_mail ? ['email'] : []);
+        const attachments: number[] = [];
         for (const moveId of moveIds) {
-          const attachmentId = generateInvoicePdf(env, moveId);
-          if (sendMail) {
-            const partnerId = env.registry.get(env, 'account.move', moveId)?.partner_id as number;
-            env.registry.sentMail.push({ model: 'account.move', resId: moveId, partnerId, attachmentId });
-            postMessage(env, 'account.move', moveId, { body: 'Invoice sent by e-mail', message_type: 'comment', subtype_xmlid: 'mail.mt_comment', attachment_ids: [attachmentId] });
+          const move = reg.get(env, 'account.move', moveId) as Rec;
+          const partnerId = move.partner_id as number | false;
+          const sys = { ...env, uid: 1 };
+          // _update_preferred_settings: one method chosen and none preferred yet → it becomes the partner's.
+          if (v >= 18 && methods.length === 1 && partnerId && !reg.get(env, 'res.partner', partnerId)?.invoice_sending_method) {
+            reg.write(sys, 'res.partner', [partnerId], { invoice_sending_method: methods[0] });
           }
+          const wasSent = Boolean(move.is_move_sent);
+          const attachmentId = generateInvoicePdf(env, moveId, false);
+          attachments.push(attachmentId);
+          if (methods.includes('email') && partnerId) {
+            const att = reg.get(sys, 'ir.attachment', attachmentId) as Rec;
+            const [copy] = reg.create(sys, 'ir.attachment', [{ name: att.name, datas: att.datas, mimetype: 'application/pdf', res_model: 'mail.compose.message', res_id: 0 }]);
+            reg.sentMail.push({ model: 'account.move', resId: moveId, partnerId, attachmentId: copy });
+            const messageId = postMessage(env, 'account.move', moveId, { body: 'Invoice sent by e-mail', message_type: 'comment', subtype_xmlid: 'mail.mt_comment', attachment_ids: [copy], partner_ids: [partnerId] });
+            // account.move.send._send_mail: the message's copy of the PDF is not left attached to the invoice.
+            reg.write(sys, 'ir.attachment', [copy], { res_id: false });
+            reg.create(sys, 'mail.mail', [{ subject: `Invoice (Ref ${String(move.name)})`, model: 'account.move', res_id: moveId, mail_message_id: messageId, recipient_ids: [[6, 0, [partnerId]]], attachment_ids: [[6, 0, [copy]]] }]);
+          }
+          // sending_data is written in any case: the invoice's write_date moves even when nothing else does.
+          reg.write({ ...sys, context: { ...env.context, __posting: true } }, 'account.move', [moveId], { sending_data: false });
+          // The tracking note of is_move_sent comes last, when the transaction flushes its tracking.
+          if (!wasSent && reg.installed.has('mail')) postMessage(env, 'account.move', moveId, { body: '', message_type: 'notification', subtype_xmlid: 'mail.mt_note' });
         }
-        if (v < 18 && w.checkbox_download) return { type: 'ir.actions.act_url', url: `/account/download_invoice_documents/${moveIds.join(',')}/pdf`, close: true };
+        if (v >= 18 && methods.includes('manual')) result = { type: 'ir.actions.act_url', url: `/account/download_invoice_attachments/${attachments.join(',')}`, close: true };
+        if (v < 18 && w.checkbox_download) result = { type: 'ir.actions.act_url', url: `/account/download_invoice_documents/${moveIds.join(',')}/pdf`, close: true };
       }
-      return { type: 'ir.actions.act_window_close' };
+      return result;
+    },
+  };
+  // portal.mixin: the customer link, with an access token created (and written) the first time.
+  move.methods.get_portal_url = {
+    api: 'records', params: ['suffix', 'report_type', 'download', 'query_string', 'anchor'],
+    fn: (env, ids, p) => {
+      if (ids.length !== 1) throw ValueErr(`Expected singleton: account.move(${ids.join(', ')}${ids.length === 1 ? ',' : ''})`);
+      const reg = env.registry;
+      const m = reg.get(env, 'account.move', ids[0]);
+      if (!m) throw missingRecord('account.move', ids, env.uid);
+      let token = m.access_token as string | false;
+      if (!token) {
+        token = randomUUID();
+        reg.write({ ...env, uid: 1, context: { ...env.context, __posting: true } }, 'account.move', ids, { access_token: token });
+      }
+      const query = [`access_token=${token}`, p.report_type ? `report_type=${String(p.report_type)}` : '', p.download ? 'download=true' : '', String(p.query_string ?? '').replace(/^&/, '')].filter(Boolean).join('&');
+      return `/my/invoices/${ids[0]}${String(p.suffix ?? '')}?${query}${String(p.anchor ?? '')}`;
     },
   };
 
+
   // ------------------------------------------------------------------------------ base_automation
-  define(makeModel('base.automation', 'Automation Rule', 'base_automation', [
+  const automation = define(makeModel('base.automation', 'Automation Rule', 'base_automation', [
     f('name', 'char', { required: true, string: 'Automation Rule Name' }), m2o('model_id', 'ir.model', { required: true }),
     f('model_name', 'char', { store: false, related: ['model_id', 'model'] }),
-    f('trigger', 'selection', { required: true, selection: [['on_create', 'On Creation'], ['on_write', 'On Update'], ['on_create_or_write', 'On Save'], ['on_unlink', 'On Deletion'], ['on_change', 'On UI change'], ['on_time', 'Based on Timed Condition'], ['on_webhook', 'On Webhook']] }),
+    f('trigger', 'selection', { required: true, selection: [['on_stage_set', 'Stage is set to'], ['on_user_set', 'User is set'], ['on_tag_set', 'Tag is added'], ['on_state_set', 'State is set to'], ['on_priority_set', 'Priority is set to'], ['on_archive', 'On archived'], ['on_unarchive', 'On unarchived'], ['on_create_or_write', 'On save'], ['on_create', 'On creation'], ['on_write', 'On update'], ['on_unlink', 'On deletion'], ['on_change', 'On UI change'], ['on_time', 'Based on date field'], ['on_time_created', 'After creation'], ['on_time_updated', 'After last update'], ['on_message_received', 'On incoming message'], ['on_message_sent', 'On outgoing message'], ['on_webhook', 'On webhook']] }),
     f('trigger_field_ids', 'many2many', { relation: 'ir.model.fields', string: 'Trigger Fields' }),
     f('filter_domain', 'char', { string: 'Apply on' }), f('filter_pre_domain', 'char', { string: 'Before Update Domain' }),
-    f('action_server_ids', 'one2many', { relation: 'ir.actions.server', inverse: 'base_automation_id', string: 'Actions' }),
+    f('action_server_ids', 'one2many', { relation: 'ir.actions.server', inverse: 'base_automation_id', string: 'Actions', context: { default_usage: 'base_automation' } }),
     f('active', 'boolean', { default: true }), f('description', 'html'),
   ]));
+  // Odoo 18's computed (stored, editable) filter_domain and trigger_field_ids: an archive rule filters on
+  // active; "On save" watches the fields its domain names (added to those it has); the other triggers
+  // watch their own field (none for on_create / on_write: every field). Values given explicitly win.
+  automation.hooks.beforeCreate = (env, vals) => {
+    const trigger = String(vals.trigger ?? '');
+    if (vals.filter_domain === undefined && (trigger === 'on_archive' || trigger === 'on_unarchive')) vals.filter_domain = `[('active', '=', ${trigger === 'on_archive' ? 'False' : 'True'})]`;
+    if (vals.trigger_field_ids === undefined) vals.trigger_field_ids = [[6, 0, automationTriggerFields(env, Number(vals.model_id), trigger, vals.filter_domain, [])]];
+  };
+  automation.hooks.beforeWrite = (env, ids, vals) => {
+    if ('trigger_field_ids' in vals || !['trigger', 'filter_domain', 'model_id'].some((k) => k in vals)) return;
+    const rec = env.registry.get(env, 'base.automation', ids[0]);
+    if (!rec) return;
+    const current = (rec.trigger_field_ids as number[] | undefined) ?? [];
+    vals.trigger_field_ids = [[6, 0, automationTriggerFields(env, Number(vals.model_id ?? rec.model_id), String(vals.trigger ?? rec.trigger), 'filter_domain' in vals ? vals.filter_domain : rec.filter_domain, current)]];
+  };
 
   // mail.thread's message_post on every model that has a chatter.
   for (const def of reg.models.values()) addMessagePost(def);
+}
+
+/** The name base_automation gives the actions of a rule (ir_actions_server.py _compute_name). */
+function automatedActionName(state: unknown): string {
+  switch (state) {
+    case 'webhook': return 'Send Webhook Notification';
+    case 'code': return 'Execute Code';
+    case 'multi': return 'Execute Existing Actions';
+    default: return String(state ?? '');
+  }
+}
+
+/** base_automation.py DOMAIN_FIELDS_RE: the fields a domain text names (without evaluating it). */
+const DOMAIN_FIELDS_RE = /[([]\s*(['"])([a-z]\w*)(?:\.[.\w]*)?\1(?:[^,]*?,){2}[^,]*?[()[\]]/g;
+
+function automationTriggerFields(env: Env, modelId: number, trigger: string, filterDomain: unknown, current: number[]): number[] {
+  const reg = env.registry;
+  const model = reg.get(env, 'ir.model', modelId)?.model;
+  const fieldId = (name: string) => reg.search({ ...env, uid: 1 }, 'ir.model.fields', [['model', '=', model], ['name', '=', name]], { limit: 1 })[0];
+  if (trigger === 'on_create_or_write') {
+    const out = [...current];
+    for (const m of String(filterDomain || '').matchAll(DOMAIN_FIELDS_RE)) {
+      const id = fieldId(m[2]);
+      if (id !== undefined && !out.includes(id)) out.push(id);
+    }
+    return out;
+  }
+  if (trigger === 'on_archive' || trigger === 'on_unarchive') {
+    const id = fieldId('active') ?? fieldId('x_active');
+    return id === undefined ? [] : [id];
+  }
+  const specific: Record<string, string[]> = { on_stage_set: ['stage_id', 'x_studio_stage_id'], on_tag_set: ['tag_ids', 'x_studio_tag_ids'], on_priority_set: ['priority', 'x_studio_priority'], on_state_set: ['state', 'x_studio_state'], on_user_set: ['user_id', 'user_ids', 'x_studio_user_id', 'x_studio_user_ids'] };
+  for (const name of specific[trigger] ?? []) {
+    const id = fieldId(name);
+    if (id !== undefined) return [id];
+  }
+  return [];
 }
 
 export function addMessagePost(def: ModelDef): void {
@@ -532,7 +692,7 @@ export function postMessage(env: Env, model: string, resId: number, p: Record<st
   const sys = { ...env, uid: 1 };
   const [id] = reg.create(sys, 'mail.message', [{
     model, res_id: resId, body: p.body ?? '', subject: p.subject ?? false, message_type: messageType, subtype_id: subtypeId ?? false,
-    author_id: (p.author_id as number | undefined) ?? user?.partnerId ?? false, date: env.txn.now,
+    author_id: (p.author_id as number | undefined) ?? user?.partnerId ?? false, date: env.txn.now.slice(0, 19),
     partner_ids: (p.partner_ids as number[] | undefined) ?? [], attachment_ids: (p.attachment_ids as number[] | undefined) ?? [],
     record_name: reg.displayName(env, model, reg.get(env, model, resId)!),
   }]);
@@ -540,8 +700,12 @@ export function postMessage(env: Env, model: string, resId: number, p: Record<st
   return id;
 }
 
-/** Renders the invoice PDF, attaches it and links it as invoice_pdf_report_id (what sending does). */
-export function generateInvoicePdf(env: Env, moveId: number): number {
+/**
+ * account.move.send._link_invoice_documents: renders the invoice PDF once, stores it as the attachment of
+ * the binary field invoice_pdf_report_file (res_field set, so plain ir.attachment searches do not list
+ * it), makes it the main attachment and sets is_move_sent (a tracked field: a note in the chatter).
+ */
+export function generateInvoicePdf(env: Env, moveId: number, track = true): number {
   const reg = env.registry;
   const m = reg.get(env, 'account.move', moveId);
   if (!m) throw missingRecord('account.move', [moveId], env.uid);
@@ -552,7 +716,9 @@ export function generateInvoicePdf(env: Env, moveId: number): number {
     name: `${String(m.name).replace(/\//g, '_')}.pdf`, datas: pdf.toString('base64'), mimetype: 'application/pdf',
     res_model: 'account.move', res_id: moveId, res_field: 'invoice_pdf_report_file',
   }]);
-  reg.write(sys, 'account.move', [moveId], { invoice_pdf_report_id: attId });
+  const wasSent = Boolean(m.is_move_sent);
+  reg.write(sys, 'account.move', [moveId], { invoice_pdf_report_id: attId, message_main_attachment_id: attId, is_move_sent: true });
+  if (track && !wasSent && reg.installed.has('mail')) postMessage(env, 'account.move', moveId, { body: '', message_type: 'notification', subtype_xmlid: 'mail.mt_note' });
   return attId;
 }
 
@@ -589,6 +755,35 @@ function categoryPath(env: Env, r: Rec): string {
     parent = p.parent_id as number | false;
   }
   return parts.join(' / ');
+}
+
+/**
+ * stock.quant._apply_inventory for one quant: a done move (with its move line) from Inventory adjustment
+ * into the quant's location for a positive difference, the other way otherwise. Its name is
+ * context.inventory_name, else "Product Quantity Updated" ("… Confirmed" for no difference), followed by
+ * " (<user>)" while the quant is assigned to a user (_get_inventory_move_values); its reference is the
+ * same text (no picking). Other context defaults apply (default_origin sets the move's origin). Then the
+ * quant's next inventory date (the company's annual day, 31 December) and a cleared count.
+ */
+function applyInventory(env: Env, q: Rec): void {
+  const reg = env.registry;
+  const diff = Number(q.inventory_diff_quantity ?? 0);
+  let name = typeof env.context.inventory_name === 'string' && env.context.inventory_name ? env.context.inventory_name
+    : diff === 0 ? 'Product Quantity Confirmed' : 'Product Quantity Updated';
+  const user = q.user_id ? reg.get(env, 'res.users', q.user_id as number) : undefined;
+  if (user && user.id !== 1) name += ` (${String(user.name)})`;
+  const loss = 14;
+  const [from, to] = diff > 0 ? [loss, q.location_id] : [q.location_id, loss];
+  const qty = Math.abs(diff);
+  reg.create({ ...env, context: { ...env.context, inventory_mode: false } }, 'stock.move', [{
+    name, product_id: q.product_id, product_uom_qty: qty, quantity: qty, location_id: from, location_dest_id: to, state: 'done', picked: true,
+    date: env.txn.now.slice(0, 19), is_inventory: true, company_id: 1,
+    move_line_ids: [[0, 0, { product_id: q.product_id, quantity: qty, location_id: from, location_dest_id: to, date: env.txn.now.slice(0, 19), picked: true }]],
+  }]);
+  reg.write(env, 'stock.quant', [q.id], { quantity: Number(q.quantity ?? 0) + diff });
+  const year = Number(today(env).slice(0, 4));
+  reg.write(env, 'stock.quant', [q.id], { inventory_date: today(env) >= `${year}-12-31` ? `${year + 1}-12-31` : `${year}-12-31` });
+  reg.write(env, 'stock.quant', [q.id], { inventory_quantity: 0, inventory_diff_quantity: 0, inventory_quantity_set: false, user_id: false });
 }
 
 function isStorable(env: Env, productRec: Rec): boolean {

@@ -1,8 +1,11 @@
 /**
  * An Odoo peer for headless tests: answers XML-RPC (/xmlrpc/2/common, /xmlrpc/2/object, and the old
  * /xmlrpc/*), JSON-RPC (/jsonrpc), JSON-2 (/json/2/<model>/<method>, Odoo 19+), /web/version, the web
- * session login and the /report/pdf route, over an in-memory database with Odoo's models, domains,
- * faults and automation-rule webhooks (sent before the commit, 1 s timeout, no retry, as Odoo does).
+ * session login, the /report/pdf, invoice download and portal routes, over an in-memory database with
+ * Odoo's models, domains, faults and automation-rule webhooks (sent before the commit, 1 s timeout, no
+ * retry, as Odoo does). Like Odoo 18: write_date is stored to the microsecond and given to the second over
+ * RPC, a method returning None answers no `result` over JSON-RPC and the marshal fault over XML-RPC (both
+ * after committing), reading a missing id gives []; test/conformance checks it against a real Odoo 18.
  * Switchable latency and failures make the fault tests possible.
  *
  *   const peer = await startOdooPeer({ version: 18 });
@@ -18,8 +21,8 @@ import { randomBytes } from 'node:crypto';
 import { defineModels, installModules, MODULES, parseDomainText, refreshAllAccess, renderInvoicePdf } from './catalog';
 import { bindArgs, lookupMethod, normaliseIds, ormMethods } from './orm-methods';
 import { makePdf } from './pdf';
-import { AccessDenied, HttpErr, PgError, PyException, TypeErr, UserError } from './python';
-import { Registry, Txn, odooNow, type Env, type MethodDef, type Rec, type UserDef } from './store';
+import { AccessDenied, HttpErr, PyException, PyFloat, TypeErr, UserError, pyJsonDumps } from './python';
+import { Registry, Txn, odooNow, pyDatetimeStr, type Env, type MethodDef, type ModelDef, type Rec, type UserDef } from './store';
 import { json2Error, jsonRpcError, jsonValue, parseXmlCall, xmlFault, xmlFaultFor, xmlResponse } from './wire';
 
 export { Registry } from './store';
@@ -77,6 +80,8 @@ export interface CallLogEntry {
 export interface WebhookLogEntry {
   url: string;
   payload: Record<string, unknown>;
+  /** The body as sent: Python's json.dumps text. */
+  body: string;
   status?: number;
   error?: string;
   ms: number;
@@ -119,6 +124,10 @@ export interface OdooPeer {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** base_automation.py: the triggers run by a create, and by a write. */
+const CREATE_TRIGGERS = ['on_create', 'on_create_or_write', 'on_priority_set', 'on_stage_set', 'on_state_set', 'on_tag_set', 'on_user_set'];
+const WRITE_TRIGGERS = ['on_write', 'on_archive', 'on_unarchive', 'on_create_or_write', 'on_priority_set', 'on_stage_set', 'on_state_set', 'on_tag_set', 'on_user_set'];
+
 export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<OdooPeer> {
   const version = options.version ?? 18;
   const db = options.db ?? 'clinica';
@@ -160,7 +169,8 @@ export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<Odoo
   });
 
   const checkDb = (name: unknown) => {
-    if (name !== db) throw PgError('OperationalError', `connection to server on socket "/var/run/postgresql/.s.PGSQL.5432" failed: FATAL:  database "${String(name)}" does not exist`);
+    // psycopg2.connect() failing in sql_db.borrow(): the class is psycopg2.OperationalError itself.
+    if (name !== db) throw new PyException('psycopg2.OperationalError', `connection to server on socket "/var/run/postgresql/.s.PGSQL.5432" failed: FATAL:  database "${String(name)}" does not exist\n`, 'builtin');
   };
 
   /** security.check: the uid with its password or one of its API keys. */
@@ -185,7 +195,7 @@ export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<Odoo
     const def = reg.modelOrFail(model);
     const m = lookupMethod(reg, def, method, generic);
     const { ids, params } = bind(m);
-    const txn = new Txn(odooNow(reg.clock()));
+    const txn = new Txn(reg.transactionNow());
     const env: Env = { uid, model, context: { ...(context ?? {}) }, txn, registry: reg };
     const release = m.readOnly ? () => undefined : await reg.writeLock.lock();
     try {
@@ -209,9 +219,16 @@ export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<Odoo
 
   // ------------------------------------------------------------------------- automation webhooks
 
+  /**
+   * base_automation's patched create/write (Odoo 18 base_automation.py _register_hook): after the
+   * change, inside the transaction, each active rule of the model whose trigger covers it runs its
+   * actions on the records that pass the pre-domain (before the write), the domain (after it) and, on a
+   * write, _check_trigger_fields (a trigger field was written with a different value; no trigger field
+   * means every field). Rules by id, their actions by sequence and name, then record by record.
+   */
   async function runAutomations(env: Env): Promise<void> {
     if (!reg.installed.has('base_automation') || !env.txn.events.length) return;
-    const sys: Env = { ...env, uid: 1 };
+    const sys: Env = { ...env, uid: 1, context: {} };
     const rules = [...reg.ids(sys, 'base.automation')].map((id) => reg.get(sys, 'base.automation', id) as Rec).filter((r) => r && r.active !== false);
     if (!rules.length) return;
     for (const ev of env.txn.events) {
@@ -220,26 +237,33 @@ export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<Odoo
         const ruleModel = reg.get(sys, 'ir.model', rule.model_id as number)?.model;
         if (ruleModel !== ev.model) continue;
         const trig = String(rule.trigger);
-        if (ev.op === 'create' && trig !== 'on_create' && trig !== 'on_create_or_write') continue;
-        if (ev.op === 'write') {
-          if (trig !== 'on_write' && trig !== 'on_create_or_write') continue;
-          // Odoo 18: an update fires a rule only through trigger fields set explicitly, stored on this model.
-          const triggerNames = ((rule.trigger_field_ids as number[]) ?? []).map((id) => reg.get(sys, 'ir.model.fields', id)?.name as string);
-          if (!triggerNames.some((n) => ev.fields.has(n))) continue;
-        }
+        if (ev.op === 'create' && !CREATE_TRIGGERS.includes(trig)) continue;
+        if (ev.op === 'write' && !WRITE_TRIGGERS.includes(trig)) continue;
         const def = reg.modelOrFail(ev.model);
-        const post = reg.compileDomain(sys, def, parseDomainText(rule.filter_domain));
+        const post = rule.filter_domain ? reg.compileDomain(sys, def, parseDomainText(rule.filter_domain)) : undefined;
         const pre = ev.op === 'write' && rule.filter_pre_domain ? reg.compileDomain(sys, def, parseDomainText(rule.filter_pre_domain)) : undefined;
-        const actions = [...reg.ids(sys, 'ir.actions.server')].map((id) => reg.get(sys, 'ir.actions.server', id) as Rec)
-          .filter((a) => a && a.base_automation_id === rule.id && a.state === 'webhook' && a.webhook_url);
+        const triggerNames = ((rule.trigger_field_ids as number[]) ?? []).map((id) => reg.get(sys, 'ir.model.fields', id)?.name as string).filter(Boolean);
+        const records: Rec[] = [];
         for (const id of ev.ids) {
-          const rec = reg.get(env, ev.model, id);
-          if (!rec || !post(rec)) continue;
-          if (pre && !pre(ev.before?.get(id) ?? rec)) continue;
-          for (const action of actions) {
-            const names = ((action.webhook_field_ids as number[]) ?? []).map((fid) => reg.get(sys, 'ir.model.fields', fid)?.name as string).filter(Boolean);
-            const vals = names.length ? (JSON.parse(JSON.stringify(reg.read({ ...env, uid: 1 }, ev.model, [id], names, null)[0])) as Record<string, unknown>) : {};
-            const payload = { ...vals, _model: ev.model, _id: id, _action: `${String(action.name)}(#${action.id})` };
+          const now = ev.after?.get(id) ?? reg.get(env, ev.model, id);
+          if (!now) continue;
+          const before = ev.before?.get(id);
+          if (pre && !pre(before ?? now)) continue;
+          if (post && !post(now)) continue;
+          if (ev.op === 'write' && triggerNames.length && !triggerNames.some((n) => ev.fields.has(n) && differs(def, n, before, now))) continue;
+          records.push(now);
+        }
+        if (!records.length) continue;
+        const actions = reg.search(sys, 'ir.actions.server', [['base_automation_id', '=', rule.id]])
+          .map((id) => reg.get(sys, 'ir.actions.server', id) as Rec)
+          .filter((a) => a.state === 'webhook');
+        for (const action of actions) {
+          if (!action.webhook_url) throw UserError("I'll be happy to send a webhook for you, but you really need to give me a URL to reach out to...");
+          const names = ((action.webhook_field_ids as number[]) ?? []).map((fid) => reg.get(sys, 'ir.model.fields', fid)?.name as string).filter(Boolean);
+          for (const rec of records) {
+            const payload: Record<string, unknown> = { _model: ev.model, _id: rec.id, _action: `${String(action.name)}(#${action.id})` };
+            // record.read(fields, load=None): many2one as an id, dates as Python objects (json default=str).
+            if (names.length) Object.assign(payload, { id: rec.id }, webhookValues(sys, def, rec, names));
             await sendWebhook(String(action.webhook_url), payload);
           }
         }
@@ -247,9 +271,44 @@ export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<Odoo
     }
   }
 
+  /** record[name] != old_vals[name], as recordsets and Python values compare. */
+  function differs(def: ModelDef, name: string, before: Rec | undefined, now: Rec): boolean {
+    if (!before) return true;
+    const f = reg.field(def, name);
+    const a = reg.raw(undefined, def, before, name);
+    const b = reg.raw(undefined, def, now, name);
+    if (f?.type === 'many2many' || f?.type === 'one2many') {
+      const x = new Set((a as number[]) ?? []);
+      const y = new Set((b as number[]) ?? []);
+      return x.size !== y.size || [...x].some((id) => !y.has(id));
+    }
+    return JSON.stringify(a) !== JSON.stringify(b);
+  }
+
+  function webhookValues(sys: Env, def: ModelDef, rec: Rec, names: string[]): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const n of names) {
+      const f = reg.field(def, n);
+      const v = reg.format(sys, def, rec, n, null);
+      if (!f) continue;
+      if (f.type === 'datetime') {
+        const raw = reg.raw(sys, def, rec, n);
+        out[n] = typeof raw === 'string' && raw ? pyDatetimeStr(raw) : false;
+      } else if ((f.type === 'float' || f.type === 'monetary') && typeof v === 'number') out[n] = new PyFloat(v);
+      else out[n] = v;
+    }
+    return out;
+  }
+
+  /**
+   * requests.post(url, data=json.dumps(vals, sort_keys=True, default=str), timeout=1) from Odoo's
+   * _run_action_webhook: Python's JSON text and requests' headers; a slow or failing receiver is only
+   * logged (the write goes on), never retried.
+   */
   function sendWebhook(url: string, payload: Record<string, unknown>): Promise<void> {
     const started = Date.now();
-    const entry: WebhookLogEntry = { url, payload, ms: 0, at: odooNow() };
+    const text = pyJsonDumps(payload);
+    const entry: WebhookLogEntry = { url, payload: JSON.parse(text) as Record<string, unknown>, body: text, ms: 0, at: odooNow() };
     webhooks.push(entry);
     return new Promise<void>((resolve) => {
       let done = false;
@@ -262,10 +321,16 @@ export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<Odoo
         resolve();
       };
       try {
-        const body = Buffer.from(JSON.stringify(payload));
-        const req = http.request(url, { method: 'POST', agent: webhookAgent, headers: { 'Content-Type': 'application/json', 'Content-Length': String(body.length) }, timeout: webhookTimeout }, (res) => {
+        const body = Buffer.from(text, 'utf8');
+        const req = http.request(url, {
+          method: 'POST', agent: webhookAgent, timeout: webhookTimeout,
+          headers: { 'User-Agent': 'python-requests/2.28.1', 'Accept-Encoding': 'gzip, deflate', Accept: '*/*', Connection: 'keep-alive', 'Content-Type': 'application/json', 'Content-Length': String(body.length) },
+        }, (res) => {
           res.resume();
-          res.on('end', () => finish(res.statusCode));
+          res.on('end', () => {
+            finish(res.statusCode);
+            req.destroy(); // requests.post closes its one-off session
+          });
           res.on('error', () => finish(res.statusCode));
         });
         req.on('timeout', () => {
@@ -376,7 +441,11 @@ export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<Odoo
     }
     const envelope = failed
       ? `{"jsonrpc":"2.0","id":${JSON.stringify(id ?? null)},"error":${JSON.stringify(jsonRpcError(failed))}}`
-      : `{"jsonrpc":"2.0","id":${JSON.stringify(id ?? null)},"result":${jsonValue(result)}}`;
+      // Odoo's JSON-RPC dispatcher sets `result` only when it is not None: a method that returns
+      // nothing answers {"jsonrpc": "2.0", "id": N} (after committing, like any other call).
+      : result === undefined || result === null
+        ? `{"jsonrpc":"2.0","id":${JSON.stringify(id ?? null)}}`
+        : `{"jsonrpc":"2.0","id":${JSON.stringify(id ?? null)},"result":${jsonValue(result)}}`;
     send(res, 200, 'application/json', envelope);
   }
 
@@ -476,7 +545,13 @@ export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<Odoo
       await handleJson2(decodeURIComponent(m[1]), decodeURIComponent(m[2]), body, req, res);
       return;
     }
-    if (path === '/web/version' || path === '/web/webclient/version_info') {
+    if (version < 19 && path.startsWith('/json/')) {
+      // Odoo 17/18's /json/<path> is the web client's auth='user' route: without a session, a redirect to the login.
+      const location = `/web/login?redirect=${encodeURIComponent(`${path}?${url.search.slice(1)}`)}`;
+      send(res, 303, 'text/html; charset=utf-8', `<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n<h1>Redirecting...</h1>\n<p>You should be redirected automatically to the target URL: <a href="${location}">${location}</a>. If not, click the link.\n`, { Location: location });
+      return;
+    }
+    if ((path === '/web/version' && version >= 19) || path === '/web/webclient/version_info') {
       const info = { version: `${version}.0`, version_info: [version, 0, 0, 'final', 0, ''] };
       if (path === '/web/version') send(res, 200, 'application/json', JSON.stringify(info));
       else send(res, 200, 'application/json', JSON.stringify({ jsonrpc: '2.0', id: null, result: { ...versionInfo(), ...info } }));
@@ -508,12 +583,12 @@ export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<Odoo
     if (req.method === 'GET' && (m = /^\/report\/pdf\/([^/]+)\/([\d,]+)$/.exec(path))) {
       const session = sessions.get(cookie(req, 'session_id') ?? '');
       if (!session) {
-        send(res, 303, 'text/html', html(303, 'See Other'), { Location: `/web/login?redirect=${encodeURIComponent(path)}` });
+        send(res, 303, 'text/html; charset=utf-8', html(303, 'See Other'), { Location: `/web/login?redirect=${encodeURIComponent(`${path}?`)}` });
         return;
       }
       const reportName = decodeURIComponent(m[1]);
       const ids = m[2].split(',').map(Number);
-      const env: Env = { uid: session.uid, context: {}, txn: new Txn(odooNow(reg.clock())), registry: reg };
+      const env: Env = { uid: session.uid, context: {}, txn: new Txn(reg.transactionNow()), registry: reg };
       try {
         const reportId = [...reg.ids(env, 'ir.actions.report')].find((id) => reg.get(env, 'ir.actions.report', id)?.report_name === reportName);
         if (reportId === undefined) throw UserError(`Report not found: ${reportName}`);
@@ -522,11 +597,45 @@ export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<Odoo
         for (const id of ids) if (!reg.get(env, String(report.model), id)) throw new PyException('odoo.exceptions.MissingError', 'Record does not exist or has been deleted.', 'missing');
         const pdf = report.model === 'account.move' && ids.length === 1 ? renderInvoicePdf(env, ids[0]) : makePdf(`${String(report.name)} ${ids.join(', ')}`);
         log({ protocol: 'web', service: 'report', method: reportName, model: String(report.model), uid: session.uid, ok: true, ms: 0 });
-        send(res, 200, 'application/pdf', pdf, { 'Content-Disposition': `inline; filename="${String(report.name)}.pdf"` });
+        send(res, 200, 'application/pdf', pdf);
       } catch (err) {
         log({ protocol: 'web', service: 'report', method: reportName, uid: session.uid, ok: false, error: (err as Error).message, ms: 0 });
         send(res, 500, 'text/html', html(500, `Internal Server Error: ${(err as Error).message}`));
       }
+      return;
+    }
+    if (req.method === 'GET' && (m = /^\/account\/download_invoice_documents\/([\d,]+)\/pdf$/.exec(path)) && version >= 18) {
+      // account/controllers/download_docs.py (auth='user'): the stored invoice PDF, else a proforma rendered on the fly.
+      const session = sessions.get(cookie(req, 'session_id') ?? '');
+      if (!session) {
+        send(res, 303, 'text/html; charset=utf-8', html(303, 'See Other'), { Location: `/web/login?redirect=${encodeURIComponent(`${path}?`)}` });
+        return;
+      }
+      const env: Env = { uid: session.uid, context: {}, txn: new Txn(reg.transactionNow()), registry: reg };
+      const id = Number(m[1].split(',')[0]);
+      const move = reg.get(env, 'account.move', id);
+      if (!move) {
+        send(res, 404, 'text/html', html(404, 'Not Found'));
+        return;
+      }
+      const stored = move.invoice_pdf_report_id ? reg.get(env, 'ir.attachment', move.invoice_pdf_report_id as number) : undefined;
+      const filename = stored ? String(stored.name) : `${String(move.name).replace(/\//g, '_')}_proforma.pdf`;
+      const pdf = stored ? Buffer.from(String(stored.datas), 'base64') : renderInvoicePdf(env, id);
+      log({ protocol: 'web', service: 'download', method: 'download_invoice_documents', model: 'account.move', uid: session.uid, ok: true, ms: 0 });
+      send(res, 200, 'pdf', pdf, { 'Content-Disposition': `attachment; filename*=UTF-8''${encodeURIComponent(filename)}` });
+      return;
+    }
+    if (req.method === 'GET' && (m = /^\/my\/invoices\/(\d+)$/.exec(path)) && url.searchParams.get('report_type') === 'pdf') {
+      // The customer portal (auth='public'): the access token opens the invoice's PDF without a session.
+      const env: Env = { uid: 1, context: {}, txn: new Txn(reg.transactionNow()), registry: reg };
+      const id = Number(m[1]);
+      const move = reg.get(env, 'account.move', id);
+      if (!move || !move.access_token || move.access_token !== url.searchParams.get('access_token')) {
+        send(res, 303, 'text/html; charset=utf-8', html(303, 'See Other'), { Location: '/my' });
+        return;
+      }
+      log({ protocol: 'web', service: 'portal', method: 'invoice_pdf', model: 'account.move', ok: true, ms: 0 });
+      send(res, 200, 'application/pdf', renderInvoicePdf(env, id), url.searchParams.get('download') === 'true' ? { 'Content-Disposition': `attachment; filename*=UTF-8''${encodeURIComponent(`${String(move.name).replace(/\//g, '_')}.pdf`)}` } : {});
       return;
     }
     if (path === '/web/login') {
@@ -584,7 +693,10 @@ export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<Odoo
     records: (model) => [...(reg.tables.get(model)?.values() ?? [])].map((r) => ({ ...r })),
     execute: (model, method, args = [], kwargs = {}, uid = 2) => executeKw(uid, model, method, args, kwargs),
     clearCaches: () => refreshAllAccess(reg),
-    setClock: (now) => { reg.clock = now ? () => now : () => new Date(); },
+    setClock: (now) => {
+      reg.clock = now ? () => now : () => new Date();
+      reg.fixedClock = Boolean(now);
+    },
     stop: async () => {
       for (const res of hung) res.socket?.destroy();
       hung.clear();

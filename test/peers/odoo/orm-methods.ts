@@ -3,7 +3,7 @@
  * fields_get …), their Python signatures (so that wrong arguments fail as Python would), and the binding
  * of execute_kw's positional args / kwargs or JSON-2's named arguments onto them.
  */
-import { AttributeErr, AccessError, TypeErr, ValueErr, pyRepr } from './python';
+import { AttributeErr, AccessError, PyException, TypeErr, ValueErr, missingRecord, pyRepr } from './python';
 import type { Env, MethodDef, ModelDef, Registry } from './store';
 
 const asDomain = (v: unknown) => (v === undefined ? [] : v);
@@ -48,6 +48,11 @@ export function ormMethods(version: number): Record<string, MethodDef> {
       },
     },
     unlink: { api: 'records', params: [], fn: (env, ids) => env.registry.unlink(env, env.model as string, ids) },
+    // models.py toggle_active / action_archive / action_unarchive: they return None (no `result` over
+    // JSON-RPC, the marshal fault over XML-RPC) and assert that the model has an active field.
+    toggle_active: { api: 'records', params: [], fn: (env, ids) => setActive(env, ids, (was) => !was) },
+    action_archive: { api: 'records', params: [], fn: (env, ids) => setActive(env, ids, (was) => (was ? false : undefined)) },
+    action_unarchive: { api: 'records', params: [], fn: (env, ids) => setActive(env, ids, (was) => (was ? undefined : true)) },
     exists: {
       api: 'records', params: [], readOnly: true,
       fn: (env, ids) => ids.filter((id) => env.registry.get(env, env.model as string, id)),
@@ -124,6 +129,23 @@ export function ormMethods(version: number): Record<string, MethodDef> {
   };
 }
 
+/** Writes the active field of the records `to(current)` says (undefined: leave it), False first then True. */
+function setActive(env: Env, ids: number[], to: (was: boolean) => boolean | undefined): undefined {
+  const reg = env.registry;
+  const model = env.model as string;
+  const def = reg.modelOrFail(model);
+  const name = def.fields.has('active') ? 'active' : def.fields.has('x_active') ? 'x_active' : undefined;
+  if (!name) throw new PyException('builtins.AssertionError', `No 'active' field on model ${model}`, 'builtin');
+  const missing = ids.find((id) => !reg.get(env, model, id));
+  if (missing !== undefined) throw missingRecord(model, [missing], env.uid);
+  const wanted = ids.map((id) => to(Boolean(reg.get(env, model, id)?.[name])));
+  const off = ids.filter((_id, i) => wanted[i] === false);
+  const on = ids.filter((_id, i) => wanted[i] === true);
+  if (off.length) reg.write(env, model, off, { [name]: false });
+  if (on.length) reg.write(env, model, on, { [name]: true });
+  return undefined;
+}
+
 export function fieldsGet(registry: Registry, def: ModelDef, allfields?: string[], attributes?: string[]): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
   for (const name of registry.allFieldNames(def)) {
@@ -141,18 +163,28 @@ export function fieldsGet(registry: Registry, def: ModelDef, allfields?: string[
   return out;
 }
 
+/**
+ * Private methods that exist in Odoo 18 (on every model, or on one): calling one over RPC is an
+ * AccessError; any other name starting with _ does not exist (AttributeError), like any unknown name.
+ */
+const PRIVATE_METHODS: Array<[string, string]> = [
+  ...['_search', '_read_group', '_create', '_write', '_compute_display_name', '_name_search', '_check_company', '_get_view', '_fetch_query', '_flush_search', '_where_calc', '_filtered_access', '_read_format', '_check_access', '_as_query'].map((n): [string, string] => ['*', n]),
+  ['res.partner', '_get_gravatar_image'], ['res.partner', '_compute_commercial_partner'], ['ir.actions.report', '_render_qweb_pdf'], ['ir.actions.report', '_render'],
+  ['stock.quant', '_apply_inventory'], ['stock.quant', '_get_inventory_move_values'], ['stock.move', '_action_done'], ['stock.move', '_action_confirm'], ['account.move', '_post'],
+];
+
 /** The method as Python would find it on the model, or AttributeError / AccessError. */
 export function lookupMethod(registry: Registry, def: ModelDef, name: string, generic: Record<string, MethodDef>): MethodDef {
-  if (name.startsWith('_')) throw AccessError(`Private methods (such as ${name}) cannot be called remotely.`);
-  if (name === 'message_post' && !def.mailThread) {
-    throw AttributeErr(`The method '${name}' does not exist on the model '${def.name}'`);
-  }
+  // odoo/service/model.py get_public_method (Odoo 18): unknown first, then private.
   const own = def.methods[name];
-  if (own) return own;
   const g = generic[name];
-  if (g) return g;
-  void registry;
-  throw AttributeErr(`The method '${name}' does not exist on the model '${def.name}'`);
+  const exists = (own && !(name === 'message_post' && !def.mailThread)) || g || (name.startsWith('_') && PRIVATE_METHODS.some(([m, n]) => n === name && (m === '*' || m === def.name)));
+  if (!exists) throw AttributeErr(`The method '${def.name}.${name}' does not exist`);
+  if (name.startsWith('_')) {
+    if (registry.version >= 18) throw AccessError(`Private methods (such as '${def.name}.${name}') cannot be called remotely.`);
+    throw AccessError(`Private methods (such as ${name}) cannot be called remotely.`);
+  }
+  return (own ?? g) as MethodDef;
 }
 
 /** Binds execute_kw's (args, kwargs) onto the method's parameters, raising what Python would raise. */
@@ -171,11 +203,16 @@ export function bindArgs(method: string, m: MethodDef, args: unknown[], kwargs: 
   positional.forEach((v, i) => { params[m.params[i]] = v; });
   for (const [k, v] of Object.entries(kwargs)) {
     if (k === 'context') continue;
-    if (!m.params.includes(k)) throw TypeErr(`${method}() got an unexpected keyword argument '${k}'`);
+    if (!m.params.includes(k)) throw TypeErr(`${qualified(method)}() got an unexpected keyword argument '${k}'`);
     if (k in params) throw TypeErr(`${method}() got multiple values for argument '${k}'`);
     params[k] = v;
   }
   return { ids, params };
+}
+
+/** Python 3.11 names a function by its __qualname__: the ORM's own methods live on BaseModel. */
+function qualified(method: string): string {
+  return ['search', 'search_count', 'search_read', 'read', 'fields_get', 'exists', 'name_search', 'default_get'].includes(method) ? `BaseModel.${method}` : method;
 }
 
 export function normaliseIds(v: unknown): number[] {

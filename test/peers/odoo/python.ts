@@ -199,3 +199,50 @@ export function parsePyLiteral(text: string): unknown {
   if (i < s.length) fail('trailing characters');
   return v;
 }
+
+// --------------------------------------------------------------------------------------- json.dumps
+
+/** A number that Python holds as a float (json.dumps writes 5.0, not 5). */
+export class PyFloat {
+  constructor(readonly value: number) {}
+}
+
+function pyFloatRepr(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (!Number.isFinite(v)) return v > 0 ? 'Infinity' : '-Infinity';
+  if (Number.isInteger(v) && Math.abs(v) < 1e16) return `${v}.0`;
+  // JS and Python agree on the shortest digits; Python pads the exponent to two digits.
+  return String(v).replace(/e([+-])(\d)$/, 'e$10$2');
+}
+
+function pyJsonString(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const c = ch.codePointAt(0) as number;
+    if (ch === '"') out += '\\"';
+    else if (ch === '\\') out += '\\\\';
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (ch === '\b') out += '\\b';
+    else if (ch === '\f') out += '\\f';
+    else if (c < 0x20 || c > 0x7e) {
+      // ensure_ascii: \uXXXX, astral characters as a surrogate pair.
+      for (let i = 0; i < ch.length; i++) out += `\\u${ch.charCodeAt(i).toString(16).padStart(4, '0')}`;
+    } else out += ch;
+  }
+  return `${out}"`;
+}
+
+/** json.dumps(value, sort_keys=True) with Python's defaults: ", " and ": " separators, ensure_ascii. */
+export function pyJsonDumps(v: unknown): string {
+  if (v === null || v === undefined) return 'null';
+  if (v === true) return 'true';
+  if (v === false) return 'false';
+  if (v instanceof PyFloat) return pyFloatRepr(v.value);
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : pyFloatRepr(v);
+  if (typeof v === 'string') return pyJsonString(v);
+  if (Array.isArray(v)) return `[${v.map(pyJsonDumps).join(', ')}]`;
+  const entries = Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, x]) => `${pyJsonString(k)}: ${pyJsonDumps(x)}`).join(', ')}}`;
+}

@@ -1,7 +1,8 @@
 /**
  * The Odoo peer's ORM: models with typed fields, records in memory, Odoo's domains and orders, read
  * formatting as the ORM does it (many2one as [id, name], empty as false …), create/write/unlink with
- * x2many commands, automatic create_date/write_date, access rights, and transactions: a call's changes
+ * x2many commands, automatic create_date/write_date (the transaction's timestamp to the microsecond, read
+ * to the second, compared in domains and orders as PostgreSQL does), access rights, and transactions: a call's changes
  * stay invisible to other calls until it commits (which matters while an automation rule's webhook is
  * being sent, before the commit), and an exception rolls every change of the call back.
  */
@@ -9,6 +10,7 @@ import {
   AccessError, KeyErr, PgError, PyException, TypeErr, UserError, ValidationError, ValueErr, leafRepr,
   missingRecord, pyRepr,
 } from './python';
+import { performance } from 'node:perf_hooks';
 
 export type FieldType =
   | 'char' | 'text' | 'html' | 'integer' | 'float' | 'monetary' | 'boolean' | 'date' | 'datetime'
@@ -32,6 +34,8 @@ export interface FieldDef {
   relation?: string;
   /** one2many: the many2one on the other side. */
   inverse?: string;
+  /** x2many: context added when records are created through this field (e.g. default_usage). */
+  context?: Record<string, unknown>;
   required?: boolean;
   readonly?: boolean;
   /** false for computed and related fields (default true). */
@@ -114,6 +118,8 @@ export interface ChangeEvent {
   fields: Set<string>;
   /** Values before the change (write), to evaluate pre-domains. */
   before?: Map<number, Rec>;
+  /** Values right after the change (write): what an automation rule sees at that moment. */
+  after?: Map<number, Rec>;
 }
 
 export class Txn {
@@ -135,8 +141,79 @@ const MAGIC: Array<[string, FieldType, string, string?]> = [
   ['write_uid', 'many2one', 'Last Updated by', 'res.users'],
 ];
 
+/** A datetime as Odoo writes it over RPC and in its fields: to the second ('YYYY-MM-DD HH:MM:SS'). */
 export function odooNow(d = new Date()): string {
   return d.toISOString().slice(0, 19).replace('T', ' ');
+}
+
+/**
+ * The transaction timestamp as PostgreSQL's now() gives it to Odoo's cr.now(): to the microsecond
+ * ('YYYY-MM-DD HH:MM:SS.ffffff'). create_date and write_date are stored with it; `micro` (0–999) adds
+ * the microseconds below the millisecond that a Date cannot hold.
+ */
+export function odooNowMicro(d = new Date(), micro = 0): string {
+  return `${odooNow(d)}.${String(d.getUTCMilliseconds() * 1000 + micro).padStart(6, '0')}`;
+}
+
+/** A stored datetime as an ordered key: always 'YYYY-MM-DD HH:MM:SS.ffffff'. */
+export function datetimeKey(v: string): string {
+  if (v.length === 19) return `${v}.000000`;
+  if (v.length > 20 && v.length < 26) return v.padEnd(26, '0');
+  return v;
+}
+
+/** A stored datetime as Python's str(datetime) writes it: microseconds only when not zero (webhook bodies). */
+export function pyDatetimeStr(v: string): string {
+  const k = datetimeKey(v);
+  return k.endsWith('.000000') ? k.slice(0, 19) : k;
+}
+
+const DT_RE = /^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]+(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d*))?)?)?\s*(?:Z|UTC|[+-]\d{1,2}(?::?\d{2})?)?\s*$/i;
+
+/**
+ * A domain value compared with a datetime column, as PostgreSQL casts it to `timestamp` (Odoo 18 hands
+ * the string to SQL unchanged): 'T' or ' ', optional seconds and fraction, a time zone that a timestamp
+ * without time zone ignores; anything else fails like psycopg2 does. Returns the ordered key.
+ */
+export function sqlTimestamp(value: unknown): string {
+  const text = String(value);
+  const m = DT_RE.exec(text);
+  if (!m) throw PgError('InvalidDatetimeFormat', `invalid input syntax for type timestamp: "${text}"`);
+  const [y, mo, d, h = '0', mi = '0', s = '0', frac = ''] = m.slice(1);
+  const nums = [Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(s)];
+  const days = new Date(Date.UTC(nums[0], nums[1], 0)).getUTCDate();
+  if (nums[1] < 1 || nums[1] > 12 || nums[2] < 1 || nums[2] > days || nums[3] > 24 || nums[4] > 59 || nums[5] > 60) {
+    throw PgError('DatetimeFieldOverflow', `date/time field value out of range: "${text}"\nHINT:  Perhaps you need a different "datestyle" setting.`);
+  }
+  // PostgreSQL keeps microseconds and rounds what lies beyond.
+  let micro = Math.round(Number(`0.${frac || '0'}`) * 1e6);
+  const base = Date.UTC(nums[0], nums[1] - 1, nums[2], nums[3], nums[4], nums[5]);
+  const ms = base + Math.floor(micro / 1000);
+  micro %= 1000;
+  return odooNowMicro(new Date(ms), micro);
+}
+
+const DATETIME_FORMAT = '%Y-%m-%d %H:%M:%S';
+const FORMAT_PART: Record<string, string> = { '%Y': '(\\d{4})', '%m': '(\\d{1,2})', '%d': '(\\d{1,2})', '%H': '(\\d{1,2})', '%M': '(\\d{1,2})', '%S': '(\\d{1,2})' };
+
+/**
+ * fields.Datetime.to_datetime(value): datetime.strptime(value, DATETIME_FORMAT[:len(value)-2]), so a
+ * date, a date with hours and minutes, or the full second format; microseconds, 'T' or a time zone fail
+ * with strptime's own ValueError. Returns 'YYYY-MM-DD HH:MM:SS'.
+ */
+export function toOdooDatetime(value: string): string {
+  const fmt = DATETIME_FORMAT.slice(0, Math.max(0, value.length - 2));
+  const parts = fmt.split(/(%[YmdHMS])/).filter(Boolean);
+  const re = new RegExp(`^${parts.map((p) => FORMAT_PART[p] ?? p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('')}`);
+  const m = re.exec(value);
+  if (!m || !fmt) throw ValueErr(`time data ${pyRepr(value)} does not match format ${pyRepr(fmt)}`);
+  if (m[0].length < value.length) throw ValueErr(`unconverted data remains: ${value.slice(m[0].length)}`);
+  const n = m.slice(1).map(Number);
+  const [y, mo, d, h = 0, mi = 0, s = 0] = n;
+  const days = new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  if (mo < 1 || mo > 12 || d < 1 || d > days || h > 23 || mi > 59 || s > 61) throw ValueErr(`time data ${pyRepr(value)} does not match format ${pyRepr(fmt)}`);
+  const p2 = (x: number) => String(x).padStart(2, '0');
+  return `${y}-${p2(mo)}-${p2(d)} ${p2(h)}:${p2(mi)}:${p2(Math.min(s, 59))}`;
 }
 
 export function makeModel(name: string, description: string, module: string, fields: Array<Omit<FieldDef, 'string'> & { string?: string }>, extra: Partial<ModelDef> = {}): ModelDef {
@@ -183,8 +260,22 @@ export class Registry {
   /** E-mails the peer's Odoo "sent" (the send wizard with the e-mail method). */
   readonly sentMail: Array<{ model: string; resId: number; partnerId: number; attachmentId: number }> = [];
   clock: () => Date = () => new Date();
+  /** Set by setClock: the timestamps come from a fixed clock (to the millisecond). */
+  fixedClock = false;
 
   constructor(readonly version: number) {}
+
+  /** A transaction's timestamp, to the microsecond (PostgreSQL now() at the transaction start). */
+  transactionNow(): string {
+    if (this.fixedClock) return odooNowMicro(this.clock());
+    // Microseconds from the monotonic clock, never twice the same value nor going back.
+    let us = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+    if (us <= this.lastMicros) us = this.lastMicros + 1;
+    this.lastMicros = us;
+    return odooNowMicro(new Date(Math.floor(us / 1000)), us % 1000);
+  }
+
+  private lastMicros = 0;
 
   define(def: ModelDef): void {
     this.models.set(def.name, def);
@@ -382,6 +473,9 @@ export class Registry {
       case 'one2many':
       case 'many2many':
         return Array.isArray(v) ? v : [];
+      case 'datetime':
+        // Stored to the microsecond (create_date, write_date); RPC gives Datetime.to_string(): the second.
+        return typeof v === 'string' && v ? v.slice(0, 19) : false;
       default:
         return v === '' && f.type !== 'char' ? false : v;
     }
@@ -457,6 +551,18 @@ export class Registry {
         return negative ? !hit : hit;
       };
     }
+    if (f.type === 'datetime' && value !== false && value !== null && value !== undefined && !op.includes('like') && op !== '=?') {
+      // expression.py completes a date-only string (23:59:59 for > and <=), then PostgreSQL compares
+      // with the stored value to the microsecond.
+      let right = value;
+      if (typeof right === 'string' && right.length === 10) right = `${right} ${op === '>' || op === '<=' ? '23:59:59' : '00:00:00'}`;
+      const key = (x: unknown) => (x === false || x === null ? false : sqlTimestamp(x === true ? 'True' : x));
+      const wanted = Array.isArray(right) ? right.map(key) : key(right);
+      return (rec) => {
+        const v = this.raw(env, def, rec, f.name);
+        return compare(typeof v === 'string' && v ? datetimeKey(v) : v, op, wanted, f.type);
+      };
+    }
     const x2many = f.type === 'one2many' || f.type === 'many2many';
     return (rec) => {
       const v = f.name === 'id' ? rec.id : this.raw(env, def, rec, f.name);
@@ -485,6 +591,7 @@ export class Registry {
         const t = this.get(env, f.relation, v as number);
         return t ? this.displayName(env, f.relation, t) : null;
       }
+      if (f.type === 'datetime' && typeof v === 'string' && v) return datetimeKey(v);
       return v === false && f.type !== 'boolean' ? null : v;
     };
     return (a, b) => {
@@ -546,6 +653,10 @@ export class Registry {
   search(env: Env, model: string, domain: unknown, opts: { offset?: unknown; limit?: unknown; order?: unknown } = {}): number[] {
     const def = this.modelOrFail(model);
     this.checkAccess(env, model, 'read');
+    // ir.attachment._search: attachments of binary fields (res_field set) stay out unless asked for.
+    if (model === 'ir.attachment' && !env.context.skip_res_field_check && !(Array.isArray(domain) && domain.some((x) => Array.isArray(x) && (x[0] === 'id' || x[0] === 'res_field')))) {
+      domain = [['res_field', '=', false], ...(Array.isArray(domain) ? domain : [])];
+    }
     const match = this.compileDomain(env, def, withActiveTest(env, def, domain));
     const offset = toInt(opts.offset, 'offset') ?? 0;
     const limit = toInt(opts.limit, 'limit');
@@ -579,8 +690,8 @@ export class Registry {
     const def = this.modelOrFail(model);
     this.checkAccess(env, model, 'read');
     const names = this.fieldList(def, fields);
-    const missing = ids.filter((id) => !this.get(env, model, id));
-    if (missing.length) throw missingRecord(model, missing, env.uid);
+    // Odoo 18 fetches what exists: a missing id is left out of the answer, never an error.
+    ids = ids.filter((id) => this.get(env, model, id));
     // While a transaction is uncommitted, what a reader sees depends on who reads: never cache then.
     const cacheable = this.shield.size === 0 && names.every((n) => {
       const f = this.field(def, n);
@@ -671,14 +782,8 @@ export class Registry {
         if (!/^\d{4}-\d{2}-\d{2}$/.test(s.slice(0, 10)) || Number.isNaN(Date.parse(s.slice(0, 10)))) throw ValueErr(`time data ${pyRepr(s)} does not match format '%Y-%m-%d'`);
         return s.slice(0, 10);
       }
-      case 'datetime': {
-        const s = String(value);
-        if (/^\d{4}-\d{2}-\d{2}$/.test(s)) return `${s} 00:00:00`;
-        if (!/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}/.test(s) || Number.isNaN(Date.parse(s.slice(0, 19).replace(' ', 'T') + 'Z'))) {
-          throw ValueErr(`time data ${pyRepr(s)} does not match format '%Y-%m-%d %H:%M:%S'`);
-        }
-        return s.slice(0, 19);
-      }
+      case 'datetime':
+        return toOdooDatetime(String(value));
       case 'binary':
         return typeof value === 'string' ? value : Buffer.isBuffer(value) ? value.toString('base64') : String(value);
       default:
@@ -699,7 +804,7 @@ export class Registry {
         case 0: {
           const vals = { ...(arg as Record<string, unknown>) };
           if (f.type === 'one2many' && f.inverse) vals[f.inverse] = rec.id;
-          const [newId] = this.create(env, target, [vals]);
+          const [newId] = this.create(f.context ? { ...env, context: { ...env.context, ...f.context } } : env, target, [vals]);
           if (f.type === 'many2many') ids.push(newId);
           break;
         }
@@ -748,16 +853,16 @@ export class Registry {
       if (!original || typeof original !== 'object' || Array.isArray(original)) throw TypeErr(`create() takes a dict of values, got ${pyRepr(original)}`);
       const vals: Record<string, unknown> = { ...original };
       for (const k of Object.keys(vals)) if (!this.field(def, k)) throw ValueErr(`Invalid field ${pyRepr(k)} on model ${pyRepr(model)}`);
-      // Defaults for what is not given.
-      for (const f of def.fields.values()) {
-        if (vals[f.name] === undefined && f.default !== undefined && f.store !== false) {
-          vals[f.name] = typeof f.default === 'function' ? (f.default as (e: Env) => unknown)(env) : f.default;
-        }
-      }
+      // Defaults for what is not given: the context's default_<field> first, then the field's own.
       const ctxDefaults = Object.entries(env.context).filter(([k]) => k.startsWith('default_'));
       for (const [k, v] of ctxDefaults) {
         const fname = k.slice(8);
         if (vals[fname] === undefined && this.field(def, fname)) vals[fname] = v;
+      }
+      for (const f of def.fields.values()) {
+        if (vals[f.name] === undefined && f.default !== undefined && f.store !== false) {
+          vals[f.name] = typeof f.default === 'function' ? (f.default as (e: Env) => unknown)(env) : f.default;
+        }
       }
       def.hooks.beforeCreate?.(env, vals);
       // _inherits: the parent record first, with the parent's own values.
@@ -829,8 +934,9 @@ export class Registry {
     this.checkAccess(env, model, 'write');
     if (!vals || typeof vals !== 'object' || Array.isArray(vals)) throw TypeErr(`write() takes a dict of values, got ${pyRepr(vals)}`);
     for (const k of Object.keys(vals)) if (!this.field(def, k)) throw ValueErr(`Invalid field ${pyRepr(k)} on model ${pyRepr(model)}`);
-    const missing = ids.filter((id) => !this.get(env, model, id));
-    if (missing.length) throw missingRecord(model, missing, env.uid);
+    // Odoo names the first missing record only: "res.partner(7,)".
+    const missing = ids.find((id) => !this.get(env, model, id));
+    if (missing !== undefined) throw missingRecord(model, [missing], env.uid);
     const copy = { ...vals };
     def.hooks.beforeWrite?.(env, ids, copy);
     const stored = new Set<string>();
@@ -867,15 +973,18 @@ export class Registry {
     this.bump(model);
     def.hooks.afterWrite?.(env, ids, copy);
     def.hooks.check?.(env, ids);
-    if (stored.size) env.txn.events.push({ model, op: 'write', ids: [...ids], fields: stored, before });
+    const after = new Map<number, Rec>();
+    for (const id of ids) after.set(id, { ...(this.tables.get(model)?.get(id) as Rec) });
+    if (stored.size) env.txn.events.push({ model, op: 'write', ids: [...ids], fields: stored, before, after });
     return true;
   }
 
   unlink(env: Env, model: string, ids: number[]): true {
     const def = this.modelOrFail(model);
     this.checkAccess(env, model, 'unlink');
-    const missing = ids.filter((id) => !this.get(env, model, id));
-    if (missing.length) throw missingRecord(model, missing, env.uid);
+    // Odoo names the first missing record only: "res.partner(7,)".
+    const missing = ids.find((id) => !this.get(env, model, id));
+    if (missing !== undefined) throw missingRecord(model, [missing], env.uid);
     def.hooks.beforeUnlink?.(env, ids);
     for (const id of ids) {
       const live = this.tables.get(model)?.get(id) as Rec;
@@ -924,10 +1033,12 @@ function toInt(v: unknown, what: string): number | undefined {
 
 /** Odoo hides archived records (active = False) unless the domain or context asks for them. */
 function withActiveTest(env: Env, def: ModelDef, domain: unknown): unknown {
-  if (!def.fields.has('active') || env.context.active_test === false) return domain;
-  const mentions = (d: unknown): boolean => Array.isArray(d) && d.some((x) => Array.isArray(x) && x.length === 3 && x[0] === 'active');
+  // models.py _where_calc: the active field ('active' or 'x_active') unless a top-level item names it.
+  const name = def.fields.has('active') ? 'active' : def.fields.has('x_active') ? 'x_active' : undefined;
+  if (!name || env.context.active_test === false) return domain;
+  const mentions = (d: unknown): boolean => Array.isArray(d) && d.some((x) => Array.isArray(x) && x[0] === name);
   if (mentions(domain)) return domain;
-  return [...(Array.isArray(domain) ? domain : []), ['active', '=', true]];
+  return [[name, '=', true], ...(Array.isArray(domain) ? domain : [])];
 }
 
 function checkLeafValue(def: ModelDef, f: FieldDef, op: string, value: unknown, leaf: unknown[]): void {

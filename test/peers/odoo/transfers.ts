@@ -50,7 +50,7 @@ export function defineTransfers(reg: Registry, define: (d: ModelDef) => ModelDef
     if (!type) throw missingRecord('stock.picking.type', [Number(vals.picking_type_id)], env.uid);
     vals.location_id ??= type.default_location_src_id;
     vals.location_dest_id ??= type.default_location_dest_id;
-    vals.scheduled_date ??= env.txn.now;
+    vals.scheduled_date ??= env.txn.now.slice(0, 19);
     if (!vals.name || vals.name === '/') {
       const n = Number(type.next_number ?? 1);
       env.registry.write(env, 'stock.picking.type', [type.id], { next_number: n + 1 });
@@ -116,9 +116,9 @@ export function defineTransfers(reg: Registry, define: (d: ModelDef) => ModelDef
           const qty = Number(m.quantity ?? 0);
           moveQuant(env, m.product_id as number, m.location_id as number, -qty);
           moveQuant(env, m.product_id as number, m.location_dest_id as number, qty);
-          env.registry.write(env, 'stock.move', [m.id], { state: 'done', picked: true, date: env.txn.now });
+          env.registry.write(env, 'stock.move', [m.id], { state: 'done', picked: true, date: env.txn.now.slice(0, 19) });
         }
-        env.registry.write(env, 'stock.picking', [rec.id], { state: 'done', date_done: env.txn.now });
+        env.registry.write(env, 'stock.picking', [rec.id], { state: 'done', date_done: env.txn.now.slice(0, 19) });
       }
       return true;
     },
