@@ -9,9 +9,9 @@
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { type XmlElement, parseXmlTree } from '../lib/xml';
+import { type XmlElement, child, parseXmlTree } from '../lib/xml';
 
-export { type XmlElement, parseXmlTree };
+export { type XmlElement, child, parseXmlTree };
 
 export interface Target {
   /** "peer", "real", … (for reports). */
@@ -207,9 +207,6 @@ export function formatDifferences(diffs: Difference[], expectedName: string, act
 
 // ------------------------------------------------------------------ body shapes
 
-export function child(el: XmlElement | undefined, name: string): XmlElement | undefined {
-  return el?.children.find((c) => c.name === name);
-}
 
 /** What kind of body an answer has: empty, json, xml (with its root element), html or text. */
 export function bodyKind(answer: Answer): string {

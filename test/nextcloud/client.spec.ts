@@ -42,20 +42,37 @@ describe('nextcloud client (real webdav-server behind the Nextcloud peer)', func
     await peer.close();
   });
 
-  it('creates the nested folders on the first upload (409, then MKCOL from the deepest) and not again', async function () {
+  it('stores the first document of a new patient: one PUT with Auto-Mkcol (Nextcloud 32 answers 404 into a missing folder)', async function () {
     const c = client();
     const r = await c.upload('/Documentos_Clinicos/Pacientes/7/Historiales/alta.pdf', Buffer.from('%PDF-1.7 alta'));
     assert.equal(r.status, 'created');
     assert.equal(fs.readFileSync(peer.diskPath('alice', r.path), 'utf8'), '%PDF-1.7 alta');
-    const mkcols = peer.stats.methods.MKCOL;
-    assert.equal(mkcols, 7, 'MKCOL from the deepest: three 409s walking up, the top folder made, then three on the way down');
-    await c.upload('/Documentos_Clinicos/Pacientes/7/Historiales/evolucion.pdf', Buffer.from('%PDF-1.7 evolución'));
-    await c.upload('/Documentos_Clinicos/Pacientes/8/Historiales/alta.pdf', Buffer.from('%PDF-1.7 otro'));
-    assert.equal(peer.stats.methods.MKCOL, mkcols + 2, 'a known folder costs nothing; a sibling patient needs only its own two folders');
+    assert.deepEqual([peer.stats.methods.PUT, peer.stats.methods.MKCOL], [1, undefined], 'Nextcloud made the folders');
+    await c.upload('/Documentos_Clinicos/Pacientes/7/Historiales/evolucion.pdf', Buffer.from('%PDF-1.7 evolución'), { conflict: 'skip' });
+    await c.upload('/Documentos_Clinicos/Pacientes/8/Recetas/r.pdf', Buffer.from('%PDF-1.7 otro'), { conflict: 'rename' });
+    assert.equal(fs.readFileSync(peer.diskPath('alice', '/Documentos_Clinicos/Pacientes/8/Recetas/r.pdf'), 'utf8'), '%PDF-1.7 otro');
     const made = await c.mkdir('/Documentos_Clinicos/Pacientes/9/Recetas/2025');
     assert.deepEqual(made, { path: '/Documentos_Clinicos/Pacientes/9/Recetas/2025', created: true });
     assert.ok(fs.statSync(peer.diskPath('alice', made.path)).isDirectory());
     assert.deepEqual(await c.mkdir('/Documentos_Clinicos/Pacientes/9/Recetas/2025'), { path: made.path, created: false });
+  });
+
+  it('on a Nextcloud without Auto-Mkcol the 404 makes the folders (MKCOL from the deepest) and sends again', async function () {
+    await peer.close();
+    peer = await new NextcloudPeer({ minChunkSize: 1 * MiB, autoMkcol: false }).start();
+    const c = client();
+    const r = await c.upload('/Documentos_Clinicos/Pacientes/7/Historiales/alta.pdf', Buffer.from('%PDF-1.7 alta'));
+    assert.equal(r.status, 'created');
+    assert.equal(fs.readFileSync(peer.diskPath('alice', r.path), 'utf8'), '%PDF-1.7 alta');
+    assert.equal(peer.stats.methods.MKCOL, 7, 'three 409s walking up, the top folder made, then three on the way down');
+    assert.equal(peer.stats.methods.PUT, 2, 'refused once (404), then stored');
+    await c.upload('/Documentos_Clinicos/Pacientes/7/Historiales/evolucion.pdf', Buffer.from('%PDF-1.7 evolución'));
+    await c.upload('/Documentos_Clinicos/Pacientes/8/Historiales/alta.pdf', Buffer.from('%PDF-1.7 otro'), { conflict: 'skip' });
+    assert.equal(peer.stats.methods.MKCOL, 9, 'a known folder costs nothing; a sibling patient needs only its own two folders');
+    const big = patternBuffer(3 * MiB, 3);
+    const b = await c.upload('/Documentos_Clinicos/Pacientes/10/Historiales/tac.bin', big, { conflict: 'rename' });
+    assert.equal(fileSha256(peer.diskPath('alice', b.path)), sha256(big));
+    assert.equal(peer.stats.methods.PUT, 6, 'small bodies: sent, refused, sent again (2 + 1 + 2); a large one waits for its folder (1)');
   });
 
   it('uploads 0-byte, 100 KB and 50 MB files in one PUT, verified by the SHA-256 Nextcloud returns', async function () {
@@ -279,7 +296,7 @@ describe('nextcloud client (real webdav-server behind the Nextcloud peer)', func
         type: 'link', password: 'Clave-Segura-2025', expireDate: '2099-12-31', label: 'Factura paciente 6',
       });
       assert.equal(share.type, 'link');
-      assert.match(share.url ?? '', new RegExp(`^${peer.url}/s/[A-Za-z0-9]{15}$`));
+      assert.match(share.url ?? '', new RegExp(`^${peer.url}/index.php/s/[A-Za-z0-9]{15}$`));
       assert.deepEqual([share.expiration, share.label, share.hasPassword], ['2099-12-31', 'Factura paciente 6', true]);
       assert.ok(share.id);
 
@@ -310,7 +327,7 @@ describe('nextcloud client (real webdav-server behind the Nextcloud peer)', func
       const c = client();
       await c.upload('/sh/a.pdf', Buffer.from('a'));
       await rejects(c.share('/sh/missing.pdf', { type: 'link' }), 'NEXTCLOUD_NOT_FOUND', /Wrong path, file\/folder does not exist/);
-      await rejects(c.share('/sh/a.pdf', { type: 'user', shareWith: 'nadie' }), 'NEXTCLOUD_NOT_FOUND', /valid user/);
+      await rejects(c.share('/sh/a.pdf', { type: 'user', shareWith: 'nadie' }), 'NEXTCLOUD_NOT_FOUND', /valid account/);
       const before = peer.stats.requests;
       await rejects(c.share('/sh/a.pdf', { type: 'link', expireDate: '2001-01-01' }), 'BAD_INPUT', /in the past/);
       await rejects(c.share('/sh/a.pdf', { type: 'link', expireDate: '31/12/2099' }), 'BAD_INPUT', /YYYY-MM-DD/);

@@ -67,7 +67,7 @@ describe('nextcloud nodes (Node-RED test helper, Nextcloud peer)', function () {
     assert.equal(shared.correlationId, 'corr-42');
     assert.equal(shared.nextcloud.operation, 'share');
     assert.equal(shared.nextcloud.path, path);
-    assert.match(shared.payload.url, new RegExp(`^${peer.url}/s/\\w{15}$`));
+    assert.match(shared.payload.url, new RegExp(`^${peer.url}/index.php/s/\\w{15}$`));
     assert.equal(shared.nextcloud.url, shared.payload.url);
     assert.equal(shared.payload.label, 'Factura');
     assert.match(shared.payload.password, /^\w{6}-\w{6}-\w{6}$/);

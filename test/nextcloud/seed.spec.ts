@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { NextcloudClient } from '../../nodes/clients/nextcloud/client';
-import { seedNextcloud } from '../../seeds/nextcloud/seed';
+import { patientsArg, seedNextcloud } from '../../seeds/nextcloud/seed';
 import { NextcloudPeer } from '../peers/nextcloud/peer';
 
 describe('Nextcloud seed (Nextcloud peer)', function () {
@@ -29,7 +29,20 @@ describe('Nextcloud seed (Nextcloud peer)', function () {
     assert.equal(second.existing.length, 7);
   });
 
-  it('refuses a patient id that would leave the tree', async function () {
-    await assert.rejects(seedNextcloud(client, ['../7']), (err: { code?: string }) => err.code === 'NEXTCLOUD_BAD_PATH');
+  it('refuses a patient id that would leave the tree, or that the node would refuse or name differently, before making anything', async function () {
+    const before = peer.stats.methods.MKCOL ?? 0;
+    for (const id of ['../7', '４２', 'Ana María', '.x', ' 42']) {
+      await assert.rejects(seedNextcloud(client, ['9', id]), (err: { code?: string }) => err.code === 'NEXTCLOUD_BAD_PATH', id);
+    }
+    assert.equal(peer.stats.methods.MKCOL ?? 0, before, 'nothing was made');
+  });
+
+  it('reads --patients N as patients 1…N, and --ids (or --patients) a,b as a list', function () {
+    assert.deepEqual(patientsArg(['--patients', '3']), ['1', '2', '3']);
+    assert.deepEqual(patientsArg(['--patients', '7,8']), ['7', '8']);
+    assert.deepEqual(patientsArg(['--ids', '7']), ['7']);
+    assert.deepEqual(patientsArg([]), []);
+    assert.throws(() => patientsArg(['--patients']), /needs a value/);
+    assert.throws(() => patientsArg(['--patients', '2', '--ids', '3']), /not both/);
   });
 });
