@@ -14,7 +14,7 @@ import { IntegrationError, badInput, isRetryable } from '../../lib/errors';
 import { CleanupQueue } from './cleanup';
 import { type Entry, PROPFIND_BODY, normEtag, parseMultistatus } from './dav';
 import {
-  authError, httpError, isLockout, isNextcloudBody, lockoutError, nextcloudError, notNextcloudError, retryAfterMs, verifyFailed,
+  authError, httpError, isLockout, isNextcloudAnswer, lockoutError, nextcloudError, notNextcloudError, retryAfterMs, verifyFailed,
 } from './errors';
 import { type Share, type ShareOptions, ShareBudget, ocsResult, sameShare, shareForm, toShare, validateShareOptions } from './ocs';
 import { baseName, encodePath, numberedName, parentOf, safePath, safeSegment, splitExtension } from './paths';
@@ -961,7 +961,7 @@ export class NextcloudClient {
       this.refused = lockoutError(operation, path);
       throw this.refused;
     }
-    if ((res.status === 404 || res.status === 405) && !isNextcloudBody(res.body)) throw notNextcloudError(this.baseUrl, res.status, operation, path);
+    if ((res.status === 404 || res.status === 405) && !isNextcloudAnswer(res)) throw notNextcloudError(this.baseUrl, res.status, operation, path);
   }
 
   private async send(req: Request, operation: string, path: string): Promise<Response> {

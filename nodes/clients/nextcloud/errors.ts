@@ -56,9 +56,14 @@ export function serverMessage(body: string | Buffer | undefined): string | undef
   return undefined;
 }
 
-/** true when the body is an answer of Nextcloud's WebDAV or OCS (not a web page of something else). */
-export function isNextcloudBody(body: string | Buffer | undefined): boolean {
-  const t = text(body, 512);
+/**
+ * true when an error answer comes from Nextcloud's WebDAV or OCS (Sabre XML, OCS JSON or XML), not a web page: a
+ * wrong sub-path in the URL reaches Nextcloud's front controller (or another site), which answers HTML.
+ */
+export function isNextcloudAnswer(answer: Answer): boolean {
+  const type = answer.headers?.['content-type'];
+  if (/text\/html/i.test(Array.isArray(type) ? type[0] : type ?? '')) return false;
+  const t = text(answer.body, 512);
   return t === '' || t.startsWith('{') || (t.startsWith('<') && !/^<!doctype html|^<html/i.test(t));
 }
 
