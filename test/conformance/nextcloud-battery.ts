@@ -111,6 +111,8 @@ const SHARE_VALUES: Record<string, (v: unknown) => unknown> = {
   storage: (v) => (Number.isInteger(v) ? '<storage>' : v),
   expiration: (v) => (typeof v === 'string' ? v.replace(/^\d{4}-\d{2}-\d{2}/, '<date>') : v),
   password: (v) => (typeof v === 'string' && v ? '<hash>' : v),
+  // a password-protected link says the hash of its password here
+  share_with: (v) => (typeof v === 'string' && /^\d+\|\$/.test(v) ? '<hash>' : v),
 };
 
 /** A share as the OCS API describes it: every key, its value normalised (ids, tokens, times). */
@@ -403,6 +405,7 @@ export const NEXTCLOUD_PROBES: Probe[] = [
       ctx.record('missing path, v1', see(await ctx.send({ method: 'POST', path: shares(1), headers: FORM, body: `path=${encodeURIComponent(`${base}/nada.pdf`)}&shareType=3` }), [], 'ocs'));
       ctx.record('unknown user', see(await ctx.send({ method: 'POST', path: shares(), headers: FORM, body: `${body.replace('shareType=3', 'shareType=0')}&shareWith=clinica-nobody-${ctx.runId}` }), [], 'ocs'));
       ctx.record('expiry in the past', see(await ctx.send({ method: 'POST', path: shares(), headers: FORM, body: `${body}&expireDate=2001-01-01` }), [], 'ocs'));
+      ctx.record('update: a password', see(await ctx.send({ method: 'PUT', path: shares(2, `/${id}?format=json`), headers: FORM, body: 'password=Clave-Segura-2025-x' }), [], 'ocs'));
       ctx.record('delete', see(await ctx.send({ method: 'DELETE', path: shares(2, `/${id}?format=json`), headers: OCS }), [], 'ocs'));
       ctx.record('delete again', see(await ctx.send({ method: 'DELETE', path: shares(2, `/${id}?format=json`), headers: OCS }), [], 'ocs'));
     },

@@ -148,6 +148,24 @@ export class ShareStore {
     return share;
   }
 
+  /** What updateShare changes: password (empty removes it), expiry, label, note. */
+  update(user: string, id: string, params: Record<string, string>): PeerShare {
+    const s = this.get(user, id);
+    if (params.password !== undefined && s.shareType === 3) {
+      if (params.password && params.password.length < this.opts.minPasswordLength) {
+        throw new OcsError(400, `Password needs to be at least ${this.opts.minPasswordLength} characters long.`);
+      }
+      s.password = params.password || null;
+    }
+    if (params.expireDate !== undefined) {
+      if (params.expireDate && params.expireDate < today()) throw new OcsError(404, 'Expiration date is in the past');
+      s.expiration = params.expireDate ? `${params.expireDate} 00:00:00` : null;
+    }
+    if (params.label !== undefined) s.label = params.label;
+    if (params.note !== undefined) s.note = params.note;
+    return s;
+  }
+
   get(user: string, id: string): PeerShare {
     const s = this.shares.get(id);
     if (!s || s.owner !== user) throw new OcsError(404, 'Wrong share ID, share does not exist');
@@ -209,9 +227,9 @@ export class ShareStore {
       file_target: `/${s.path.split('/').pop()}`,
       item_size: stat?.isFile() ? stat.size : 0,
       item_mtime: stat ? Math.floor(stat.mtimeMs / 1000) : s.stime,
-      share_with: isLink ? (s.password ? '***redacted***' : null) : s.shareWith,
+      share_with: isLink ? (s.password ? '3|$argon2id$v=19$peer-hashed' : null) : s.shareWith,
       share_with_displayname: isLink ? '(Shared link)' : s.shareWith,
-      password: isLink ? (s.password ? '$2y$10$peer-hashed' : null) : undefined,
+      password: isLink ? (s.password ? '$argon2id$v=19$peer-hashed' : null) : undefined,
       send_password_by_talk: false,
       url: s.token ? `${this.opts.baseUrl()}/index.php/s/${s.token}` : undefined,
       mail_send: 0,

@@ -119,7 +119,7 @@ export class NextcloudPeer {
     this.layout = new Layout(options.rootDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'nextcloud-peer-')));
     this.port = options.port ?? 0;
     this.opts = {
-      users: options.users ?? DEFAULT_USERS,
+      users: { ...(options.users ?? DEFAULT_USERS) },
       groups: options.groups ?? DEFAULT_GROUPS,
       passwordCheckMs: options.passwordCheckMs ?? 0,
       sessionTtlMs: options.sessionTtlMs ?? 30 * 60 * 1000,
@@ -151,6 +151,11 @@ export class NextcloudPeer {
   /** Changes the simulated password-check cost while running (benchmarks compare both). */
   setPasswordCheckMs(ms: number): void {
     this.opts.passwordCheckMs = ms;
+  }
+
+  /** A user's app password changed on the server (a new one created, the old one revoked). */
+  setAppPassword(user: string, password: string): void {
+    this.opts.users[user] = password;
   }
 
   /** What `occ security:bruteforce:reset <address>` does. */
@@ -795,11 +800,12 @@ export class NextcloudPeer {
         this.stats.sharesCreated += 1;
         return sendOcs(res, ctx, 200, 'OK', { ...this.shares.describe(share), mail_send: 1 });
       }
-      req.resume();
+      if (req.method !== 'PUT') req.resume();
       if (req.method === 'GET' && !id) {
         return sendOcs(res, ctx, 200, 'OK', this.shares.list(user, url.searchParams.get('path') ?? undefined).map((s) => this.shares.describe(s)));
       }
       if (req.method === 'GET' && id) return sendOcs(res, ctx, 200, 'OK', [this.shares.describe(this.shares.get(user, id))]);
+      if (req.method === 'PUT' && id) return sendOcs(res, ctx, 200, 'OK', this.shares.describe(this.shares.update(user, id, await readParams(req))));
       if (req.method === 'DELETE' && id) {
         this.shares.delete(user, id);
         return sendOcs(res, ctx, 200, 'OK', []);
