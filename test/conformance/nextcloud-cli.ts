@@ -5,9 +5,11 @@
  *   NEXTCLOUD_CONFORMANCE_URL=http://127.0.0.1:8082 NEXTCLOUD_CONFORMANCE_USER=… NEXTCLOUD_CONFORMANCE_PASSWORD=… \
  *   [NEXTCLOUD_CONFORMANCE_LOCAL_ADDRESS=127.0.0.2 [NEXTCLOUD_CONFORMANCE_LOCKOUT=1]] [NEXTCLOUD_CONFORMANCE_RATE_LIMIT=1] \
  *   node dist/test/conformance/nextcloud-cli.js [--record] [--show real|peer] [--only probe,probe]
+ *   node dist/test/conformance/nextcloud-cli.js --scenarios   (the scenarios of nextcloud-scenarios.ts on the real server)
  */
 import { NEXTCLOUD_PROBES } from './nextcloud-battery';
 import { loadRecording, realTarget, runOnPeer, saveRecording } from './nextcloud';
+import { concurrentRename, newPatients, wrongPassword } from './nextcloud-scenarios';
 import { compare, formatDifferences, runBattery } from './runner';
 
 async function main(): Promise<void> {
@@ -17,6 +19,14 @@ async function main(): Promise<void> {
   const showAt = args.indexOf('--show');
   const target = realTarget();
   if (!target) throw new Error('set NEXTCLOUD_CONFORMANCE_URL (and _USER, _PASSWORD) to the real Nextcloud');
+  if (args.includes('--scenarios')) {
+    const run = `sc${Date.now().toString(36)}`;
+    console.log('50 new patients:', JSON.stringify(await newPatients(target, run)));
+    console.log('4 concurrent uploads to one name, 12 trials:', JSON.stringify(await concurrentRename(target, run)));
+    console.log('wrong app password, 20 messages:', JSON.stringify(await wrongPassword(target, run)));
+    console.log(`(failed logins Nextcloud counted: occ security:bruteforce:attempts <this host's address>)`);
+    return;
+  }
   const real = await runBattery(target, NEXTCLOUD_PROBES, { isPeer: false, only });
   const peer = await runOnPeer();
   if (only) for (const id of Object.keys(peer.probes)) if (!only.includes(id)) delete peer.probes[id];

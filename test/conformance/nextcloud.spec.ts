@@ -7,6 +7,7 @@
 import { strict as assert } from 'node:assert';
 import { NextcloudPeer } from '../peers/nextcloud/peer';
 import { NEXTCLOUD_PROBES } from './nextcloud-battery';
+import { concurrentRename, newPatients, wrongPassword } from './nextcloud-scenarios';
 import { loadRecording, realTarget, runOnPeer } from './nextcloud';
 import { compare, formatDifferences, runBattery } from './runner';
 
@@ -40,5 +41,37 @@ describe('Nextcloud conformance: the peer answers like a real Nextcloud 32', fun
     const peer = await runOnPeer();
     const diffs = compare(real, peer);
     assert.equal(diffs.length, 0, `${target!.url} differs from the peer:\n${formatDifferences(diffs, 'real', 'peer')}`);
+  });
+});
+
+describe('Nextcloud scenarios of issue 9 on the peer (the same code runs against a real server with nextcloud-cli.js --scenarios)', function () {
+  this.timeout(60000);
+  let peer: NextcloudPeer;
+  const target = () => ({ name: 'peer', url: peer.url, user: 'alice', password: 'alice-app-password' });
+
+  beforeEach(async function () {
+    peer = await new NextcloudPeer({ passwordCheckMs: 5 }).start();
+  });
+
+  afterEach(async function () {
+    await peer.close();
+  });
+
+  it('50 documents for 50 new patients, five at once: all stored and linked on the first try, no share made', async function () {
+    const r = await newPatients(target(), 'np', 50, 5);
+    assert.deepEqual([r.stored, r.linked, r.failed, r.sharesMade, r.sessions], [50, 50, [], 0, 1], JSON.stringify(r));
+  });
+
+  it('four uploads of different content to one name at once, twelve times: every content kept', async function () {
+    peer.faults.putDelayMs = 20;
+    const r = await concurrentRename(target(), 'cr', 12);
+    assert.deepEqual([r.kept, r.lost, r.leftovers], [48, 0, 0], JSON.stringify(r));
+    assert.deepEqual(r.statuses, { created: 12, renamed: 36 });
+  });
+
+  it('a wrong app password under load reaches Nextcloud once', async function () {
+    const r = await wrongPassword(target(), 'wp', 20);
+    assert.deepEqual(r.codes, ['NEXTCLOUD_AUTH']);
+    assert.equal(peer.stats.failedLogins, 1);
   });
 });

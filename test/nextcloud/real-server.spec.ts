@@ -82,10 +82,19 @@ describe('nextcloud client on a server that behaves like Nextcloud 32', function
       for (const [i, r] of results.entries()) assert.equal(read(r.path), `informe ${i}`);
     });
 
-    it('a locked file (423) is a retryable error and the temporary upload is removed', async function () {
+    it('a lock that lasts a moment (423, as uploads at once into a new folder meet) is waited out', async function () {
+      const retries: unknown[] = [];
+      const c = client({ onRetry: (i) => retries.push(i) });
+      peer.faults.failRequest = { method: 'PUT', status: 423, times: 2 };
+      const r = await c.upload('/nueva/a.pdf', Buffer.from('a'), { conflict: 'skip' });
+      assert.equal(r.status, 'created');
+      assert.deepEqual(retries.map((x) => (x as { code: string }).code), ['NEXTCLOUD_LOCKED', 'NEXTCLOUD_LOCKED']);
+    });
+
+    it('a file that stays locked (423) is a retryable error and the temporary upload is removed', async function () {
       const c = client();
       await c.upload('/x/bloqueado.pdf', Buffer.from('uno'));
-      peer.faults.failRequest = { method: 'MOVE', status: 423 };
+      peer.faults.failRequest = { method: 'MOVE', status: 423, times: 4 };
       const err = await rejection(c.upload('/x/bloqueado.pdf', Buffer.from('dos'), { conflict: 'rename' }));
       assert.deepEqual([err.code, err.system, err.retryable], ['NEXTCLOUD_LOCKED', 'nextcloud', true]);
       assert.deepEqual(files('/x'), ['bloqueado.pdf']);

@@ -47,6 +47,8 @@ const RESEND_BYTES = MiB;
 /** Under "skip", content larger than this is compared with what is there before it is sent at all. */
 const PRECHECK_BYTES = MiB;
 const KNOWN_FOLDERS_MAX = 2000;
+/** Pauses before sending again a request Nextcloud answered 423 (locked), ms. */
+const LOCKED_RETRIES = [100, 300, 900];
 const COMMIT_ROUNDS = 32;
 
 export interface NextcloudClientOptions {
@@ -981,18 +983,28 @@ export class NextcloudClient {
     if ((res.status === 404 || res.status === 405) && !isNextcloudAnswer(res)) throw notNextcloudError(this.baseUrl, res.status, operation, path);
   }
 
+  /**
+   * Sends a request and screens its answer. A 423 (locked) is waited out a few times when the request can be sent
+   * again: Nextcloud locks a folder while a request creates it, so uploads at once into a new patient's folder
+   * (Auto-Mkcol) meet each other's lock for a moment.
+   */
   private async send(req: Request, operation: string, path: string): Promise<Response> {
-    this.assertUsable(operation, path);
-    return this.oneLoginAtATime(operation, path, async () => {
-      let res: Response;
-      try {
-        res = await this.http.send(req);
-      } catch (err) {
-        throw nextcloudError(err, operation, path);
-      }
-      this.screen(res, operation, path);
-      return res;
-    });
+    for (let attempt = 0; ; attempt++) {
+      this.assertUsable(operation, path);
+      const res = await this.oneLoginAtATime(operation, path, async () => {
+        let answer: Response;
+        try {
+          answer = await this.http.send(req);
+        } catch (err) {
+          throw nextcloudError(err, operation, path);
+        }
+        this.screen(answer, operation, path);
+        return answer;
+      });
+      if (res.status !== 423 || req.bodyStream || attempt >= LOCKED_RETRIES.length) return res;
+      this.onRetry?.({ operation, path, attempt: attempt + 1, code: 'NEXTCLOUD_LOCKED' });
+      await delay(LOCKED_RETRIES[attempt]);
+    }
   }
 
   /** A request whose answer is streamed when it is a success; an error answer is read (bounded) and typed. */
