@@ -2,8 +2,10 @@
  * Upload throughput, side by side, against the Nextcloud test peer (a child process) or a real Nextcloud (--url):
  *   raw    the `webdav` package alone: putFileContents into an existing folder (no verification)
  *   raw+hash the `webdav` package doing the same verification as ours (X-Hash: sha256 asked and compared)
- *   client the pack's NextcloudClient.upload (folders, conflict policy "skip", X-Hash verification, session reuse)
- *   node   clinica-nextcloud in an embedded Node-RED runtime (the client plus the node: paths, logs, metrics)
+ *   client the pack's NextcloudClient.upload (folders, conflict policy "skip", X-Hash verification, session reuse):
+ *          a temporary name, then a MOVE with Overwrite: F — two requests, so no stored file is ever replaced
+ *   client overwrite  the same with policy "overwrite": one PUT, the same promise as raw's
+ *   node   clinica-nextcloud in an embedded Node-RED runtime (the client plus the node: paths, logs, metrics; "skip")
  *   chunked (50 MB only) the client made to use chunked upload v2 with 10 MiB chunks
  * for 100 KB and 50 MB files, taking turns in rounds so that both share the machine's noise alike. On the peer
  * twice: with its password check free (target node ≥ 90 % of raw) and costing --check-ms (default 200, what a small
@@ -67,8 +69,8 @@ function packClient(s: BenchServer, extra: Partial<NextcloudClientOptions> = {})
   return new NextcloudClient({ url: s.url, username: s.user, appPassword: s.password, timeoutMs: 300000, ...extra });
 }
 
-function clientUpload(client: NextcloudClient): Upload {
-  return async (path, data) => void (await client.upload(path, data, { conflict: 'skip' }));
+function clientUpload(client: NextcloudClient, conflict: 'skip' | 'overwrite' = 'skip'): Upload {
+  return async (path, data) => void (await client.upload(path, data, { conflict }));
 }
 
 async function nodeRed(s: BenchServer): Promise<{ upload: Upload; red: EmbeddedRed }> {
@@ -113,13 +115,13 @@ function report(title: string, variants: Variant[]): Record<string, unknown> {
   const raw = variants.find((v) => v.name === 'raw')!;
   const rawRate = raw.count / (raw.ms / 1000);
   console.log(`\n${title}`);
-  console.log('variant    uploads   total s   uploads/s      MB/s   vs raw');
+  console.log('variant            uploads   total s   uploads/s      MB/s   vs raw');
   const rows: Record<string, unknown> = {};
   for (const v of variants) {
     const perSec = v.count / (v.ms / 1000);
     const mbs = v.bytes / MB / (v.ms / 1000);
     const ratio = perSec / rawRate;
-    console.log(`${v.name.padEnd(9)} ${String(v.count).padStart(8)} ${(v.ms / 1000).toFixed(2).padStart(9)} ${perSec.toFixed(1).padStart(11)} ${mbs.toFixed(1).padStart(9)} ${(ratio * 100).toFixed(0).padStart(7)} %`);
+    console.log(`${v.name.padEnd(17)} ${String(v.count).padStart(8)} ${(v.ms / 1000).toFixed(2).padStart(9)} ${perSec.toFixed(1).padStart(11)} ${mbs.toFixed(1).padStart(9)} ${(ratio * 100).toFixed(0).padStart(7)} %`);
     rows[v.name] = { uploads: v.count, seconds: +(v.ms / 1000).toFixed(3), perSecond: +perSec.toFixed(2), mbPerSecond: +mbs.toFixed(2), vsRaw: +ratio.toFixed(3) };
   }
   return rows;
@@ -137,6 +139,7 @@ async function scenario(s: BenchServer, label: string, small: number, large: num
     { name: 'raw', upload: rawClient(s), ms: 0, count: 0, bytes: 0 },
     { name: 'raw+hash', upload: rawVerified(s), ms: 0, count: 0, bytes: 0 },
     { name: 'client', upload: clientUpload(client), ms: 0, count: 0, bytes: 0 },
+    { name: 'client overwrite', upload: clientUpload(client, 'overwrite'), ms: 0, count: 0, bytes: 0 },
     { name: 'node', upload: nodeUpload, ms: 0, count: 0, bytes: 0 },
   ];
   // warm-up: connections, JIT, the sessions

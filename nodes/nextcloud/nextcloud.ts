@@ -200,7 +200,10 @@ export = function (RED: NodeAPI): void {
           };
         }
         case 'link': {
-          const link = await client.internalLink(path, { correlationId });
+          // right after an upload of this path its answer named the file id: no need to ask again
+          const before = msg.nextcloud as { operation?: string; path?: string; internalUrl?: string; fileId?: string } | undefined;
+          const fileId = before?.operation === 'upload' && before.path === path ? /^0*(\d+)/.exec(before.fileId ?? '')?.[1] : undefined;
+          const link = fileId && before?.internalUrl ? { path, fileId, url: before.internalUrl } : await client.internalLink(path, { correlationId });
           msg.payload = link;
           return { ...link };
         }

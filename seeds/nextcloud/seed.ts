@@ -3,9 +3,12 @@
  * each patient's `Facturas`, `Recetas` and `Historiales` folders: `--patients N` for patients 1…N, `--ids 7,8,P-9`
  * (or `--patients 7,8,P-9`) for those ids. Patient ids pass the same check as in the Nextcloud node (safePatientId),
  * so the seed never makes a folder the node would refuse or name differently.
+ * With `--share-group <group id>` the patient tree is shared once with that group (the clinic's staff), so the
+ * internal links the document flow writes into Odoo open for them; a second run reuses that share.
  * Idempotent: existing folders are left as they are. Uses the pack's own client.
  *
- *   npm run build && NEXTCLOUD_URL=… NEXTCLOUD_USERNAME=… NEXTCLOUD_APP_PASSWORD=… node dist/seeds/nextcloud/seed.js [--patients 20 | --ids 1,2,3]
+ *   npm run build && NEXTCLOUD_URL=… NEXTCLOUD_USERNAME=… NEXTCLOUD_APP_PASSWORD=… node dist/seeds/nextcloud/seed.js \
+ *     [--patients 20 | --ids 1,2,3] [--share-group medicos]
  */
 import { badInput } from '../../nodes/lib/errors';
 import { NextcloudClient } from '../../nodes/clients/nextcloud/client';
@@ -14,10 +17,12 @@ import { KIND_FOLDERS, PATIENT_ROOT, patientFolder } from '../../nodes/clients/n
 export interface NextcloudSeedReport {
   created: string[];
   existing: string[];
+  /** The share of the patient tree with the staff group, when one was asked for. */
+  shared?: { group: string; shareId: string; reused: boolean };
 }
 
 /** Creates the clinic's folder tree; returns which folders it created and which were there already. */
-export async function seedNextcloud(client: NextcloudClient, patientIds: Array<string | number> = []): Promise<NextcloudSeedReport> {
+export async function seedNextcloud(client: NextcloudClient, patientIds: Array<string | number> = [], opts: { shareWithGroup?: string } = {}): Promise<NextcloudSeedReport> {
   const report: NextcloudSeedReport = { created: [], existing: [] };
   const folders = [PATIENT_ROOT];
   // every id is checked before anything is made
@@ -26,6 +31,10 @@ export async function seedNextcloud(client: NextcloudClient, patientIds: Array<s
   for (const folder of folders) {
     const res = await client.mkdir(folder);
     (res.created ? report.created : report.existing).push(res.path);
+  }
+  if (opts.shareWithGroup) {
+    const share = await client.share(PATIENT_ROOT, { type: 'group', shareWith: opts.shareWithGroup }, { reuse: true });
+    report.shared = { group: opts.shareWithGroup, shareId: share.id, reused: Boolean(share.reused) };
   }
   return report;
 }
@@ -59,7 +68,9 @@ async function main(): Promise<void> {
     appPassword: env.NEXTCLOUD_APP_PASSWORD || '',
   });
   try {
-    const report = await seedNextcloud(client, patientsArg(process.argv.slice(2)));
+    const argv = process.argv.slice(2);
+    const group = argv.indexOf('--share-group');
+    const report = await seedNextcloud(client, patientsArg(argv), { shareWithGroup: group >= 0 ? argv[group + 1] : undefined });
     process.stdout.write(JSON.stringify({ level: 'info', event: 'nextcloud.seeded', ...report }) + '\n');
   } finally {
     client.close();

@@ -37,6 +37,13 @@ describe('Nextcloud seed (Nextcloud peer)', function () {
     assert.equal(peer.stats.methods.MKCOL ?? 0, before, 'nothing was made');
   });
 
+  it('shares the patient tree once with the staff group (internal links then open for them); a second run reuses it', async function () {
+    const first = await seedNextcloud(client, ['7'], { shareWithGroup: 'medicos' });
+    const second = await seedNextcloud(client, ['7'], { shareWithGroup: 'medicos' });
+    assert.deepEqual([first.shared?.reused, second.shared?.reused, second.shared?.shareId], [false, true, first.shared?.shareId]);
+    assert.deepEqual(peer.shares.list('alice').map((s) => [s.path, s.shareType, s.shareWith]), [['/Documentos_Clinicos/Pacientes', 1, 'medicos']]);
+  });
+
   it('reads --patients N as patients 1…N, and --ids (or --patients) a,b as a list', function () {
     assert.deepEqual(patientsArg(['--patients', '3']), ['1', '2', '3']);
     assert.deepEqual(patientsArg(['--patients', '7,8']), ['7', '8']);
