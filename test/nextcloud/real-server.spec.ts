@@ -151,6 +151,17 @@ describe('nextcloud client on a server that behaves like Nextcloud 32', function
     });
   });
 
+  describe('without session cookies', function () {
+    it('behind a proxy that drops cookies, requests still go out at once after the first login', async function () {
+      await nc.restart({ sessionCookies: false });
+      nc.peer.faults.putDelayMs = 30;
+      const c = nc.client();
+      await c.check();
+      await Promise.all([1, 2, 3, 4].map((i) => c.upload(`/x/f${i}.pdf`, Buffer.from(`f${i}`))));
+      assert.ok(nc.peer.stats.maxInFlight >= 3, `uploads went out together (at most ${nc.peer.stats.maxInFlight} at once)`);
+    });
+  });
+
   describe('faults', function () {
     it('a clean-up DELETE that fails is tried again later, so no chunks stay on the server', async function () {
       const gaveUp: unknown[] = [];

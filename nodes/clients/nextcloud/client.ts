@@ -192,6 +192,8 @@ export class NextcloudClient {
   private autoMkcol = true;
   /** The first request without a session: the others wait for its cookie instead of logging in too. */
   private firstLogin?: Promise<unknown>;
+  /** A login went through (with or without a cookie: a proxy may drop them, then requests must not wait). */
+  private loggedIn = false;
   private refused?: IntegrationError;
   private closed = false;
 
@@ -233,6 +235,7 @@ export class NextcloudClient {
   /** An operator says the login may work now (the password was fixed on the server, the block reset). */
   retryLogin(): void {
     this.refused = undefined;
+    this.loggedIn = false;
   }
 
   /** Clean-ups (DELETEs of aborted uploads) still waiting for another attempt. */
@@ -954,11 +957,12 @@ export class NextcloudClient {
    * check with an app password), and a wrong password is tried once, not once per waiting request.
    */
   private async oneLoginAtATime<T>(operation: string, path: string, run: () => Promise<T>): Promise<T> {
-    while (this.jar.size === 0 && this.firstLogin) {
+    const settled = () => this.loggedIn || this.jar.size > 0;
+    while (!settled() && this.firstLogin) {
       await this.firstLogin.catch(() => undefined);
       this.assertUsable(operation, path);
     }
-    if (this.jar.size > 0) return run();
+    if (settled()) return run();
     const first = run();
     this.firstLogin = first;
     try {
@@ -972,14 +976,17 @@ export class NextcloudClient {
   private screen(res: { status: number; headers: Response['headers']; body?: Buffer }, operation: string, path: string): void {
     if (res.status === 401) {
       this.jar.clear();
+      this.loggedIn = false;
       this.refused = authError(this.username, operation, path);
       throw this.refused;
     }
     if (isLockout({ status: res.status, body: res.body })) {
       this.jar.clear();
+      this.loggedIn = false;
       this.refused = lockoutError(operation, path);
       throw this.refused;
     }
+    this.loggedIn = true;
     if ((res.status === 404 || res.status === 405) && !isNextcloudAnswer(res)) throw notNextcloudError(this.baseUrl, res.status, operation, path);
   }
 

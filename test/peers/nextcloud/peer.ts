@@ -59,6 +59,8 @@ export interface PeerOptions {
   shareRateLimit?: RateLimit | false;
   /** Failed logins from one address before every login from it is refused (default 10). */
   maxLoginFailures?: number;
+  /** Set session cookies (default true); false: as behind a proxy that drops them. */
+  sessionCookies?: boolean;
 }
 
 export interface PeerFaults {
@@ -89,6 +91,9 @@ export interface PeerStats {
   uploadsAborted: number;
   uploadBytes: number;
   sharesCreated: number;
+  /** Requests being answered now, and the most there were at once. */
+  inFlight: number;
+  maxInFlight: number;
   correlationIds: Set<string>;
   methods: Record<string, number>;
 }
@@ -106,7 +111,8 @@ export class NextcloudPeer {
   readonly shares: ShareStore;
   readonly bruteForce: BruteForceGuard;
   private readonly shareLimit: RateLimiter;
-  private readonly opts: Required<Omit<PeerOptions, 'rootDir' | 'port' | 'shareRateLimit' | 'maxLoginFailures'>>;
+  private readonly opts: Required<Omit<PeerOptions, 'rootDir' | 'port' | 'shareRateLimit' | 'maxLoginFailures' | 'sessionCookies'>>;
+  private readonly sessionCookies: boolean;
   private readonly ownsRoot: boolean;
   private readonly dav: webdav.WebDAVServer;
   private readonly sessions = new Map<string, { user: string; expiresAt: number }>();
@@ -130,6 +136,7 @@ export class NextcloudPeer {
       minPasswordLength: options.minPasswordLength ?? 0,
     };
     this.bruteForce = new BruteForceGuard(options.maxLoginFailures ?? 10);
+    this.sessionCookies = options.sessionCookies ?? true;
     this.shareLimit = new RateLimiter(options.shareRateLimit ?? { limit: 20, periodMs: 10 * 60 * 1000 });
     for (const user of Object.keys(this.opts.users)) this.layout.ensureUser(user);
     this.dav = new webdav.WebDAVServer({ rootFileSystem: new PeerFileSystem(this.layout.files), requireAuthentification: false });
@@ -170,6 +177,11 @@ export class NextcloudPeer {
 
   async start(): Promise<this> {
     const server = http.createServer((req, res) => {
+      this.stats.inFlight += 1;
+      this.stats.maxInFlight = Math.max(this.stats.maxInFlight, this.stats.inFlight);
+      res.once('close', () => {
+        this.stats.inFlight -= 1;
+      });
       this.handle(req, res).catch((err: unknown) => {
         if (!res.headersSent) sabreError(res, 500, EXCEPTION.generic, `peer failure: ${(err as Error).message}`);
         else res.destroy();
@@ -329,6 +341,7 @@ export class NextcloudPeer {
   }
 
   private startSession(res: http.ServerResponse, user: string): void {
+    if (!this.sessionCookies) return;
     const id = randomBytes(13).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '0');
     this.sessions.set(id, { user, expiresAt: Date.now() + this.opts.sessionTtlMs });
     this.stats.sessionsCreated += 1;
@@ -901,7 +914,7 @@ class FaultStage extends Transform {
 function newStats(): PeerStats {
   return {
     passwordChecks: 0, failedLogins: 0, sessionsCreated: 0, requests: 0, puts: 0, chunkPuts: 0, assemblies: 0, uploadsAborted: 0,
-    uploadBytes: 0, sharesCreated: 0, correlationIds: new Set(), methods: {},
+    uploadBytes: 0, sharesCreated: 0, inFlight: 0, maxInFlight: 0, correlationIds: new Set(), methods: {},
   };
 }
 
