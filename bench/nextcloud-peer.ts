@@ -1,6 +1,7 @@
 /**
- * Bench plumbing for the Nextcloud family: the Nextcloud test peer in a child process (so its work and memory do
- * not count against the measured process) and a memory sampler.
+ * Bench plumbing for the Nextcloud family: where to upload — the Nextcloud test peer in a child process (so its
+ * work and memory do not count against the measured process) or a real Nextcloud given with --url (and --user,
+ * --password, or NEXTCLOUD_BENCH_URL/_USER/_PASSWORD) — and a memory sampler.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
@@ -55,4 +56,35 @@ export function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
   return Number.isFinite(v) && v >= 0 ? v : fallback;
+}
+
+/** A text argument (`--name value`), else the environment variable, else undefined. */
+export function textArg(name: string, env?: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i >= 0 && process.argv[i + 1] !== undefined) return process.argv[i + 1];
+  return env ? process.env[env] || undefined : undefined;
+}
+
+export interface BenchServer {
+  /** "peer" or "real". */
+  kind: 'peer' | 'real';
+  url: string;
+  user: string;
+  password: string;
+  /** The peer process (only for kind "peer"). */
+  peer?: PeerProcess;
+  stop(): Promise<void>;
+}
+
+/** The server a Nextcloud bench talks to: --url (a real Nextcloud) or a fresh peer process. */
+export async function benchServer(opts: { passwordCheckMs?: number; minChunkMb?: number; root?: string } = {}): Promise<BenchServer> {
+  const url = textArg('url', 'NEXTCLOUD_BENCH_URL');
+  if (url) {
+    const user = textArg('user', 'NEXTCLOUD_BENCH_USER') ?? 'admin';
+    const password = textArg('password', 'NEXTCLOUD_BENCH_PASSWORD');
+    if (!password) throw new Error('--url needs --password (an app password of --user), or NEXTCLOUD_BENCH_PASSWORD');
+    return { kind: 'real', url: url.replace(/\/+$/, ''), user, password, stop: async () => undefined };
+  }
+  const peer = await startPeerProcess(opts);
+  return { kind: 'peer', url: peer.url, user: 'alice', password: 'alice-app-password', peer, stop: () => peer.stop() };
 }

@@ -1,6 +1,6 @@
 /**
  * clinica-nextcloud: one operation on the clinic's document store — upload, download, list, mkdir, move, copy,
- * delete or share. Paths are built from validated segments: in "patient document" mode from msg.patientId,
+ * delete, share or link (the internal link of a file, no share). Paths are built from validated segments: in "patient document" mode from msg.patientId,
  * the document type and the file name (`/Documentos_Clinicos/Pacientes/<id>/<Facturas|Recetas|Historiales>/<file>`),
  * in "path" mode from the node's path (or msg.path), confined to the node's "restrict to" folder.
  */
@@ -17,10 +17,10 @@ import {
 } from '../clients/nextcloud/paths';
 import { nextcloudConfigOf, notConfigured } from './types';
 
-type Operation = 'upload' | 'download' | 'list' | 'mkdir' | 'move' | 'copy' | 'delete' | 'share';
-const OPERATIONS: Operation[] = ['upload', 'download', 'list', 'mkdir', 'move', 'copy', 'delete', 'share'];
+type Operation = 'upload' | 'download' | 'list' | 'mkdir' | 'move' | 'copy' | 'delete' | 'share' | 'link';
+const OPERATIONS: Operation[] = ['upload', 'download', 'list', 'mkdir', 'move', 'copy', 'delete', 'share', 'link'];
 /** Operations that name one document (a file) rather than a folder, in patient mode. */
-const FILE_OPERATIONS = new Set<Operation>(['upload', 'download', 'move', 'copy', 'delete', 'share']);
+const FILE_OPERATIONS = new Set<Operation>(['upload', 'download', 'move', 'copy', 'delete', 'share', 'link']);
 
 interface NextcloudDef extends NodeDef {
   config: string;
@@ -46,6 +46,8 @@ interface NextcloudDef extends NodeDef {
   linkLabel: string;
   /** none | credential (the node's share password) | generate (a new random one per share). */
   passwordMode: 'none' | 'credential' | 'generate';
+  /** Hand out an existing equal share of the path instead of creating one (default true; false only when set). */
+  reuse?: boolean;
 }
 
 interface NextcloudCredentials {
@@ -139,12 +141,14 @@ export = function (RED: NodeAPI): void {
       const correlationId = msg.correlationId;
       switch (op) {
         case 'upload': {
-          const document = (msg.document ?? {}) as { contentType?: unknown; modified?: unknown };
+          const document = (msg.document ?? {}) as { contentType?: unknown; modified?: unknown; size?: unknown };
           const mtime = document.modified ? new Date(String(document.modified)) : undefined;
+          const size = typeof document.size === 'number' && Number.isSafeInteger(document.size) && document.size >= 0 ? document.size : undefined;
           const result = await client.upload(path, msg.payload as Buffer, {
             conflict: CONFLICT_POLICIES.includes(def.conflict) ? def.conflict : 'skip',
             contentType: contentTypeOf(baseName(path), document.contentType),
             mtime: mtime && !Number.isNaN(mtime.getTime()) ? mtime : undefined,
+            size,
             correlationId,
           });
           count('nextcloud', 'uploads', { status: result.status, chunked: String(result.chunked) });
@@ -187,9 +191,21 @@ export = function (RED: NodeAPI): void {
         }
         case 'share': {
           const { options, generated } = shareOptions(msg);
-          const share = await client.share(path, options, { correlationId });
+          const share = await client.share(path, options, { correlationId, reuse: def.reuse !== false });
+          count('nextcloud', 'shares', { reused: String(Boolean(share.reused)) });
           msg.payload = { ...share, ...(generated ? { password: generated } : {}) };
-          return { path: share.path || path, shareId: share.id, url: share.url, shareType: share.type, expiration: share.expiration, hasPassword: share.hasPassword };
+          return {
+            path: share.path || path, shareId: share.id, url: share.url, shareType: share.type, expiration: share.expiration,
+            hasPassword: share.hasPassword, reused: Boolean(share.reused),
+          };
+        }
+        case 'link': {
+          // right after an upload of this path its answer named the file id: no need to ask again
+          const before = msg.nextcloud as { operation?: string; path?: string; internalUrl?: string; fileId?: string } | undefined;
+          const fileId = before?.operation === 'upload' && before.path === path ? /^0*(\d+)/.exec(before.fileId ?? '')?.[1] : undefined;
+          const link = fileId && before?.internalUrl ? { path, fileId, url: before.internalUrl } : await client.internalLink(path, { correlationId });
+          msg.payload = link;
+          return { ...link };
         }
       }
     }

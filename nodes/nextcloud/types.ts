@@ -13,6 +13,8 @@ export interface NextcloudConfigDef extends NodeDef {
   chunkSizeMb: string | number;
   /** Uploads above this many MiB go chunked. */
   thresholdMb: string | number;
+  /** Share creations allowed per 10 minutes (Nextcloud's own limit is 20); 0 = no count of the client's own. */
+  shareLimit: string | number;
   /** Accept self-signed TLS certificates (test servers only). */
   insecure: boolean;
 }
@@ -31,6 +33,8 @@ export interface NextcloudConfigNode extends Node<NextcloudConfigCredentials> {
   getClient(): NextcloudClient;
   /** Tells the config node how an operation ended, so every user shows the connection state. */
   report(err?: unknown): void;
+  /** Sends the login again after Nextcloud refused it (an operator fixed the password or lifted the block). */
+  retryLogin(): Promise<{ state: string; error?: string }>;
 }
 
 /** The config node a user node names, if it is one. */

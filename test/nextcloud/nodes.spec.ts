@@ -67,7 +67,7 @@ describe('nextcloud nodes (Node-RED test helper, Nextcloud peer)', function () {
     assert.equal(shared.correlationId, 'corr-42');
     assert.equal(shared.nextcloud.operation, 'share');
     assert.equal(shared.nextcloud.path, path);
-    assert.match(shared.payload.url, new RegExp(`^${peer.url}/s/\\w{15}$`));
+    assert.match(shared.payload.url, new RegExp(`^${peer.url}/index.php/s/\\w{15}$`));
     assert.equal(shared.nextcloud.url, shared.payload.url);
     assert.equal(shared.payload.label, 'Factura');
     assert.match(shared.payload.password, /^\w{6}-\w{6}-\w{6}$/);
@@ -183,6 +183,58 @@ describe('nextcloud nodes (Node-RED test helper, Nextcloud peer)', function () {
     assert.equal(errors[0].errorInfo.code, 'NEXTCLOUD_AUTH');
     assert.match(errors[0].error.message, /app password/);
     assert.ok(statuses.some((s) => s.fill === 'red'));
+  });
+
+  it('after a refused login it sends nothing more (red, one error per message, one attempt) until an operator retries', async function () {
+    await helper.load(nodes, flow([
+      { id: 'up', type: 'clinica-nextcloud', config: 'nc', operation: 'upload', target: 'patient', docType: 'invoice', conflict: 'skip', wires: [['out']] },
+    ]), creds('new-app-password'));
+    const up = helper.getNode('up');
+    const statuses: Msg[] = [];
+    up.on('call:status', (call: { args: [Msg] }) => statuses.push(call.args[0]));
+    await waitFor(() => statuses.some((s) => s.text === 'NEXTCLOUD_AUTH' && s.fill === 'red'), 'red status from the connection check');
+    const errors = collect<Msg>(helper.getNode('errors'));
+    for (let i = 1; i <= 5; i++) up.receive({ payload: Buffer.from(`f${i}`), patientId: i, document: { name: `F-${i}.pdf` } });
+    await waitFor(() => errors.length === 5, 'five failures');
+    for (const e of errors) assert.deepEqual([e.errorInfo.code, e.errorInfo.retryable], ['NEXTCLOUD_AUTH', false]);
+    assert.match(errors[0].error.message, /app password.*Devices & sessions/);
+    assert.equal(peer.stats.failedLogins, 1, 'one wrong password reached Nextcloud, whatever the flow sent');
+
+    // the admin creates that app password on the Nextcloud side; an operator presses "try the login again"
+    peer.setAppPassword('alice', 'new-app-password');
+    const res = await helper.request().post('/clinica-nextcloud-config/nc/retry-login').expect(200);
+    assert.equal(res.body.state, 'connected');
+    const out = collect<Msg>(helper.getNode('out'));
+    up.receive({ payload: Buffer.from('f6'), patientId: 6, document: { name: 'F-6.pdf' } });
+    await waitFor(() => out.length === 1, 'stored after the retry');
+    assert.equal(out[0].payload.status, 'created');
+    await helper.request().post('/clinica-nextcloud-config/nope/retry-login').expect(404);
+  });
+
+  it('reuses a share of the same document (a replay makes no new share) and gives internal links without sharing', async function () {
+    await helper.load(nodes, flow([
+      { id: 'up', type: 'clinica-nextcloud', config: 'nc', operation: 'upload', target: 'patient', docType: 'invoice', conflict: 'skip', wires: [['sharer', 'linker']] },
+      { id: 'sharer', type: 'clinica-nextcloud', config: 'nc', operation: 'share', target: 'path', restrictTo: '/Documentos_Clinicos', shareType: 'link', expireDays: 0, linkLabel: 'Odoo', passwordMode: 'generate', wires: [['out']] },
+      { id: 'linker', type: 'clinica-nextcloud', config: 'nc', operation: 'link', target: 'path', restrictTo: '/Documentos_Clinicos', wires: [['out']] },
+    ]), creds());
+    const out = collect<Msg>(helper.getNode('out'));
+    const errors = collect<Msg>(helper.getNode('errors'));
+    const send = () => helper.getNode('up').receive({ payload: Buffer.from('%PDF factura 9'), patientId: 9, document: { name: 'FAC-9.pdf' } });
+    send();
+    await waitFor(() => out.length === 2 || errors.length, 'share and link');
+    assert.deepEqual(errors.map((e) => e.error.message), []);
+    send();
+    await waitFor(() => out.length === 4, 'again');
+    const shares = out.filter((m) => m.nextcloud.operation === 'share');
+    const links = out.filter((m) => m.nextcloud.operation === 'link');
+    assert.deepEqual(shares.map((m) => m.nextcloud.reused), [false, true]);
+    assert.equal(shares[1].payload.url, shares[0].payload.url);
+    assert.equal(peer.shares.list('alice').length, 1, 'one share on the server');
+    const download = await fetch(`${shares[1].payload.url}/download`, { headers: { Authorization: `Basic ${Buffer.from(`x:${shares[1].payload.password}`).toString('base64')}` } });
+    assert.equal(await download.text(), '%PDF factura 9', 'the password handed out with the reused link works');
+    const ino = fs.statSync(peer.diskPath('alice', '/Documentos_Clinicos/Pacientes/9/Facturas/FAC-9.pdf')).ino;
+    assert.deepEqual(links.map((m) => m.payload.url), [`${peer.url}/index.php/f/${ino}`, `${peer.url}/index.php/f/${ino}`]);
+    assert.equal(links[0].nextcloud.url, links[0].payload.url);
   });
 
   it('reports a server that went away mid-upload as retryable, and no file is left', async function () {

@@ -4,7 +4,8 @@ import {
 } from '../../nodes/clients/nextcloud/paths';
 import { CookieJar } from '../../nodes/clients/nextcloud/session';
 import { serverRoot } from '../../nodes/clients/nextcloud/client';
-import { parseOcs, parseXml, validateShareOptions } from '../../nodes/clients/nextcloud/ocs';
+import { parseOcs, validateShareOptions } from '../../nodes/clients/nextcloud/ocs';
+import { parseXmlTree, xmlValue } from '../../nodes/clients/nextcloud/xml';
 
 const badPath = (fn: () => unknown, re?: RegExp) =>
   assert.throws(fn, (err: { code?: string; message: string; retryable?: boolean }) => {
@@ -35,12 +36,20 @@ describe('nextcloud safe paths (no server)', function () {
     }
   });
 
-  it('normalises Unicode so one name has one spelling', function () {
+  it('normalises Unicode so one name has one spelling (as Nextcloud stores it), and changes nothing else', function () {
     const decomposed = 'Informe Mu\u0301n\u0303oz.pdf'; // Múñoz with combining marks
     assert.equal(safeSegment(decomposed), 'Informe M\u00fa\u00f1oz.pdf');
-    assert.equal(safeSegment('  Informe\u00a0final.pdf  '), 'Informe final.pdf');
-    assert.equal(safePatientId('４２'), '42');
+    assert.equal(safeSegment('Informe final.pdf'), 'Informe final.pdf');
+    badPath(() => safeSegment(' Informe.pdf'), /starts or ends with a space/);
+    badPath(() => safeSegment('Informe.pdf '), /starts or ends with a space/);
+    badPath(() => safeSegment('\ufeffInforme.pdf'), /byte-order mark/);
+    badPath(() => safeSegment('Informe\u00a0final.pdf'), /U\+00A0, a space that is not a plain space/);
+    badPath(() => safeSegment('Informe\u3000final.pdf'), /U\+3000/);
     assert.equal(safePatientId(42), '42');
+    assert.equal(safePatientId('P-0042'), 'P-0042');
+    badPath(() => safePatientId('４２'), /did you mean "42"/);
+    badPath(() => safePatientId(' 42'), /did you mean "42"/);
+    for (const id of ['Ana María', '.x', '42\u00a0', '4/2']) badPath(() => safePatientId(id));
   });
 
   it('splits user paths into checked segments and keeps them inside a base folder', function () {
@@ -88,7 +97,7 @@ describe('nextcloud client pieces (no server)', function () {
     assert.deepEqual(json, { status: 'ok', statuscode: 200, message: 'OK', data: { id: '7', url: 'http://x/s/t' } });
     const xml = parseOcs(res('<?xml version="1.0"?>\n<ocs><meta><status>failure</status><statuscode>404</statuscode><message>Wrong path &amp; more</message></meta><data/></ocs>'));
     assert.deepEqual(xml, { status: 'failure', statuscode: 404, message: 'Wrong path & more', data: null });
-    assert.deepEqual(parseXml('<data><element><id>1</id></element><element><id>2</id></element></data>'), { data: [{ id: '1' }, { id: '2' }] });
+    assert.deepEqual(xmlValue(parseXmlTree('<data><element><id>1</id></element><element><id>2</id></element></data>')!), [{ id: '1' }, { id: '2' }]);
   });
 
   it('checks share options before sending', function () {

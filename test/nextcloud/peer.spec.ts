@@ -1,6 +1,7 @@
 /**
- * The test peer itself follows Nextcloud's documented behaviour (so the client tests mean something): OCS
- * envelopes and status codes, the OCS-APIRequest guard, chunk assembly rules, 409/412 on files, sessions.
+ * The test peer itself follows Nextcloud's behaviour (so the client tests mean something): OCS envelopes and status
+ * codes, the OCS-APIRequest guard, chunk assembly rules, 404/409/412 on files, sessions, brute-force protection and
+ * the share rate limit. (test/conformance/ holds it to a recording of a real Nextcloud 32, call by call.)
  */
 import { strict as assert } from 'node:assert';
 import { NextcloudPeer } from '../peers/nextcloud/peer';
@@ -25,15 +26,15 @@ describe('nextcloud test peer (documented Nextcloud behaviour)', function () {
     const shares = (v: number, q = '') => `${peer.url}/ocs/v${v}.php/apps/files_sharing/api/v1/shares${q}`;
 
     const csrf = await fetch(shares(2), { method: 'POST', headers: form, body: 'path=/doc.txt&shareType=3' });
-    assert.equal(csrf.status, 401);
-    assert.match(await csrf.text(), /<statuscode>997<\/statuscode>/);
+    assert.equal(csrf.status, 412);
+    assert.deepEqual(await csrf.json(), { message: 'CSRF check failed' });
 
     const xml = await fetch(shares(2), { method: 'POST', headers: { ...form, 'OCS-APIRequest': 'true' }, body: 'path=/doc.txt&shareType=3' });
     assert.equal(xml.status, 200);
     assert.match(xml.headers.get('content-type') ?? '', /xml/);
     const xmlText = await xml.text();
     assert.match(xmlText, /<status>ok<\/status>\s*<statuscode>200<\/statuscode>/);
-    assert.match(xmlText, /<url>http:\/\/127\.0\.0\.1:\d+\/s\/\w{15}<\/url>/);
+    assert.match(xmlText, /<url>http:\/\/127\.0\.0\.1:\d+\/index\.php\/s\/\w{15}<\/url>/);
 
     const json = await fetch(shares(2, '?format=json'), { method: 'POST', headers: { ...form, 'OCS-APIRequest': 'true' }, body: 'path=/doc.txt&shareType=3&expireDate=2099-01-31' });
     const body = (await json.json()) as { ocs: { meta: { statuscode: number }; data: { expiration: string; share_type: number } } };
@@ -49,9 +50,12 @@ describe('nextcloud test peer (documented Nextcloud behaviour)', function () {
     assert.equal(((await v1ok.json()) as { ocs: { meta: { statuscode: number } } }).ocs.meta.statuscode, 100);
   });
 
-  it('files: 409 for a missing parent (MKCOL and PUT), 405 for an existing folder, 412 for If-None-Match *', async function () {
+  it('files: PUT into a missing folder 404 (Auto-Mkcol makes it), MKCOL 409, 405 for an existing folder, 412 for If-None-Match *', async function () {
     assert.equal((await fetch(dav('/a/b/'), { method: 'MKCOL', headers: auth })).status, 409);
-    assert.equal((await fetch(dav('/a/b.txt'), { method: 'PUT', headers: auth, body: 'x' })).status, 409);
+    assert.equal((await fetch(dav('/a/b.txt'), { method: 'PUT', headers: auth, body: 'x' })).status, 404);
+    assert.equal((await fetch(dav('/a/b.txt'), { method: 'PUT', headers: { ...auth, 'X-NC-WebDAV-AutoMkcol': '1' }, body: 'x' })).status, 404, 'the misspelled header does nothing');
+    assert.equal((await fetch(dav('/m/n/o.txt'), { method: 'PUT', headers: { ...auth, 'X-NC-WebDAV-Auto-Mkcol': '1' }, body: 'x' })).status, 201);
+    assert.equal((await fetch(dav('/m/n/o.txt'), { method: 'DELETE', headers: auth })).status, 204);
     assert.equal((await fetch(dav('/a/'), { method: 'MKCOL', headers: auth })).status, 201);
     assert.equal((await fetch(dav('/a/'), { method: 'MKCOL', headers: auth })).status, 405);
     const put = await fetch(dav('/a/b.txt'), { method: 'PUT', headers: { ...auth, 'X-Hash': 'sha256' }, body: 'hola' });
@@ -61,6 +65,34 @@ describe('nextcloud test peer (documented Nextcloud behaviour)', function () {
     assert.equal((await fetch(dav('/a/b.txt'), { method: 'PUT', headers: auth, body: 'otra' })).status, 204);
     assert.equal((await fetch(dav('/a/b.txt'), { method: 'PUT', headers: { ...auth, 'If-None-Match': '*' }, body: 'x' })).status, 412);
     assert.equal((await fetch(`${peer.url}/remote.php/dav/files/bob/x.txt`, { method: 'PUT', headers: auth, body: 'x' })).status, 403);
+  });
+
+  it('brute-force protection: after more than 10 wrong passwords from one address every login from it is 429, until reset', async function () {
+    const wrong = { Authorization: `Basic ${Buffer.from('alice:wrong').toString('base64')}` };
+    const statuses: number[] = [];
+    for (let i = 0; i < 13; i++) statuses.push((await fetch(dav('/'), { method: 'PROPFIND', headers: { ...wrong, Depth: '0' } })).status);
+    assert.deepEqual(statuses, [...Array(11).fill(401), 429, 429], 'as Nextcloud 32: the 12th attempt is refused');
+    const right = await fetch(dav('/'), { method: 'PROPFIND', headers: { ...auth, Depth: '0' } });
+    assert.equal(right.status, 429, 'the right password too');
+    assert.match(await right.text(), /TooManyRequests/);
+    peer.resetLockout();
+    assert.equal((await fetch(dav('/'), { method: 'PROPFIND', headers: { ...auth, Depth: '0' } })).status, 207);
+  });
+
+  it('share rate limit: 20 creations per user per 10 minutes, then 429 with an empty body; listing still works', async function () {
+    peer.resetRateLimits();
+    await fetch(dav('/limited.txt'), { method: 'PUT', headers: auth, body: 'x' });
+    const create = () => fetch(`${peer.url}/ocs/v2.php/apps/files_sharing/api/v1/shares?format=json`, {
+      method: 'POST', headers: { ...auth, 'OCS-APIRequest': 'true', 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'path=/limited.txt&shareType=3',
+    });
+    const statuses: number[] = [];
+    for (let i = 0; i < 21; i++) statuses.push((await create()).status);
+    assert.deepEqual(statuses, [...Array(20).fill(200), 429]);
+    const limited = await create();
+    assert.deepEqual([limited.status, await limited.text(), limited.headers.get('retry-after')], [429, '', null]);
+    const list = await fetch(`${peer.url}/ocs/v2.php/apps/files_sharing/api/v1/shares?format=json&path=/limited.txt`, { headers: { ...auth, 'OCS-APIRequest': 'true' } });
+    assert.equal(list.status, 200);
+    peer.resetRateLimits();
   });
 
   it('chunked upload v2: chunks assembled in numeric order on MOVE of .file, sizes checked, DELETE aborts', async function () {
@@ -96,7 +128,7 @@ describe('nextcloud test peer (documented Nextcloud behaviour)', function () {
     const first = await fetch(dav('/'), { method: 'PROPFIND', headers: { ...auth, Depth: '0' } });
     assert.equal(first.status, 207);
     const cookies = first.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
-    assert.match(cookies, /^ococpeer1=\w+/);
+    assert.match(cookies, /(^|; )ocpeer000001=\w+/);
     const again = await fetch(dav('/'), { method: 'PROPFIND', headers: { Cookie: cookies, Depth: '0' } });
     assert.equal(again.status, 207);
     assert.equal(peer.stats.passwordChecks, checks + 1);

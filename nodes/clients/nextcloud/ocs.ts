@@ -6,8 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { IntegrationError, badInput } from '../../lib/errors';
-import { decodeXmlText } from './errors';
+import { httpError } from './errors';
 import type { Response } from './transport';
+import { parseXmlTree, xmlValue } from './xml';
 
 export type ShareType = 'link' | 'user' | 'group';
 
@@ -43,6 +44,8 @@ export interface Share {
   label?: string;
   hasPassword: boolean;
   fileId?: string;
+  /** true when an existing share was handed out again instead of creating one (its password is not known). */
+  reused?: boolean;
 }
 
 /** Checks share options before anything is sent; the error says what to send instead. */
@@ -123,45 +126,13 @@ export function parseOcs(res: Response): OcsEnvelope | undefined {
     }
   }
   if (text.startsWith('<')) {
-    const root = parseXml(text);
-    const ocs = root.ocs as Record<string, unknown> | undefined;
+    const root = parseXmlTree(text);
+    const ocs = root?.name === 'ocs' ? (xmlValue(root) as Record<string, unknown>) : undefined;
     const meta = ocs?.meta as Record<string, unknown> | undefined;
     if (!meta) return undefined;
     return { status: String(meta.status ?? ''), statuscode: Number(meta.statuscode), message: String(meta.message ?? ''), data: ocs?.data };
   }
   return undefined;
-}
-
-/** A small XML reader for OCS envelopes: elements become keys, repeated `element` children an array, empty ones null. */
-export function parseXml(xml: string): Record<string, unknown> {
-  const tokens = xml.replace(/<\?[\s\S]*?\?>/g, '').replace(/<!--[\s\S]*?-->/g, '').match(/<[^>]+>|[^<]+/g) ?? [];
-  const stack: Array<{ name: string; children: Array<[string, unknown]>; text: string }> = [{ name: '#root', children: [], text: '' }];
-  for (const token of tokens) {
-    if (token.startsWith('</')) {
-      const done = stack.pop();
-      if (!done || stack.length === 0) break;
-      stack[stack.length - 1].children.push([done.name, valueOf(done)]);
-    } else if (token.startsWith('<')) {
-      const selfClosing = token.endsWith('/>');
-      const name = token.slice(1).replace(/\/?>$/, '').trim().split(/\s+/)[0];
-      if (selfClosing) stack[stack.length - 1].children.push([name, null]);
-      else stack.push({ name, children: [], text: '' });
-    } else {
-      stack[stack.length - 1].text += token;
-    }
-  }
-  return valueOf(stack[0]) as Record<string, unknown>;
-}
-
-function valueOf(el: { children: Array<[string, unknown]>; text: string }): unknown {
-  if (el.children.length === 0) {
-    const text = decodeXmlText(el.text.trim());
-    return text === '' ? null : text;
-  }
-  if (el.children.every(([name]) => name === 'element')) return el.children.map(([, v]) => v);
-  const out: Record<string, unknown> = {};
-  for (const [name, value] of el.children) out[name] = value;
-  return out;
 }
 
 const OCS_RULES: Record<number, { code: string; retryable: boolean }> = {
@@ -183,6 +154,10 @@ const OCS_FIX: Record<string, string> = {
 
 /** The envelope's data when the call succeeded, else the typed error. OCS v1 says 100 for OK, v2 says 200. */
 export function ocsResult(res: Response, operation: string, path: string): unknown {
+  // statuses OCS shares with the rest of Nextcloud (rate limits, maintenance, a proxy's error page) read the same way
+  if (res.status === 429 || res.status === 412 || res.status >= 500) {
+    return failWith(httpError(res, operation, path, res.status === 412 ? { fix: 'Nextcloud refused the OCS call as a CSRF risk: a proxy in front of it may drop the OCS-APIRequest header' } : {}));
+  }
   const env = parseOcs(res);
   const ok = env && (env.statuscode === 100 || env.statuscode === 200) && res.status < 300;
   if (ok) return env.data;
@@ -196,6 +171,10 @@ export function ocsResult(res: Response, operation: string, path: string): unkno
     `Nextcloud ${operation} of "${path}" failed with HTTP ${res.status}, OCS status ${env?.statuscode ?? 'none'}${said}: ${fix}`,
     { code: rule.code, system: 'nextcloud', retryable: rule.retryable, status: res.status, details: { path, operation, ocsStatus: env?.statuscode } },
   );
+}
+
+function failWith(err: IntegrationError): never {
+  throw err;
 }
 
 /** A share as Nextcloud describes it, reduced to what flows need. */
@@ -231,5 +210,52 @@ export function generateSharePassword(): string {
     const chars = [...bytes].map((b) => alphabet[b % alphabet.length]);
     const pw = `${chars.slice(0, 6).join('')}-${chars.slice(6, 12).join('')}-${chars.slice(12).join('')}`;
     if (/[a-z]/.test(pw) && /[A-Z]/.test(pw) && /[0-9]/.test(pw)) return pw;
+  }
+}
+
+/**
+ * Whether an existing share gives what `wanted` asks for, so it can be handed out again instead of creating one
+ * more (Nextcloud allows 20 share creations per user per 10 minutes): same type and recipient, the label and expiry
+ * asked for, a password when one is asked for (and none when none is), not expired.
+ */
+export function sameShare(existing: Share, wanted: ShareOptions, today = localDate(new Date())): boolean {
+  if (existing.type !== wanted.type) return false;
+  if (wanted.type !== 'link' && existing.shareWith?.toLowerCase() !== wanted.shareWith?.trim().toLowerCase()) return false;
+  if (wanted.label && existing.label !== wanted.label) return false;
+  if (existing.expiration && existing.expiration < today) return false;
+  if ((wanted.expireDate || null) !== existing.expiration) return false;
+  if (wanted.type === 'link' && Boolean(wanted.password) !== existing.hasPassword) return false;
+  if (wanted.permissions !== undefined && existing.permissions !== undefined && wanted.permissions !== existing.permissions) return false;
+  return true;
+}
+
+/**
+ * The client's own count of share creations, so it stays under Nextcloud's limit (20 per user per 10 minutes by
+ * default) instead of running into it: over the budget a creation fails at once with NEXTCLOUD_RATE_LIMITED and
+ * the time until a slot frees. A 429 from the server (another client of the same user) fills the budget.
+ */
+export class ShareBudget {
+  private readonly times: number[] = [];
+  private blockedUntil = 0;
+
+  constructor(readonly limit: number, readonly periodMs: number, private readonly now: () => number = Date.now) {}
+
+  /** ms until a creation may be sent (0: now). */
+  waitMs(): number {
+    const now = this.now();
+    while (this.times.length && this.times[0] <= now - this.periodMs) this.times.shift();
+    const blocked = Math.max(0, this.blockedUntil - now);
+    if (this.limit <= 0 || this.times.length < this.limit) return blocked;
+    return Math.max(blocked, this.times[0] + this.periodMs - now);
+  }
+
+  /** Counts a creation that was sent. */
+  spend(): void {
+    this.times.push(this.now());
+  }
+
+  /** The server said 429: nothing more until `ms` from now. */
+  exhausted(ms: number): void {
+    this.blockedUntil = Math.max(this.blockedUntil, this.now() + ms);
   }
 }

@@ -2,7 +2,9 @@
  * Safe Nextcloud paths. Every path the pack sends to Nextcloud is built from validated segments, so a patient id
  * or a file name taken from Odoo (or from a message) can never climb out of its folder: `..`, slashes and
  * backslashes (also their Unicode look-alikes), control and invisible characters, and names Nextcloud refuses are
- * rejected; Unicode is normalised (NFC) so one name has one spelling.
+ * rejected; Unicode is normalised (NFC, as Nextcloud stores names) so one name has one spelling. Nothing else about
+ * a name is changed: outer spaces, no-break and other odd spaces, a byte-order mark are refused with a message that
+ * says what to send instead, never trimmed or replaced behind the caller's back.
  */
 import { IntegrationError } from '../../lib/errors';
 
@@ -42,18 +44,27 @@ export function badPath(message: string, details?: Record<string, unknown>): Int
 /** JSON-quoted, so a control character in an error message shows as \u0000 instead of breaking the log line. */
 const shown = (s: string) => JSON.stringify(s.length > 80 ? `${s.slice(0, 80)}…` : s);
 
+/** Space characters; all but the plain one (U+0020) are refused: no-break, thin, ideographic… */
+const SPACE = /[\p{Zs}\u180e]/u;
+
 /**
- * One path segment (a folder or file name), normalised to NFC with other space characters turned into plain
- * spaces and outer spaces trimmed; throws NEXTCLOUD_BAD_PATH when it could name something else than one entry of
- * its folder.
+ * One path segment (a folder or file name), normalised to NFC; throws NEXTCLOUD_BAD_PATH when it could name
+ * something else than one entry of its folder, or when sending it would change it silently.
  */
 export function safeSegment(raw: unknown, what = 'name'): string {
   if (typeof raw === 'number' && Number.isFinite(raw)) raw = String(raw);
   if (typeof raw !== 'string') throw badPath(`Nextcloud ${what} must be text, got ${raw === null ? 'null' : typeof raw}`);
   if (LONE_SURROGATE.test(raw)) throw badPath(`Nextcloud ${what} ${shown(raw)} has broken Unicode (a lone surrogate); send valid UTF-8 text`);
-  const name = raw.normalize('NFC').replace(/\p{Zs}/gu, ' ').trim();
+  const name = raw.normalize('NFC');
   const fix = 'use a plain name without path separators';
-  if (!name) throw badPath(`Nextcloud ${what} is empty; give a non-empty ${what}`);
+  if (!name.trim()) throw badPath(`Nextcloud ${what} is empty; give a non-empty ${what}`);
+  if (/^[\s\p{Zs}\ufeff]|[\s\p{Zs}\ufeff]$/u.test(name)) {
+    throw badPath(`Nextcloud ${what} ${shown(raw)} starts or ends with a space (or a byte-order mark); remove it, the name is not changed for you`);
+  }
+  const odd = [...name].find((ch) => ch !== ' ' && SPACE.test(ch));
+  if (odd) {
+    throw badPath(`Nextcloud ${what} ${shown(raw)} contains U+${odd.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}, a space that is not a plain space; use a plain space`);
+  }
   if (name.includes('/') || name.includes('\\')) throw badPath(`Nextcloud ${what} ${shown(raw)} contains a path separator; ${fix}`);
   if (SEPARATOR_LOOKALIKES.test(name)) throw badPath(`Nextcloud ${what} ${shown(raw)} contains a character that looks like a slash; ${fix}`);
   if (INVISIBLE_OR_CONTROL.test(name)) throw badPath(`Nextcloud ${what} ${shown(raw)} contains a control or invisible character; remove it`);
@@ -120,15 +131,19 @@ export function numberedName(name: string, n: number): string {
   return `${stem} (${n})${ext}`;
 }
 
-/** A patient id as a folder name: letters, digits, `-`, `_` and `.` (not first), at most 64; full-width digits fold. */
+/**
+ * A patient id as a folder name: ASCII letters, digits, `-`, `_` and `.` (not first), at most 64 — the one rule of the
+ * node and the seed. Nothing is folded or trimmed: "４２" (full-width) or " 42" are refused, not made into "42".
+ */
 export function safePatientId(raw: unknown): string {
   const text = typeof raw === 'number' && Number.isInteger(raw) && raw >= 0 ? String(raw) : raw;
-  if (typeof text !== 'string') throw badPath(`Patient id must be a number or text, got ${text === null ? 'null' : typeof text}`);
-  const id = text.normalize('NFKC').trim();
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(id)) {
-    throw badPath(`Patient id ${shown(text)} is not allowed as a folder name; use letters, digits, "-", "_" or "." (not first), at most 64`);
+  if (typeof text !== 'string') throw badPath(`Patient id must be a whole number or text, got ${text === null ? 'null' : typeof text === 'number' ? String(text) : typeof text}`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(text)) {
+    const folded = text.normalize('NFKC').trim();
+    const hint = folded !== text && /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(folded) ? ` (did you mean "${folded}"?)` : '';
+    throw badPath(`Patient id ${shown(text)} is not allowed as a folder name${hint}; use ASCII letters, digits, "-", "_" or "." (not first), at most 64`);
   }
-  return id;
+  return text;
 }
 
 export function documentKind(raw: unknown): DocumentKind {

@@ -22,6 +22,8 @@ export interface Request {
   url: URL;
   headers?: Record<string, string | number | undefined>;
   body?: Buffer;
+  /** A body streamed as it is read (sent once: never repeated); `Content-Length` must be given in `headers`. */
+  bodyStream?: Readable;
   /** Response bytes kept (default 1 MiB); the rest is read and dropped. */
   maxBody?: number;
   timeoutMs?: number;
@@ -58,7 +60,7 @@ export class Transport {
     try {
       return await this.sendOnce(req);
     } catch (err) {
-      if ((err as { reusedSocket?: boolean }).reusedSocket && REPEATABLE.has(req.method) && isSocketReset(err)) {
+      if ((err as { reusedSocket?: boolean }).reusedSocket && REPEATABLE.has(req.method) && !req.bodyStream && isSocketReset(err)) {
         return this.sendOnce(req);
       }
       throw err;
@@ -73,7 +75,7 @@ export class Transport {
         res.setTimeout(req.timeoutMs ?? this.options.timeoutMs, () => res.destroy(timeoutError(req)));
         resolve({ status: res.statusCode ?? 0, headers: res.headers, stream: res });
       });
-      r.end(req.body);
+      this.finish(r, req);
     });
   }
 
@@ -97,8 +99,20 @@ export class Transport {
         res.on('error', reject);
         res.on('aborted', () => reject(Object.assign(new Error('connection closed while reading the answer'), { code: 'ECONNRESET' })));
       });
-      r.end(req.body);
+      this.finish(r, req);
     });
+  }
+
+  /** Ends the request with its body: a Buffer at once, a stream piped (a stream error aborts the request). */
+  private finish(r: http.ClientRequest, req: Request): void {
+    if (!req.bodyStream) {
+      r.end(req.body);
+      return;
+    }
+    const source = req.bodyStream;
+    source.once('error', (err) => r.destroy(err));
+    r.once('close', () => source.unpipe(r));
+    source.pipe(r);
   }
 
   private start(req: Request, fail: (err: Error) => void): http.ClientRequest {
@@ -109,7 +123,7 @@ export class Transport {
     };
     for (const [k, v] of Object.entries(req.headers ?? {})) if (v !== undefined) headers[k] = v;
     if (req.body) headers['Content-Length'] = req.body.length;
-    else if (req.method === 'PUT') headers['Content-Length'] = 0;
+    else if (req.method === 'PUT' && !req.bodyStream) headers['Content-Length'] = 0;
     const r = (secure ? https : http).request(req.url, {
       method: req.method,
       headers,

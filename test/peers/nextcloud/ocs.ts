@@ -6,6 +6,8 @@
 import * as fs from 'node:fs';
 import type * as http from 'node:http';
 import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import { mimeOf } from './sabre';
 
 export interface PeerShare {
   id: string;
@@ -14,6 +16,8 @@ export interface PeerShare {
   path: string;
   itemType: 'file' | 'folder';
   fileSource: number;
+  /** The file id of the shared item's folder. */
+  fileParent: number;
   shareWith: string | null;
   token: string | null;
   password: string | null;
@@ -109,7 +113,7 @@ export class ShareStore {
     let password: string | null = null;
     if (shareType === 0) {
       shareWith = params.shareWith ?? '';
-      if (!Object.hasOwn(this.opts.users, shareWith)) throw new OcsError(404, 'Please specify a valid user');
+      if (!Object.hasOwn(this.opts.users, shareWith)) throw new OcsError(404, 'Please specify a valid account to share with');
       if (shareWith === user) throw new OcsError(403, 'Sharing with yourself is not allowed');
     } else if (shareType === 1) {
       shareWith = params.shareWith ?? '';
@@ -133,14 +137,33 @@ export class ShareStore {
       expiration = `${params.expireDate} 00:00:00`;
     }
     const isFolder = stat.isDirectory();
-    const permissions = params.permissions ? Number(params.permissions) : shareType === 3 ? 1 : isFolder ? 31 : 19;
+    // links: read + share (17); user and group shares: all the item allows
+    const permissions = params.permissions ? Number(params.permissions) : shareType === 3 ? 17 : isFolder ? 31 : 19;
     const share: PeerShare = {
       id: String(this.nextId++), shareType, owner: user, path: normalise(rel), itemType: isFolder ? 'folder' : 'file',
-      fileSource: stat.ino, shareWith, token, password, expiration, label: params.label ?? '', note: params.note ?? '',
+      fileSource: stat.ino, fileParent: fs.statSync(path.dirname(disk!)).ino, shareWith, token, password, expiration, label: params.label ?? '', note: params.note ?? '',
       permissions, stime: Math.floor(Date.now() / 1000),
     };
     this.shares.set(share.id, share);
     return share;
+  }
+
+  /** What updateShare changes: password (empty removes it), expiry, label, note. */
+  update(user: string, id: string, params: Record<string, string>): PeerShare {
+    const s = this.get(user, id);
+    if (params.password !== undefined && s.shareType === 3) {
+      if (params.password && params.password.length < this.opts.minPasswordLength) {
+        throw new OcsError(400, `Password needs to be at least ${this.opts.minPasswordLength} characters long.`);
+      }
+      s.password = params.password || null;
+    }
+    if (params.expireDate !== undefined) {
+      if (params.expireDate && params.expireDate < today()) throw new OcsError(404, 'Expiration date is in the past');
+      s.expiration = params.expireDate ? `${params.expireDate} 00:00:00` : null;
+    }
+    if (params.label !== undefined) s.label = params.label;
+    if (params.note !== undefined) s.note = params.note;
+    return s;
   }
 
   get(user: string, id: string): PeerShare {
@@ -163,8 +186,16 @@ export class ShareStore {
     return [...this.shares.values()].find((s) => s.token === token);
   }
 
-  /** The share as Nextcloud's API describes it. */
+  /** The share as Nextcloud 32's API describes it (every key it sends; `mail_send` is 1 only in the create answer). */
   describe(s: PeerShare): Record<string, unknown> {
+    const disk = this.opts.userFile(s.owner, s.path);
+    let stat: fs.Stats | undefined;
+    try {
+      stat = disk ? fs.statSync(disk) : undefined;
+    } catch {
+      stat = undefined;
+    }
+    const isLink = s.shareType === 3;
     return {
       id: s.id,
       share_type: s.shareType,
@@ -180,19 +211,30 @@ export class ShareStore {
       uid_file_owner: s.owner,
       note: s.note,
       label: s.label,
+      displayname_file_owner: s.owner,
       path: s.path,
       item_type: s.itemType,
-      mimetype: s.itemType === 'folder' ? 'httpd/unix-directory' : 'application/octet-stream',
+      item_permissions: s.itemType === 'folder' ? 31 : 27,
+      'is-mount-root': false,
+      'mount-type': '',
+      mimetype: s.itemType === 'folder' ? 'httpd/unix-directory' : mimeOf(s.path),
+      has_preview: false,
       storage_id: `home::${s.owner}`,
+      storage: 1,
       item_source: s.fileSource,
       file_source: s.fileSource,
+      file_parent: s.fileParent,
       file_target: `/${s.path.split('/').pop()}`,
-      share_with: s.shareType === 3 ? (s.password ? '***redacted***' : null) : s.shareWith,
-      share_with_displayname: s.shareType === 3 ? null : s.shareWith,
-      password: s.password ? '$2y$10$peer-hashed' : undefined,
-      url: s.token ? `${this.opts.baseUrl()}/s/${s.token}` : undefined,
+      item_size: stat?.isFile() ? stat.size : 0,
+      item_mtime: stat ? Math.floor(stat.mtimeMs / 1000) : s.stime,
+      share_with: isLink ? (s.password ? '3|$argon2id$v=19$peer-hashed' : null) : s.shareWith,
+      share_with_displayname: isLink ? '(Shared link)' : s.shareWith,
+      password: isLink ? (s.password ? '$argon2id$v=19$peer-hashed' : null) : undefined,
+      send_password_by_talk: false,
+      url: s.token ? `${this.opts.baseUrl()}/index.php/s/${s.token}` : undefined,
       mail_send: 0,
       hide_download: 0,
+      attributes: null,
     };
   }
 }

@@ -1,18 +1,23 @@
 /**
- * A Nextcloud test peer: the npm `webdav-server` serves the files at Nextcloud's layout
- * (`/remote.php/dav/files/<user>/`), and this front adds what Nextcloud does and webdav-server does not:
+ * A Nextcloud test peer that answers like a real Nextcloud 32 (held to a recording of one, call by call, by
+ * test/conformance/nextcloud.spec.ts):
  *
- * - Basic auth with app passwords, a (simulated) costly password check, and a session cookie on authenticated
- *   answers that lets later requests skip that check until the session expires;
- * - PUT as Nextcloud does it: written to a part file and moved into place only when complete (an interrupted
- *   upload leaves nothing), `If-None-Match: *`, `X-Hash` → `X-Hash-SHA256`/`-SHA1`/`-MD5`, `OC-ETag`,
- *   `OC-FileId`, `X-OC-Mtime`, 409 when the parent folder is missing (`X-NC-WebDAV-AutoMkcol` when enabled);
- * - chunked upload v2 under `/remote.php/dav/uploads/<user>/<id>` (MKCOL, numbered chunk PUTs with
- *   `Destination` and `OC-Total-Length`, MOVE of `.file` assembling into the destination, DELETE to abort);
- * - the OCS share API (see ocs.ts) and public links at `/s/<token>/download`;
- * - faults for tests: a byte corrupted in transit, the server stopping after N bytes, a chunk refused.
+ * - WebDAV files at `/remote.php/dav/files/<user>/`: PROPFIND (the properties Nextcloud lists for files and
+ *   folders, named properties such as oc:fileid), GET, MKCOL, DELETE (204), MOVE/COPY (201/204, 412 with
+ *   `Overwrite: F`, 409 into a missing folder), and PUT as Nextcloud does it: 404 into a missing folder unless
+ *   `X-NC-WebDAV-Auto-Mkcol: 1` (then the folders are made), written to a part file and moved into place only when
+ *   complete, `If-None-Match: *` checked when the request starts (not atomic, as in Nextcloud), `X-Hash` →
+ *   `X-Hash-SHA256`/`-SHA1`/`-MD5`, `OC-ETag`, `OC-FileId`, `X-OC-Mtime`; Sabre's error bodies and messages;
+ * - chunked upload v2 under `/remote.php/dav/uploads/<user>/<id>` (MKCOL, numbered chunk PUTs with `Destination`
+ *   and `OC-Total-Length`, MOVE of `.file` assembling into the destination, DELETE to abort);
+ * - Basic auth with app passwords, a (simulated) costly password check, session cookies that let later requests
+ *   skip it; brute-force protection (after 10 failed logins from one address every login from it is 429) and the
+ *   share rate limit (20 per user per 10 minutes, then 429), see guards.ts;
+ * - the OCS share API (see ocs.ts; 412 without `OCS-APIRequest`) and public links at `/index.php/s/<token>`;
+ * - what a web server does: a path with `..` is 404, a URL outside Nextcloud's routes answers HTML;
+ * - faults for tests: a byte corrupted in transit, the server stopping after N bytes, a chunk or request refused.
  *
- * webdav-server keeps PROPFIND, GET, MKCOL, MOVE, COPY, DELETE, LOCK and PROPPATCH.
+ * The npm `webdav-server` serves what Nextcloud does not differ in (LOCK, UNLOCK, PROPPATCH, OPTIONS).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -25,7 +30,10 @@ import * as path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { v2 as webdav } from 'webdav-server';
+import { parseXmlTree } from '../../lib/xml';
+import { BruteForceGuard, RateLimiter, type RateLimit } from './guards';
 import { OcsError, ShareStore, ocsContext, sendOcs, today } from './ocs';
+import { EXCEPTION, MESSAGE, type Entry, encodeHref, mimeOf, multistatus, sabreError } from './sabre';
 import { Layout, PeerFileSystem, etagOf, fileIdOf } from './storage';
 
 export interface PeerOptions {
@@ -43,10 +51,16 @@ export interface PeerOptions {
   hashes?: boolean;
   /** Smallest chunk (but the last) accepted by chunked upload v2 (default 5 MiB, as Nextcloud documents). */
   minChunkSize?: number;
-  /** Honour X-NC-WebDAV-AutoMkcol (Nextcloud 30+); default false, so clients must handle 409. */
+  /** Honour `X-NC-WebDAV-Auto-Mkcol: 1` on PUT (Nextcloud 30+; default true). false: an older Nextcloud. */
   autoMkcol?: boolean;
   linkPasswordRequired?: boolean;
   minPasswordLength?: number;
+  /** Share creations per user (default 20 per 10 minutes, as Nextcloud 32); false: unlimited. */
+  shareRateLimit?: RateLimit | false;
+  /** Failed logins from one address before every login from it is refused (default 10). */
+  maxLoginFailures?: number;
+  /** Set session cookies (default true); false: as behind a proxy that drops them. */
+  sessionCookies?: boolean;
 }
 
 export interface PeerFaults {
@@ -58,10 +72,17 @@ export interface PeerFaults {
   stopAfterBytes?: number;
   /** Answer chunk PUT number `n` with `status`, `times` times (default once). */
   failChunk?: { n: number; status: number; times?: number };
+  /** Answer the next requests of `method` (optionally only those whose path contains `path`) with `status`. */
+  failRequest?: { method: string; path?: string; status: number; times?: number; headers?: Record<string, string> };
+  /** Cut the connection of the next GET of a file after `afterBytes` bytes of its body. */
+  cutNextDownload?: { afterBytes: number };
+  /** Hold every PUT of a file, once its body arrived, this long before it is moved into place (widens races). */
+  putDelayMs?: number;
 }
 
 export interface PeerStats {
   passwordChecks: number;
+  failedLogins: number;
   sessionsCreated: number;
   requests: number;
   puts: number;
@@ -69,12 +90,17 @@ export interface PeerStats {
   assemblies: number;
   uploadsAborted: number;
   uploadBytes: number;
+  sharesCreated: number;
+  /** Requests being answered now, and the most there were at once. */
+  inFlight: number;
+  maxInFlight: number;
   correlationIds: Set<string>;
   methods: Record<string, number>;
 }
 
-const INSTANCE_ID = 'ocpeer1';
-const SESSION_COOKIE = `oc${INSTANCE_ID}`;
+/** Nextcloud's instance id: "oc" and ten letters or digits; the session cookie is named after it. */
+const INSTANCE_ID = 'ocpeer000001';
+const SESSION_COOKIE = INSTANCE_ID;
 const DEFAULT_USERS = { alice: 'alice-app-password', bob: 'bob-app-password' };
 const DEFAULT_GROUPS = { medicos: ['alice', 'bob'] };
 
@@ -83,7 +109,10 @@ export class NextcloudPeer {
   readonly stats: PeerStats = newStats();
   faults: PeerFaults = {};
   readonly shares: ShareStore;
-  private readonly opts: Required<Omit<PeerOptions, 'rootDir' | 'port'>>;
+  readonly bruteForce: BruteForceGuard;
+  private readonly shareLimit: RateLimiter;
+  private readonly opts: Required<Omit<PeerOptions, 'rootDir' | 'port' | 'shareRateLimit' | 'maxLoginFailures' | 'sessionCookies'>>;
+  private readonly sessionCookies: boolean;
   private readonly ownsRoot: boolean;
   private readonly dav: webdav.WebDAVServer;
   private readonly sessions = new Map<string, { user: string; expiresAt: number }>();
@@ -96,16 +125,19 @@ export class NextcloudPeer {
     this.layout = new Layout(options.rootDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'nextcloud-peer-')));
     this.port = options.port ?? 0;
     this.opts = {
-      users: options.users ?? DEFAULT_USERS,
+      users: { ...(options.users ?? DEFAULT_USERS) },
       groups: options.groups ?? DEFAULT_GROUPS,
       passwordCheckMs: options.passwordCheckMs ?? 0,
       sessionTtlMs: options.sessionTtlMs ?? 30 * 60 * 1000,
       hashes: options.hashes ?? true,
       minChunkSize: options.minChunkSize ?? 5 * 1024 * 1024,
-      autoMkcol: options.autoMkcol ?? false,
+      autoMkcol: options.autoMkcol ?? true,
       linkPasswordRequired: options.linkPasswordRequired ?? false,
       minPasswordLength: options.minPasswordLength ?? 0,
     };
+    this.bruteForce = new BruteForceGuard(options.maxLoginFailures ?? 10);
+    this.sessionCookies = options.sessionCookies ?? true;
+    this.shareLimit = new RateLimiter(options.shareRateLimit ?? { limit: 20, periodMs: 10 * 60 * 1000 });
     for (const user of Object.keys(this.opts.users)) this.layout.ensureUser(user);
     this.dav = new webdav.WebDAVServer({ rootFileSystem: new PeerFileSystem(this.layout.files), requireAuthentification: false });
     this.shares = new ShareStore({
@@ -128,10 +160,30 @@ export class NextcloudPeer {
     this.opts.passwordCheckMs = ms;
   }
 
+  /** A user's app password changed on the server (a new one created, the old one revoked). */
+  setAppPassword(user: string, password: string): void {
+    this.opts.users[user] = password;
+  }
+
+  /** What `occ security:bruteforce:reset <address>` does. */
+  resetLockout(address?: string): void {
+    this.bruteForce.reset(address);
+  }
+
+  /** Forgets the share creations counted against the rate limit (as if the window had passed). */
+  resetRateLimits(): void {
+    this.shareLimit.reset();
+  }
+
   async start(): Promise<this> {
     const server = http.createServer((req, res) => {
+      this.stats.inFlight += 1;
+      this.stats.maxInFlight = Math.max(this.stats.maxInFlight, this.stats.inFlight);
+      res.once('close', () => {
+        this.stats.inFlight -= 1;
+      });
       this.handle(req, res).catch((err: unknown) => {
-        if (!res.headersSent) sabreError(res, 500, `peer failure: ${(err as Error).message}`);
+        if (!res.headersSent) sabreError(res, 500, EXCEPTION.generic, `peer failure: ${(err as Error).message}`);
         else res.destroy();
       });
     });
@@ -202,26 +254,58 @@ export class NextcloudPeer {
     this.stats.methods[req.method ?? '?'] = (this.stats.methods[req.method ?? '?'] ?? 0) + 1;
     const correlation = req.headers['x-correlation-id'];
     if (typeof correlation === 'string') this.stats.correlationIds.add(correlation);
+    const raw = (req.url ?? '/').split('?')[0];
+    // The web server in front of Nextcloud refuses dot segments (also percent-encoded) before Nextcloud sees them.
+    if (raw.split('/').some((s) => /^(\.|%2e){1,2}$/i.test(s))) return plain(req, res, 404, 'Not Found\n');
+    const injected = this.injectedFailure(req, raw);
+    if (injected) {
+      req.resume();
+      res.writeHead(injected.status, { 'Content-Length': 0, ...injected.headers });
+      res.end();
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://peer');
     const p = url.pathname;
-    if (p === '/status.php') return json(res, 200, { installed: true, maintenance: false, version: '32.0.0.0', versionstring: '32.0.0', productname: 'Nextcloud test peer' });
-    if (p.startsWith('/s/')) return this.publicLink(req, res, p);
+    if (p === '/status.php') return json(res, 200, STATUS);
+    const link = /^(?:\/index\.php)?\/s\/([^/]+)(?:\/download)?\/?$/.exec(p);
+    if (link) return this.publicLink(req, res, link[1]);
     if (p.startsWith('/ocs/v1.php/') || p.startsWith('/ocs/v2.php/')) return this.ocs(req, res, url);
-    const files = /^\/remote\.php\/dav\/files\/([^/]+)(\/.*)?$/.exec(p);
+    const files = /^\/remote\.php\/dav\/files\/([^/]+)(\/.*)?$/.exec(raw);
     if (files) return this.files(req, res, url, decodeURIComponent(files[1]), files[2] ?? '/');
-    const uploads = /^\/remote\.php\/dav\/uploads\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?\/?$/.exec(p);
+    const uploads = /^\/remote\.php\/dav\/uploads\/([^/]+)(?:\/([^/]+))?(?:\/([^/]+))?\/?$/.exec(raw);
     if (uploads) return this.uploads(req, res, decodeURIComponent(uploads[1]), uploads[2], uploads[3]);
-    return sabreError(res, 404, `No route for ${p}`);
+    // Nextcloud's front controller: an unknown route is an HTML page (PROPFIND: 405 with nothing in it).
+    req.resume();
+    if (req.method === 'PROPFIND') {
+      res.writeHead(405, { 'Content-Type': 'text/html; charset=UTF-8', 'Content-Length': 0 });
+      res.end();
+      return;
+    }
+    return html(res, 404, '<!DOCTYPE html>\n<html><head><title>Nextcloud</title></head><body>Page not found</body></html>\n');
+  }
+
+  private injectedFailure(req: http.IncomingMessage, raw: string): { status: number; headers?: Record<string, string> } | undefined {
+    const f = this.faults.failRequest;
+    if (!f || f.method !== req.method || (f.path && !decodeURIComponent(raw).includes(f.path)) || (f.times ?? 1) <= 0) return undefined;
+    f.times = (f.times ?? 1) - 1;
+    return { status: f.status, headers: f.headers };
   }
 
   // ------------------------------------------------------------------ authentication and sessions
 
-  /** The authenticated user, or undefined after answering 401. */
+  /** The authenticated user, or undefined after answering 401 or 429 (brute-force protection). */
   private async authenticate(req: http.IncomingMessage, res: http.ServerResponse, ocs?: ReturnType<typeof ocsContext>): Promise<string | undefined> {
     const basic = parseBasic(req.headers.authorization);
     const session = this.sessionOf(req);
     if (session && (!basic || basic.user === session.user)) return session.user;
+    const address = req.socket.remoteAddress ?? '?';
     if (basic) {
+      if (this.bruteForce.blocked(address)) {
+        req.resume();
+        if (ocs) sendOcs(res, ocs, 429, 'Reached maximum delay', []);
+        else sabreError(res, 429, EXCEPTION.tooManyRequests, '', 'too many requests');
+        return undefined;
+      }
       this.stats.passwordChecks += 1;
       if (this.opts.passwordCheckMs > 0) await new Promise((r) => setTimeout(r, this.opts.passwordCheckMs));
       const expected = this.opts.users[basic.user];
@@ -229,11 +313,17 @@ export class NextcloudPeer {
         this.startSession(res, basic.user);
         return basic.user;
       }
+      this.stats.failedLogins += 1;
+      this.bruteForce.failed(address);
     }
-    res.setHeader('WWW-Authenticate', 'Basic realm="Nextcloud", charset="UTF-8"');
-    if (ocs) sendOcs(res, ocs, 997, 'Current user is not logged in', []);
-    else sabreError(res, 401, 'No public access to this resource., No \'Authorization: Basic\' header found, Either no user or password was provided');
     req.resume();
+    if (ocs) {
+      res.setHeader('WWW-Authenticate', 'Basic realm="Authorisation Required"');
+      sendOcs(res, ocs, 997, 'Unauthorised', []);
+    } else {
+      res.setHeader('WWW-Authenticate', 'Basic realm="Nextcloud", charset="UTF-8"');
+      sabreError(res, 401, EXCEPTION.notAuthenticated, basic ? MESSAGE.wrongPassword : MESSAGE.noLogin);
+    }
     return undefined;
   }
 
@@ -251,14 +341,15 @@ export class NextcloudPeer {
   }
 
   private startSession(res: http.ServerResponse, user: string): void {
-    const id = randomBytes(16).toString('hex');
+    if (!this.sessionCookies) return;
+    const id = randomBytes(13).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '0');
     this.sessions.set(id, { user, expiresAt: Date.now() + this.opts.sessionTtlMs });
     this.stats.sessionsCreated += 1;
     res.setHeader('Set-Cookie', [
-      `${SESSION_COOKIE}=${id}; path=/; HttpOnly; SameSite=Lax`,
       `oc_sessionPassphrase=${randomBytes(24).toString('base64url')}; path=/; HttpOnly; SameSite=Lax`,
-      'nc_sameSiteCookielax=true; path=/; HttpOnly; expires=Fri, 31-Dec-2100 23:59:59 GMT; SameSite=lax',
-      'nc_sameSiteCookiestrict=true; path=/; HttpOnly; expires=Fri, 31-Dec-2100 23:59:59 GMT; SameSite=strict',
+      'nc_sameSiteCookielax=true; path=/; httponly;expires=Fri, 31-Dec-2100 23:59:59 GMT; SameSite=lax',
+      'nc_sameSiteCookiestrict=true; path=/; httponly;expires=Fri, 31-Dec-2100 23:59:59 GMT; SameSite=strict',
+      `${SESSION_COOKIE}=${id}; path=/; HttpOnly; SameSite=Lax`,
     ]);
   }
 
@@ -269,89 +360,182 @@ export class NextcloudPeer {
     if (!user) return;
     if (user !== owner) {
       req.resume();
-      return sabreError(res, 403, `User ${user} may not access the files of ${owner}`);
+      // Nextcloud shows another user's files as an empty collection, and no one's as missing.
+      if (!Object.hasOwn(this.opts.users, owner)) return sabreError(res, 404, EXCEPTION.notFound, MESSAGE.principal(owner));
+      return sabreError(res, 403, EXCEPTION.forbidden, `Permission denied to access the files of ${owner}`);
     }
     let rel: string;
     try {
-      rel = decodeURIComponent(rawRel);
+      rel = relOf(rawRel);
     } catch {
       req.resume();
-      return sabreError(res, 400, 'Invalid percent-encoding in the path');
+      return sabreError(res, 400, EXCEPTION.badRequest, 'Invalid percent-encoding in the path');
     }
-    const destination = req.headers.destination;
-    if (typeof destination === 'string' && !this.sameUserFiles(destination, user)) {
-      req.resume();
-      return sabreError(res, 403, 'The destination is outside the files of this user');
+    switch (req.method) {
+      case 'PUT': return this.put(req, res, user, rel);
+      case 'PROPFIND': return this.propfind(req, res, user, rel);
+      case 'GET':
+      case 'HEAD': return this.get(req, res, user, rel);
+      case 'MKCOL': return this.mkcol(req, res, user, rel);
+      case 'DELETE': return this.remove(req, res, user, rel);
+      case 'MOVE':
+      case 'COPY': return this.transfer(req, res, user, rel);
     }
-    if (req.method === 'PUT') return this.put(req, res, user, rel);
-    if ((req.method === 'MOVE' || req.method === 'COPY') && typeof destination === 'string') {
-      // Sabre answers 409 when the destination's folder is missing (webdav-server fails with 500).
-      const destRel = decodeURIComponent(new URL(destination, 'http://peer').pathname.replace(/^\/remote\.php\/dav\/files\/[^/]+/, ''));
-      const destDisk = this.layout.userFile(user, destRel);
-      if (!destDisk || !isDir(path.dirname(destDisk))) {
-        req.resume();
-        return sabreError(res, 409, 'The destination node is not found');
-      }
-      if (String(req.headers.overwrite ?? 'T').toUpperCase() === 'F' && fs.existsSync(destDisk)) {
-        // webdav-server's COPY overwrites regardless; Sabre refuses.
-        req.resume();
-        return sabreError(res, 412, 'The destination node already exists, and the overwrite header is set to false');
-      }
-    }
-    if (req.method === 'GET' || req.method === 'HEAD') {
-      const disk = this.layout.userFile(user, rel);
-      const stat = disk ? statOrUndefined(disk) : undefined;
-      if (stat?.isFile()) {
-        res.setHeader('ETag', `"${etagOf(stat)}"`);
-        res.setHeader('OC-ETag', `"${etagOf(stat)}"`);
-        res.setHeader('OC-FileId', fileIdOf(stat, INSTANCE_ID));
-      }
-    }
-    // Everything else is webdav-server's: it sees the user's folder as /<user>/… and writes hrefs under rootPath.
+    // The rest (LOCK, UNLOCK, PROPPATCH, OPTIONS) is webdav-server's: it sees the user's folder as /<user>/….
     delete req.headers.authorization;
     req.url = `/${encodeURIComponent(owner)}${rawRel}${url.search}`;
     this.dav.executeRequest(req, res, '/remote.php/dav/files');
   }
 
-  private sameUserFiles(destination: string, user: string): boolean {
+  private entry(user: string, rel: string, stat: fs.Stats): Entry {
+    const disk = this.layout.userFile(user, rel)!;
+    return { rel, stat, size: stat.isDirectory() ? folderSize(disk) : stat.size, etag: etagOf(stat), fileId: fileIdOf(stat, INSTANCE_ID), numericId: stat.ino };
+  }
+
+  private href(user: string, e: Entry): string {
+    const rel = e.rel === '/' ? '/' : e.stat.isDirectory() ? `${e.rel}/` : e.rel;
+    return encodeHref(`/remote.php/dav/files/${user}${rel}`);
+  }
+
+  private async propfind(req: http.IncomingMessage, res: http.ServerResponse, user: string, rel: string): Promise<void> {
+    const body = await readBody(req);
+    const disk = this.layout.userFile(user, rel);
+    const stat = disk ? statOrUndefined(disk) : undefined;
+    if (!disk || !stat) return sabreError(res, 404, EXCEPTION.notFound, MESSAGE.notLocated(rel));
+    const entries = [this.entry(user, rel, stat)];
+    if (stat.isDirectory() && String(req.headers.depth ?? 'infinity') !== '0') {
+      for (const name of fs.readdirSync(disk).sort()) {
+        const s = statOrUndefined(path.join(disk, name));
+        if (s) entries.push(this.entry(user, rel === '/' ? `/${name}` : `${rel}/${name}`, s));
+      }
+    }
+    const text = multistatus(entries, (e) => this.href(user, e), requestedProps(body));
+    res.writeHead(207, { 'Content-Type': 'application/xml; charset=utf-8', 'Content-Length': Buffer.byteLength(text), Vary: 'Brief,Prefer' });
+    res.end(text);
+  }
+
+  private async get(req: http.IncomingMessage, res: http.ServerResponse, user: string, rel: string): Promise<void> {
+    req.resume();
+    const disk = this.layout.userFile(user, rel);
+    const stat = disk ? statOrUndefined(disk) : undefined;
+    if (!disk || !stat) return sabreError(res, 404, EXCEPTION.notFound, MESSAGE.notLocated(rel));
+    if (stat.isDirectory()) return sabreError(res, 501, 'Sabre\\DAV\\Exception\\NotImplemented', 'GET is only implemented on File objects');
+    res.writeHead(200, {
+      'Content-Type': mimeOf(rel), 'Content-Length': stat.size, ETag: `"${etagOf(stat)}"`, 'OC-ETag': `"${etagOf(stat)}"`,
+      'Last-Modified': stat.mtime.toUTCString(),
+    });
+    if (req.method === 'HEAD') return void res.end();
+    const cut = this.faults.cutNextDownload;
+    if (cut) {
+      this.faults.cutNextDownload = undefined;
+      const head = Buffer.alloc(Math.min(cut.afterBytes, stat.size));
+      const fd = fs.openSync(disk, 'r');
+      fs.readSync(fd, head, 0, head.length, 0);
+      fs.closeSync(fd);
+      res.write(head, () => res.destroy());
+      return;
+    }
+    await pipeline(fs.createReadStream(disk), res);
+  }
+
+  private async mkcol(req: http.IncomingMessage, res: http.ServerResponse, user: string, rel: string): Promise<void> {
+    req.resume();
+    const disk = this.layout.userFile(user, rel);
+    if (!disk || rel === '/' || fs.existsSync(disk)) return sabreError(res, 405, EXCEPTION.notAllowed, MESSAGE.exists);
+    if (!isDir(path.dirname(disk))) return sabreError(res, 409, EXCEPTION.conflict, MESSAGE.parentMissing);
+    try {
+      fs.mkdirSync(disk);
+    } catch (err) {
+      // two MKCOLs at once: the loser finds it there (the file system decides, as in Nextcloud)
+      if ((err as { code?: string }).code === 'EEXIST') return sabreError(res, 405, EXCEPTION.notAllowed, MESSAGE.exists);
+      throw err;
+    }
+    res.writeHead(201, { 'Content-Length': 0 });
+    res.end();
+  }
+
+  private async remove(req: http.IncomingMessage, res: http.ServerResponse, user: string, rel: string): Promise<void> {
+    req.resume();
+    const disk = this.layout.userFile(user, rel);
+    if (!disk || rel === '/') return sabreError(res, 403, EXCEPTION.forbidden, 'Permission denied to delete the root');
+    if (!statOrUndefined(disk)) return sabreError(res, 404, EXCEPTION.notFound, MESSAGE.notLocated(rel));
+    await fsp.rm(disk, { recursive: true, force: true });
+    res.writeHead(204);
+    res.end();
+  }
+
+  /** MOVE and COPY: Sabre checks the destination (Overwrite, its folder), then moves or copies. */
+  private async transfer(req: http.IncomingMessage, res: http.ServerResponse, user: string, rel: string): Promise<void> {
+    req.resume();
+    const destination = typeof req.headers.destination === 'string' ? req.headers.destination : '';
+    const dest = this.destinationOf(destination, user);
+    if (!dest) return sabreError(res, destination ? 403 : 400, destination ? EXCEPTION.forbidden : EXCEPTION.badRequest, destination ? 'The destination is outside the files of this user' : 'The Destination header is required');
+    const disk = this.layout.userFile(user, rel);
+    const stat = disk ? statOrUndefined(disk) : undefined;
+    if (!disk || !stat) return sabreError(res, 404, EXCEPTION.notFound, MESSAGE.notLocated(rel));
+    const destDisk = this.layout.userFile(user, dest)!;
+    if (!isDir(path.dirname(destDisk))) return sabreError(res, 409, EXCEPTION.conflict, MESSAGE.destinationMissing);
+    const before = statOrUndefined(destDisk);
+    if (before && String(req.headers.overwrite ?? 'T').toUpperCase() === 'F') return sabreError(res, 412, EXCEPTION.precondition, MESSAGE.noOverwrite);
+    if (before) fs.rmSync(destDisk, { recursive: true, force: true });
+    if (req.method === 'MOVE') fs.renameSync(disk, destDisk);
+    else fs.cpSync(disk, destDisk, { recursive: true, preserveTimestamps: true });
+    const after = fs.statSync(destDisk);
+    const headers: Record<string, string | number> = { 'Content-Length': 0, 'OC-FileId': fileIdOf(after, INSTANCE_ID) };
+    if (req.method === 'MOVE') headers.ETag = `"${etagOf(after)}"`;
+    res.writeHead(before ? 204 : 201, headers);
+    res.end();
+  }
+
+  /** The path below the user's files that a Destination header names, or undefined when it is elsewhere. */
+  private destinationOf(destination: string, user: string): string | undefined {
     try {
       const p = new URL(destination, 'http://peer').pathname;
-      const m = /^\/remote\.php\/dav\/files\/([^/]+)\//.exec(p);
-      return Boolean(m) && decodeURIComponent(m![1]) === user;
+      const m = /^\/remote\.php\/dav\/files\/([^/]+)(\/.*)?$/.exec(p);
+      if (!m || decodeURIComponent(m[1]) !== user) return undefined;
+      const rel = relOf(m[2] ?? '/');
+      return this.layout.userFile(user, rel) ? rel : undefined;
     } catch {
-      return false;
+      return undefined;
     }
   }
 
   /** PUT as Nextcloud does it: part file, then moved into place once complete; hashes and identity headers. */
   private async put(req: http.IncomingMessage, res: http.ServerResponse, user: string, rel: string): Promise<void> {
     const disk = this.layout.userFile(user, rel);
-    if (!disk || rel.endsWith('/') || disk === path.join(this.layout.files, user)) {
+    if (!disk || rel === '/') {
       req.resume();
-      return sabreError(res, 405, 'PUT is not allowed on a folder');
+      return sabreError(res, 409, EXCEPTION.conflict, MESSAGE.putOnFolder);
     }
     const parent = path.dirname(disk);
     if (!isDir(parent)) {
-      if (this.opts.autoMkcol && req.headers['x-nc-webdav-automkcol'] === '1' && !existsAsFile(parent)) {
+      const blocker = firstExisting(parent);
+      if (this.opts.autoMkcol && req.headers['x-nc-webdav-auto-mkcol'] === '1') {
+        if (blocker && !blocker.stat.isDirectory()) {
+          req.resume();
+          return sabreError(res, 404, EXCEPTION.notFound, MESSAGE.nodeNotFound(path.basename(blocker.path)));
+        }
         await fsp.mkdir(parent, { recursive: true });
       } else {
         req.resume();
-        return sabreError(res, 409, 'Files can only be created as children of collections');
+        if (blocker && !blocker.stat.isDirectory()) return sabreError(res, 409, EXCEPTION.conflict, MESSAGE.childOfFile);
+        return sabreError(res, 404, EXCEPTION.notFound, MESSAGE.notLocated(path.posix.dirname(rel)));
       }
     }
     const before = statOrUndefined(disk);
     if (before?.isDirectory()) {
       req.resume();
-      return sabreError(res, 405, 'A folder exists at this path');
+      return sabreError(res, 409, EXCEPTION.conflict, MESSAGE.putOnFolder);
     }
+    // Checked now, when the request starts; the file is put in place when the body has arrived (not atomic).
     if (req.headers['if-none-match'] === '*' && before) {
       req.resume();
-      return sabreError(res, 412, 'An If-None-Match header was specified, but the ETag matched (or * was specified).');
+      return sabreError(res, 412, EXCEPTION.precondition, MESSAGE.ifNoneMatch);
     }
     const ifMatch = req.headers['if-match'];
     if (typeof ifMatch === 'string' && (!before || (ifMatch !== '*' && ifMatch.replace(/"/g, '') !== etagOf(before)))) {
       req.resume();
-      return sabreError(res, 412, 'An If-Match header was specified, but none of the specified ETags matched.');
+      return sabreError(res, 412, EXCEPTION.precondition, MESSAGE.ifMatch);
     }
     this.stats.puts += 1;
     const part = this.layout.partFile();
@@ -360,15 +544,17 @@ export class NextcloudPeer {
     const expected = Number(req.headers['content-length']);
     if (Number.isFinite(expected) && written.bytes !== expected && !written.truncated) {
       await fsp.rm(part, { force: true });
-      return sabreError(res, 400, `Expected filesize of ${expected} bytes but read (from Nextcloud client) and wrote (to Nextcloud storage) ${written.bytes} bytes. Could either be a network problem on the sending side or a problem writing to the storage on the server side.`);
+      return sabreError(res, 400, EXCEPTION.badRequest, `Expected filesize of ${expected} bytes but read (from Nextcloud client) and wrote (to Nextcloud storage) ${written.bytes} bytes. Could either be a network problem on the sending side or a problem writing to the storage on the server side.`);
     }
     const mtime = Number(req.headers['x-oc-mtime']);
     if (Number.isFinite(mtime) && mtime > 0) {
       await fsp.utimes(part, mtime, mtime);
       res.setHeader('X-OC-MTime', 'accepted');
     }
+    if (this.faults.putDelayMs) await new Promise((r) => setTimeout(r, this.faults.putDelayMs));
+    const replaced = fs.existsSync(disk);
     await fsp.rename(part, disk);
-    this.answerStored(req, res, disk, before ? 204 : 201, written.hashes);
+    this.answerStored(req, res, disk, replaced ? 204 : 201, written.hashes);
   }
 
   private answerStored(req: http.IncomingMessage, res: http.ServerResponse, disk: string, status: number, hashes: Record<string, string>): void {
@@ -440,45 +626,49 @@ export class NextcloudPeer {
     if (!user) return;
     if (user !== owner) {
       req.resume();
-      return sabreError(res, 403, `User ${user} may not use the uploads of ${owner}`);
+      return sabreError(res, 404, EXCEPTION.notFound, MESSAGE.principal(owner));
     }
     if (!id) {
       req.resume();
-      if (req.method === 'PROPFIND' || req.method === 'MKCOL') return sabreError(res, 405, 'The uploads root is not writable');
-      return sabreError(res, 404, 'Nothing here');
+      if (req.method === 'MKCOL') return sabreError(res, 405, EXCEPTION.notAllowed, MESSAGE.exists);
+      return sabreError(res, 405, EXCEPTION.notAllowed, `${req.method} is not allowed on the uploads root`);
     }
-    const dir = this.layout.uploadDir(user, decodeURIComponent(id));
+    const name = decodeURIComponent(id);
+    const dir = this.layout.uploadDir(user, name);
     if (!dir) {
       req.resume();
-      return sabreError(res, 400, 'Invalid upload id');
+      return sabreError(res, 400, EXCEPTION.badRequest, 'Invalid upload id');
     }
     const destination = typeof req.headers.destination === 'string' ? req.headers.destination : undefined;
-    if (destination && !this.sameUserFiles(destination, user)) {
+    if (destination && !this.destinationOf(destination, user)) {
       req.resume();
-      return sabreError(res, 403, 'The destination is outside the files of this user');
+      return sabreError(res, 403, EXCEPTION.forbidden, 'The destination is outside the files of this user');
     }
+    const missing = MESSAGE.notLocated(`//${name}${item ? `/${decodeURIComponent(item)}` : ''}`);
     if (!item) {
       req.resume();
       if (req.method === 'MKCOL') return this.startUpload(res, dir, destination);
+      if (!isDir(dir)) return sabreError(res, 404, EXCEPTION.notFound, missing);
       if (req.method === 'DELETE') return this.abortUpload(res, dir);
-      return sabreError(res, 405, `${req.method} is not supported on an upload folder by this peer`);
+      if (req.method === 'PROPFIND') return this.propfindUpload(res, user, name, dir);
+      return sabreError(res, 405, EXCEPTION.notAllowed, `${req.method} is not allowed on an upload folder`);
     }
     if (!isDir(dir)) {
       req.resume();
-      return sabreError(res, 404, 'Upload folder not found (expired or never created)');
+      return sabreError(res, 404, EXCEPTION.notFound, missing);
     }
     if (item === '.file') {
       req.resume();
-      if (req.method !== 'MOVE') return sabreError(res, 405, 'Only MOVE assembles .file');
+      if (req.method !== 'MOVE') return sabreError(res, 405, EXCEPTION.notAllowed, 'Only MOVE assembles .file');
       return this.assemble(req, res, user, dir, destination);
     }
     if (req.method === 'PUT') return this.putChunk(req, res, dir, item, destination);
     req.resume();
-    return sabreError(res, 405, `${req.method} is not supported on a chunk`);
+    return sabreError(res, 405, EXCEPTION.notAllowed, `${req.method} is not allowed on a chunk`);
   }
 
   private async startUpload(res: http.ServerResponse, dir: string, destination: string | undefined): Promise<void> {
-    if (fs.existsSync(dir)) return sabreError(res, 405, 'The resource you tried to create already exists');
+    if (fs.existsSync(dir)) return sabreError(res, 405, EXCEPTION.notAllowed, MESSAGE.exists);
     await fsp.mkdir(dir);
     await fsp.writeFile(path.join(dir, '.meta.json'), JSON.stringify({ destination: destination ?? null }));
     res.writeHead(201, { 'Content-Length': 0 });
@@ -486,10 +676,17 @@ export class NextcloudPeer {
   }
 
   private async abortUpload(res: http.ServerResponse, dir: string): Promise<void> {
-    if (!fs.existsSync(dir)) return sabreError(res, 404, 'Upload folder not found');
     await fsp.rm(dir, { recursive: true, force: true });
     res.writeHead(204);
     res.end();
+  }
+
+  private propfindUpload(res: http.ServerResponse, user: string, name: string, dir: string): void {
+    const stat = fs.statSync(dir);
+    const e: Entry = { rel: `/${name}`, stat, size: folderSize(dir), etag: etagOf(stat), fileId: fileIdOf(stat, INSTANCE_ID), numericId: stat.ino };
+    const text = multistatus([e], () => encodeHref(`/remote.php/dav/uploads/${user}/${name}/`));
+    res.writeHead(207, { 'Content-Type': 'application/xml; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
   }
 
   private meta(dir: string): { destination: string | null; totalLength?: number } {
@@ -503,18 +700,18 @@ export class NextcloudPeer {
       const n = /^\d{1,5}$/.test(name) ? Number(name) : NaN;
       if (!(n >= 1 && n <= 10000)) {
         req.resume();
-        return sabreError(res, 400, 'Chunk name must be a number between 1 and 10000');
+        return sabreError(res, 400, EXCEPTION.badRequest, 'Invalid chunk name, must be numeric between 1 and 10000');
       }
       if (destination !== meta.destination) {
         req.resume();
-        return sabreError(res, 400, 'Destination header must be the same as for the upload start');
+        return sabreError(res, 400, EXCEPTION.badRequest, 'Destination header must be the same as for the upload start');
       }
     }
     const total = Number(req.headers['oc-total-length']);
     if (Number.isFinite(total)) {
       if (meta.totalLength !== undefined && meta.totalLength !== total) {
         req.resume();
-        return sabreError(res, 400, 'OC-Total-Length differs from the earlier chunks');
+        return sabreError(res, 400, EXCEPTION.badRequest, 'OC-Total-Length differs from the earlier chunks');
       }
       meta.totalLength = total;
       await fsp.writeFile(path.join(dir, '.meta.json'), JSON.stringify(meta));
@@ -523,7 +720,7 @@ export class NextcloudPeer {
     if (fail && Number(name) === fail.n && (fail.times ?? 1) > 0) {
       fail.times = (fail.times ?? 1) - 1;
       req.resume();
-      return sabreError(res, fail.status, `Injected failure for chunk ${name}`);
+      return sabreError(res, fail.status, EXCEPTION.generic, `Injected failure for chunk ${name}`);
     }
     this.stats.chunkPuts += 1;
     const tmp = path.join(dir, `.${name}.tmp`);
@@ -532,7 +729,7 @@ export class NextcloudPeer {
     const expected = Number(req.headers['content-length']);
     if (Number.isFinite(expected) && written.bytes !== expected && !written.truncated) {
       await fsp.rm(tmp, { force: true });
-      return sabreError(res, 400, `Expected chunk of ${expected} bytes, got ${written.bytes}`);
+      return sabreError(res, 400, EXCEPTION.badRequest, `Expected chunk of ${expected} bytes, got ${written.bytes}`);
     }
     await fsp.rename(tmp, path.join(dir, name));
     res.writeHead(201, { 'Content-Length': 0 });
@@ -540,30 +737,26 @@ export class NextcloudPeer {
   }
 
   private async assemble(req: http.IncomingMessage, res: http.ServerResponse, user: string, dir: string, destination: string | undefined): Promise<void> {
-    if (!destination) return sabreError(res, 400, 'The Destination header is required');
+    if (!destination) return sabreError(res, 400, EXCEPTION.badRequest, 'The Destination header is required');
     const meta = this.meta(dir);
-    if (meta.destination !== null && meta.destination !== destination) {
-      // Nextcloud lets the final MOVE name another file than the start did (a client renaming on conflict).
-    }
-    const rel = decodeURIComponent(new URL(destination, 'http://peer').pathname.replace(/^\/remote\.php\/dav\/files\/[^/]+/, '')) || '/';
-    const disk = this.layout.userFile(user, rel);
-    if (!disk) return sabreError(res, 403, 'Destination outside the files of this user');
-    if (!isDir(path.dirname(disk))) return sabreError(res, 409, 'The destination node is not found');
+    // Nextcloud lets the final MOVE name another file than the start did (a client renaming on conflict).
+    const rel = this.destinationOf(destination, user);
+    if (!rel) return sabreError(res, 403, EXCEPTION.forbidden, 'Destination outside the files of this user');
+    const disk = this.layout.userFile(user, rel)!;
+    if (!isDir(path.dirname(disk))) return sabreError(res, 409, EXCEPTION.conflict, MESSAGE.destinationMissing);
     const before = statOrUndefined(disk);
-    if (before?.isDirectory()) return sabreError(res, 409, 'A folder is at the destination');
-    if (before && String(req.headers.overwrite ?? 'T').toUpperCase() === 'F') {
-      return sabreError(res, 412, 'The destination node already exists, and the overwrite header is set to false');
-    }
+    if (before?.isDirectory()) return sabreError(res, 409, EXCEPTION.conflict, MESSAGE.putOnFolder);
+    if (before && String(req.headers.overwrite ?? 'T').toUpperCase() === 'F') return sabreError(res, 412, EXCEPTION.precondition, MESSAGE.noOverwrite);
     const chunks = fs.readdirSync(dir).filter((f) => /^\d+$/.test(f)).sort((a, b) => Number(a) - Number(b));
     const sizes = chunks.map((c) => fs.statSync(path.join(dir, c)).size);
     const sum = sizes.reduce((a, b) => a + b, 0);
     const small = sizes.slice(0, -1).findIndex((s) => s < this.opts.minChunkSize);
     if (meta.destination !== null && small >= 0) {
-      return sabreError(res, 400, `Chunk ${chunks[small]} has ${sizes[small]} bytes; chunks but the last must be at least ${this.opts.minChunkSize} bytes`);
+      return sabreError(res, 400, EXCEPTION.badRequest, `Chunk ${chunks[small]} has ${sizes[small]} bytes; chunks but the last must be at least ${this.opts.minChunkSize} bytes`);
     }
     const total = Number(req.headers['oc-total-length'] ?? meta.totalLength);
     if (Number.isFinite(total) && total !== sum) {
-      return sabreError(res, 400, `Chunks on server do not sum up to ${total} but to ${sum} bytes`);
+      return sabreError(res, 400, EXCEPTION.badRequest, `Chunks on server do not sum up to ${total} but to ${sum} bytes`);
     }
     this.stats.assemblies += 1;
     const part = this.layout.partFile();
@@ -596,12 +789,12 @@ export class NextcloudPeer {
 
   private async ocs(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
     const ctx = ocsContext(url, req);
-    if (String(req.headers['ocs-apirequest'] ?? '').toLowerCase() !== 'true') {
-      req.resume();
-      return sendOcs(res, ctx, 997, 'CSRF check failed', []);
-    }
     const user = await this.authenticate(req, res, ctx);
     if (!user) return;
+    if (String(req.headers['ocs-apirequest'] ?? '').toLowerCase() !== 'true') {
+      req.resume();
+      return json(res, 412, { message: 'CSRF check failed' });
+    }
     const m = /^\/ocs\/v[12]\.php\/apps\/files_sharing\/api\/v1\/shares(?:\/([^/]+))?\/?$/.exec(url.pathname);
     if (!m) {
       req.resume();
@@ -610,14 +803,22 @@ export class NextcloudPeer {
     const id = m[1];
     try {
       if (req.method === 'POST' && !id) {
-        const share = this.shares.create(user, await readParams(req));
-        return sendOcs(res, ctx, 200, 'OK', this.shares.describe(share));
+        const params = await readParams(req);
+        if (!this.shareLimit.allow(`${user}:createShare`)) {
+          res.writeHead(429, { 'Content-Type': 'text/html; charset=UTF-8', 'Content-Length': 0 });
+          res.end();
+          return;
+        }
+        const share = this.shares.create(user, params);
+        this.stats.sharesCreated += 1;
+        return sendOcs(res, ctx, 200, 'OK', { ...this.shares.describe(share), mail_send: 1 });
       }
-      req.resume();
+      if (req.method !== 'PUT') req.resume();
       if (req.method === 'GET' && !id) {
         return sendOcs(res, ctx, 200, 'OK', this.shares.list(user, url.searchParams.get('path') ?? undefined).map((s) => this.shares.describe(s)));
       }
       if (req.method === 'GET' && id) return sendOcs(res, ctx, 200, 'OK', [this.shares.describe(this.shares.get(user, id))]);
+      if (req.method === 'PUT' && id) return sendOcs(res, ctx, 200, 'OK', this.shares.describe(this.shares.update(user, id, await readParams(req))));
       if (req.method === 'DELETE' && id) {
         this.shares.delete(user, id);
         return sendOcs(res, ctx, 200, 'OK', []);
@@ -629,27 +830,32 @@ export class NextcloudPeer {
     }
   }
 
-  /** `/s/<token>` and `/s/<token>/download`: the shared file, asking the link password (any user name) when set. */
-  private async publicLink(req: http.IncomingMessage, res: http.ServerResponse, p: string): Promise<void> {
+  /** `/index.php/s/<token>[/download]`: the shared file, asking the link password (any user name) when set. */
+  private async publicLink(req: http.IncomingMessage, res: http.ServerResponse, token: string): Promise<void> {
     req.resume();
-    const token = p.split('/')[2] ?? '';
     const share = this.shares.byToken(token);
-    if (!share || (share.expiration && share.expiration.slice(0, 10) < today())) return sabreError(res, 404, 'Share not found or expired');
+    if (!share || (share.expiration && share.expiration.slice(0, 10) < today())) return sabreError(res, 404, EXCEPTION.notFound, 'Share not found or expired');
     if (share.password) {
       const basic = parseBasic(req.headers.authorization);
       if (!basic || !sameSecret(share.password, basic.password)) {
         res.setHeader('WWW-Authenticate', 'Basic realm="Nextcloud public share"');
-        return sabreError(res, 401, 'This share is password-protected');
+        return sabreError(res, 401, EXCEPTION.notAuthenticated, 'This share is password-protected');
       }
     }
     const disk = this.layout.userFile(share.owner, share.path);
     const stat = disk ? statOrUndefined(disk) : undefined;
-    if (!disk || !stat) return sabreError(res, 404, 'The shared file is gone');
-    if (stat.isDirectory()) return sabreError(res, 400, 'The peer serves shared files, not folders');
+    if (!disk || !stat) return sabreError(res, 404, EXCEPTION.notFound, 'The shared file is gone');
+    if (stat.isDirectory()) return sabreError(res, 400, EXCEPTION.badRequest, 'The peer serves shared files, not folders');
     res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': stat.size });
     await pipeline(fs.createReadStream(disk), res);
   }
 }
+
+/** What status.php says (the keys of Nextcloud 32). */
+const STATUS = {
+  installed: true, maintenance: false, needsDbUpgrade: false, version: '32.0.1.2', versionstring: '32.0.1', edition: '',
+  productname: 'Nextcloud test peer', extendedSupport: false,
+};
 
 /** Counts and hashes bytes as they arrive and applies the armed faults; a stream stage or called piece by piece. */
 class FaultStage extends Transform {
@@ -706,19 +912,59 @@ class FaultStage extends Transform {
 }
 
 function newStats(): PeerStats {
-  return { passwordChecks: 0, sessionsCreated: 0, requests: 0, puts: 0, chunkPuts: 0, assemblies: 0, uploadsAborted: 0, uploadBytes: 0, correlationIds: new Set(), methods: {} };
+  return {
+    passwordChecks: 0, failedLogins: 0, sessionsCreated: 0, requests: 0, puts: 0, chunkPuts: 0, assemblies: 0, uploadsAborted: 0,
+    uploadBytes: 0, sharesCreated: 0, inFlight: 0, maxInFlight: 0, correlationIds: new Set(), methods: {},
+  };
 }
 
-function sabreError(res: http.ServerResponse, status: number, message: string): void {
-  const body = `<?xml version="1.0" encoding="utf-8"?>\n<d:error xmlns:d="DAV:" xmlns:s="http://sabredav.org/ns">\n  <s:exception>Sabre\\DAV\\Exception</s:exception>\n  <s:message>${message.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</s:message>\n</d:error>\n`;
-  res.writeHead(status, { 'Content-Type': 'application/xml; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
-  res.end(body);
+/** The path below the user's files ("/a/b"), decoded and NFC-normalised as Nextcloud keeps names. */
+function relOf(rawRel: string): string {
+  const segments = rawRel.split('/').filter(Boolean).map((s) => decodeURIComponent(s).normalize('NFC'));
+  return `/${segments.join('/')}`;
+}
+
+/** The property names a PROPFIND body asks for (`prefix:local`), or undefined for "the usual ones". */
+function requestedProps(body: string): string[] | undefined {
+  if (!body.trim()) return undefined;
+  const root = parseXmlTree(body);
+  const prop = root?.children.find((c) => c.name === 'd:prop');
+  return prop ? prop.children.map((c) => c.name) : undefined;
+}
+
+function folderSize(dir: string): number {
+  let total = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    total += e.isDirectory() ? folderSize(p) : (statOrUndefined(p)?.size ?? 0);
+  }
+  return total;
+}
+
+/** The nearest existing path at or above `p`. */
+function firstExisting(p: string): { path: string; stat: fs.Stats } | undefined {
+  for (let cur = p; cur !== path.dirname(cur); cur = path.dirname(cur)) {
+    const stat = statOrUndefined(cur);
+    if (stat) return { path: cur, stat };
+  }
+  return undefined;
 }
 
 function json(res: http.ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+function html(res: http.ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'Content-Type': 'text/html; charset=UTF-8', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function plain(req: http.IncomingMessage, res: http.ServerResponse, status: number, body: string): void {
+  req.resume();
+  res.writeHead(status, { 'Content-Type': 'text/plain;charset=UTF-8', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
 }
 
 function parseBasic(header: string | undefined): { user: string; password: string } | undefined {
@@ -744,10 +990,14 @@ function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb);
 }
 
-async function readParams(req: http.IncomingMessage): Promise<Record<string, string>> {
+async function readBody(req: http.IncomingMessage): Promise<string> {
   const parts: Buffer[] = [];
   for await (const p of req) parts.push(p as Buffer);
-  const text = Buffer.concat(parts).toString('utf8');
+  return Buffer.concat(parts).toString('utf8');
+}
+
+async function readParams(req: http.IncomingMessage): Promise<Record<string, string>> {
+  const text = await readBody(req);
   if (String(req.headers['content-type'] ?? '').includes('application/json')) {
     const obj = JSON.parse(text || '{}') as Record<string, unknown>;
     return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, String(v)]));
@@ -765,13 +1015,4 @@ function statOrUndefined(p: string): fs.Stats | undefined {
 
 function isDir(p: string): boolean {
   return statOrUndefined(p)?.isDirectory() ?? false;
-}
-
-function existsAsFile(p: string): boolean {
-  // a file anywhere on the way makes AutoMkcol fail, as in Nextcloud
-  for (let cur = p; cur !== path.dirname(cur); cur = path.dirname(cur)) {
-    const s = statOrUndefined(cur);
-    if (s) return !s.isDirectory();
-  }
-  return false;
 }
