@@ -3,8 +3,8 @@
  * Everything that differs between deployments comes from the environment (see .env.example).
  */
 import * as path from 'node:path';
-import { flowsDirStorage } from './nodes/lib/flow-files';
-import { formatLogRecord, type LogRecord } from './nodes/lib/json-log';
+import { flowsDirStorage } from './host/flow-files';
+import { formatLogRecord, type LogRecord } from './host/json-log';
 
 const root = path.resolve(__dirname, '..');
 const env = process.env;
@@ -25,11 +25,11 @@ interface KeycloakSso {
   httpNodeAuth?: (e: NodeJS.ProcessEnv) => unknown;
 }
 
-/** Keycloak SSO (nodes/keycloak/editor-sso): each part is off while Keycloak is not configured. */
+/** Keycloak SSO (host/editor-sso): each part is off while Keycloak is not configured. */
 function keycloakSso(): KeycloakSso {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require('./nodes/keycloak/editor-sso') as KeycloakSso;
+    return require('./host/editor-sso') as KeycloakSso;
   } catch (err) {
     if ((err as { code?: string }).code === 'MODULE_NOT_FOUND') return {};
     throw err;

@@ -16,9 +16,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import express from 'express';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { formatLogRecord, type LogRecord } from '../nodes/lib/json-log';
-import { KeycloakPeer } from '../test/peers/keycloak/keycloak-peer';
-import { userToken } from '../test/peers/keycloak/user-token';
+import { formatLogRecord, type LogRecord } from '../host/json-log';
+import { KeycloakPeer } from '../peers/keycloak/keycloak-peer';
+import { userToken } from '../peers/keycloak/user-token';
 import { runLoad, type LoadResult } from './keycloak-load';
 
 const ROOT = path.resolve(__dirname, '../..');

@@ -12,7 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { NextcloudClient } from '../nodes/clients/nextcloud/client';
-import { patternSha256, patternStream } from '../test/peers/nextcloud/data';
+import { patternSha256, patternStream } from '../peers/nextcloud/data';
 import { startEmbedded } from './lib/embedded';
 import { arg, benchServer, rssSampler, textArg } from './nextcloud-peer';
 

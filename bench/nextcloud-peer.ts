@@ -17,7 +17,7 @@ export interface PeerProcess {
 
 /** `root`: a folder for the peer's files (e.g. /dev/shm to keep disk noise out of protocol measurements). */
 export async function startPeerProcess(opts: { passwordCheckMs?: number; minChunkMb?: number; root?: string } = {}): Promise<PeerProcess> {
-  const cli = path.resolve(__dirname, '..', 'test', 'peers', 'nextcloud', 'cli.js');
+  const cli = path.resolve(__dirname, '..', 'peers', 'nextcloud', 'cli.js');
   const child: ChildProcess = spawn(process.execPath, [cli, '--password-check-ms', String(opts.passwordCheckMs ?? 0), '--min-chunk-mb', String(opts.minChunkMb ?? 5), ...(opts.root ? ['--root', opts.root] : [])], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });

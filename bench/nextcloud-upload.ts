@@ -24,7 +24,7 @@ import { performance } from 'node:perf_hooks';
 import { createHash } from 'node:crypto';
 import { AuthType, createClient } from 'webdav';
 import { NextcloudClient, type NextcloudClientOptions } from '../nodes/clients/nextcloud/client';
-import { patternBuffer, patternStream } from '../test/peers/nextcloud/data';
+import { patternBuffer, patternStream } from '../peers/nextcloud/data';
 import { startEmbedded, type EmbeddedRed } from './lib/embedded';
 import { arg, benchServer, textArg, type BenchServer } from './nextcloud-peer';
 

@@ -85,7 +85,7 @@ let TINY_ID = 1000;
 
 async function startPeer(): Promise<Peer> {
   if (REAL_URL) return realTarget();
-  const cli = path.resolve(__dirname, '..', 'test', 'peers', 'odoo', 'cli.js');
+  const cli = path.resolve(__dirname, '..', 'peers', 'odoo', 'cli.js');
   const child: ChildProcess = spawn(process.execPath, [cli, '--partners', String(RECORDS)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = readline.createInterface({ input: child.stdout! });
   const queue: Array<(line: string) => void> = [];

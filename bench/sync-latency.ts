@@ -21,7 +21,7 @@ import { SharedDb } from '../nodes/clients/shared-db';
 import { seedOdoo } from '../seeds/odoo/seed';
 import { createTestDatabase, dropTestDatabase } from '../test/lib/pg';
 import { startRuntime, type Runtime } from '../test/lib/runtime';
-import { startOdooPeer, type OdooPeer } from '../test/peers/odoo';
+import { startOdooPeer, type OdooPeer } from '../peers/odoo';
 import { summarize } from './lib/embedded';
 
 const argv = process.argv.slice(2);

@@ -4,8 +4,8 @@
  * dead-lettered with the error as the reason. The mode can force either.
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { IntegrationError } from '../lib/errors';
-import { count } from '../lib/metrics';
+import { IntegrationError } from '../clients/common/errors';
+import { count } from '../clients/common/metrics';
 import { logEvent, registerType, setRED, type Msg } from '../lib/node-runtime';
 import { settleDelivery } from './deliveries';
 

@@ -6,7 +6,7 @@
 import type { NodeAPI } from 'node-red';
 import { ConnectionUsers } from '../lib/config-node';
 import { intSetting } from '../lib/env';
-import { count } from '../lib/metrics';
+import { count } from '../clients/common/metrics';
 import { logEvent, registerType, setRED } from '../lib/node-runtime';
 import { safeUrl } from '../lib/redact';
 import { AmqpBroker } from '../clients/amqp/broker';

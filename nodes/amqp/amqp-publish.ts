@@ -4,7 +4,7 @@
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { attachToConfig } from '../lib/config-node';
-import { badInput } from '../lib/errors';
+import { badInput } from '../clients/common/errors';
 import { handleInput, registerType, setRED, type Msg } from '../lib/node-runtime';
 import { brokerConfigOf, brokerNotConfigured } from './types';
 

@@ -5,7 +5,7 @@
  * message dropped by the flow (a switch with no match, a forgotten wire) is retried and then dead-lettered,
  * never lost and never stuck.
  */
-import { IntegrationError } from '../lib/errors';
+import { IntegrationError } from '../clients/common/errors';
 
 interface Pending {
   resolve: () => void;

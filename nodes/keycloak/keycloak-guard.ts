@@ -7,8 +7,8 @@
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { attachToConfig } from '../lib/config-node';
-import { IntegrationError, badInput } from '../lib/errors';
-import { count } from '../lib/metrics';
+import { IntegrationError, badInput } from '../clients/common/errors';
+import { count } from '../clients/common/metrics';
 import { getMsgProperty, handleInput, logEvent, registerType, setRED, type Msg } from '../lib/node-runtime';
 import { TokenError, forbidden } from '../clients/keycloak/errors';
 import type { KeycloakRealm } from '../clients/keycloak/realm';

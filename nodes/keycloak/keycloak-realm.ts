@@ -6,7 +6,7 @@
  */
 import type { NodeAPI } from 'node-red';
 import { ConnectionUsers } from '../lib/config-node';
-import { IntegrationError } from '../lib/errors';
+import { IntegrationError } from '../clients/common/errors';
 import { logEvent, registerType, setRED } from '../lib/node-runtime';
 import { KeycloakRealm } from '../clients/keycloak/realm';
 import { realmSettings, type RealmConfigDef, type RealmConfigNode } from './types';

@@ -4,7 +4,7 @@
  * pushed as a status to every user, and a user that registers late is told the current state at once.
  */
 import type { Node, NodeStatus } from 'node-red';
-import { IntegrationError, type SystemName } from './errors';
+import { IntegrationError, type SystemName } from '../clients/common/errors';
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'failed';
 

@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
-import { IntegrationError, errorMessage, isRetryable, type SystemName } from './errors';
-import { count } from './metrics';
+import { IntegrationError, errorMessage, isRetryable, type SystemName } from '../clients/common/errors';
+import { count } from '../clients/common/metrics';
 import { redact } from './redact';
 
 let red: NodeAPI | undefined;

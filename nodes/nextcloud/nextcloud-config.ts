@@ -9,8 +9,8 @@
 import type { NodeAPI } from 'node-red';
 import { ConnectionUsers } from '../lib/config-node';
 import { expandEnv, intSetting, settingOrEnv } from '../lib/env';
-import { errorMessage } from '../lib/errors';
-import { count } from '../lib/metrics';
+import { errorMessage } from '../clients/common/errors';
+import { count } from '../clients/common/metrics';
 import { logEvent, registerType, setRED } from '../lib/node-runtime';
 import { DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_THRESHOLD, NextcloudClient, serverRoot } from '../clients/nextcloud/client';
 import type { NextcloudConfigDef, NextcloudConfigNode } from './types';

@@ -7,8 +7,8 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { attachToConfig } from '../lib/config-node';
 import { intSetting } from '../lib/env';
-import { badInput } from '../lib/errors';
-import { count } from '../lib/metrics';
+import { badInput } from '../clients/common/errors';
+import { count } from '../clients/common/metrics';
 import { handleInput, logEvent, registerType, setRED, type Msg } from '../lib/node-runtime';
 import { CONFLICT_POLICIES, type ConflictPolicy, type NextcloudClient } from '../clients/nextcloud/client';
 import { daysFromNow, generateSharePassword, type ShareOptions, type ShareType } from '../clients/nextcloud/ocs';

@@ -7,7 +7,7 @@
 import type { NodeAPI } from 'node-red';
 import { ConnectionUsers } from '../lib/config-node';
 import { expandEnv, intSetting, settingOrEnv } from '../lib/env';
-import { errorMessage } from '../lib/errors';
+import { errorMessage } from '../clients/common/errors';
 import { logEvent, registerType, setRED } from '../lib/node-runtime';
 import { safeUrl } from '../lib/redact';
 import { OdooClient } from '../clients/odoo/client';

@@ -6,7 +6,7 @@
  * invoice as sent. msg.odoo.pdf says which path worked and why the others did not (nodes/clients/odoo/pdf.ts).
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { badInput } from '../lib/errors';
+import { badInput } from '../clients/common/errors';
 import { attachToConfig } from '../lib/config-node';
 import { handleInput, registerType, setRED, type Msg } from '../lib/node-runtime';
 import { fetchRecordPdf, type PdfPath } from '../clients/odoo/pdf';

@@ -13,7 +13,7 @@ import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
 import { attachToConfig } from '../lib/config-node';
 import { intSetting } from '../lib/env';
 import { errorInfoOf, handleInput, logEvent, registerType, setRED, type Msg, type Send } from '../lib/node-runtime';
-import { count } from '../lib/metrics';
+import { count } from '../clients/common/metrics';
 import { ChangeFeed, type ChangeSource, type CursorState } from '../clients/odoo/changes';
 import type { OdooRecord } from '../clients/odoo/client';
 import { checkDomain, fieldList, jsonSetting, label, notConfigured, odooConfigOf } from './types';

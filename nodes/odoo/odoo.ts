@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { badInput } from '../lib/errors';
+import { badInput } from '../clients/common/errors';
 import { attachToConfig } from '../lib/config-node';
 import { intSetting } from '../lib/env';
 import { handleInput, registerType, setRED, type Msg, type Send } from '../lib/node-runtime';

@@ -5,7 +5,7 @@
  */
 import type { NodeAPI } from 'node-red';
 import { ConnectionUsers } from '../lib/config-node';
-import { errorMessage } from '../lib/errors';
+import { errorMessage } from '../clients/common/errors';
 import { intSetting } from '../lib/env';
 import { logEvent, registerType, setRED } from '../lib/node-runtime';
 import { safeUrl } from '../lib/redact';

@@ -6,7 +6,7 @@
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { attachToConfig } from '../lib/config-node';
-import { count } from '../lib/metrics';
+import { count } from '../clients/common/metrics';
 import { ensureCorrelationId, logEvent, registerType, setRED, status } from '../lib/node-runtime';
 import type { PgListener } from '../clients/shared-db/listener';
 import { dbConfigOf } from './types';

@@ -4,7 +4,7 @@
  * input ever becomes SQL text.
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
-import { badInput } from '../lib/errors';
+import { badInput } from '../clients/common/errors';
 import { attachToConfig } from '../lib/config-node';
 import { evaluateTyped, handleInput, registerType, setRED, type Msg } from '../lib/node-runtime';
 import { dbConfigOf, notConfigured } from './types';

@@ -10,7 +10,7 @@
  *   npm run build && NEXTCLOUD_URL=… NEXTCLOUD_USERNAME=… NEXTCLOUD_APP_PASSWORD=… node dist/seeds/nextcloud/seed.js \
  *     [--patients 20 | --ids 1,2,3] [--share-group medicos]
  */
-import { badInput } from '../../nodes/lib/errors';
+import { badInput } from '../../nodes/clients/common/errors';
 import { NextcloudClient } from '../../nodes/clients/nextcloud/client';
 import { KIND_FOLDERS, PATIENT_ROOT, patientFolder } from '../../nodes/clients/nextcloud/paths';
 

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { AMQP_URL, collect, helper, sleep, uniqueName, waitFor } from '../lib/harness';
 import { RabbitTool, closeConnectionNamed } from '../lib/rabbit';
 import { deadLetterQueueName, retryQueueName } from '../../nodes/clients/amqp/topology';
-import { valueOf } from '../../nodes/lib/metrics';
+import { valueOf } from '../../nodes/clients/common/metrics';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const nodes = ['amqp-broker', 'amqp-publish', 'amqp-consume', 'amqp-ack'].map((n) => require(`../../nodes/amqp/${n}`));

@@ -9,7 +9,7 @@
  */
 import * as http from 'node:http';
 import * as https from 'node:https';
-import { type XmlElement, child, parseXmlTree } from '../lib/xml';
+import { type XmlElement, child, parseXmlTree } from '../../nodes/clients/nextcloud/xml';
 
 export { type XmlElement, child, parseXmlTree };
 

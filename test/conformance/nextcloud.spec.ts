@@ -5,7 +5,7 @@
  * the battery also runs against that server, and every difference from the peer is reported.
  */
 import { strict as assert } from 'node:assert';
-import { NextcloudPeer } from '../peers/nextcloud/peer';
+import { NextcloudPeer } from '../../peers/nextcloud/peer';
 import { NEXTCLOUD_PROBES } from './nextcloud-battery';
 import { concurrentRename, newPatients, wrongPassword } from './nextcloud-scenarios';
 import { loadRecording, realTarget, runOnPeer } from './nextcloud';

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { NextcloudPeer } from '../peers/nextcloud/peer';
+import { NextcloudPeer } from '../../peers/nextcloud/peer';
 import { NEXTCLOUD_PROBES } from './nextcloud-battery';
 import { type BatteryResult, type Target, runBattery } from './nextcloud-runner';
 

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { startOdooPeer, type OdooPeer } from '../peers/odoo';
+import { startOdooPeer, type OdooPeer } from '../../peers/odoo';
 import { connect, type OdooTarget } from './odoo-wire';
 import type { ProbeResult } from './runner';
 

@@ -6,7 +6,7 @@
  * battery also runs against that Odoo and the peer is judged against it live.
  */
 import * as assert from 'node:assert/strict';
-import type { OdooPeer } from '../peers/odoo';
+import type { OdooPeer } from '../../peers/odoo';
 import { ODOO_KNOWN_DIFFERENCES, ODOO_PROBES } from './odoo-probes';
 import { peerTarget, readRecording, realConfigured, realTarget, runTag } from './odoo-targets';
 import { differences, judge, markdownTable, normalise, runProbes, staleExceptions, type ProbeResult, type Verdict } from './runner';

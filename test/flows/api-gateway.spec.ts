@@ -5,8 +5,8 @@ import * as path from 'node:path';
 import { SharedDb, migrate, upsert } from '../../nodes/clients/shared-db';
 import { createTestDatabase, dropTestDatabase } from '../lib/pg';
 import { startRuntime, type Runtime } from '../lib/runtime';
-import { KeycloakPeer } from '../peers/keycloak/keycloak-peer';
-import { userToken } from '../peers/keycloak/user-token';
+import { KeycloakPeer } from '../../peers/keycloak/keycloak-peer';
+import { userToken } from '../../peers/keycloak/user-token';
 
 const flow = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'flows', '05 - API gateway.json'), 'utf8'));
 

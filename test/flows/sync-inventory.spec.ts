@@ -12,9 +12,9 @@ import { seedOdoo } from '../../seeds/odoo/seed';
 import { waitFor } from '../lib/harness';
 import { createTestDatabase, dropTestDatabase } from '../lib/pg';
 import { startRuntime, type Runtime } from '../lib/runtime';
-import { KeycloakPeer } from '../peers/keycloak/keycloak-peer';
-import { userToken } from '../peers/keycloak/user-token';
-import { startOdooPeer, type OdooPeer } from '../peers/odoo';
+import { KeycloakPeer } from '../../peers/keycloak/keycloak-peer';
+import { userToken } from '../../peers/keycloak/user-token';
+import { startOdooPeer, type OdooPeer } from '../../peers/odoo';
 
 const flow = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'flows', '04 - Shared database - medical inventory.json'), 'utf8'));
 

@@ -11,7 +11,7 @@ import { seedOdoo } from '../../seeds/odoo/seed';
 import { sleep, waitFor } from '../lib/harness';
 import { createTestDatabase, dropTestDatabase } from '../lib/pg';
 import { startRuntime, type Runtime } from '../lib/runtime';
-import { startOdooPeer, type OdooPeer } from '../peers/odoo';
+import { startOdooPeer, type OdooPeer } from '../../peers/odoo';
 
 const flow = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'flows', '03 - Shared database - patients and appointments.json'), 'utf8'));
 

@@ -3,9 +3,9 @@ import { createPublicKey } from 'node:crypto';
 import * as net from 'node:net';
 import { SignJWT, base64url } from 'jose';
 import { KeycloakRealm, TokenError, hasRoles, bearerToken } from '../../nodes/clients/keycloak';
-import { IntegrationError } from '../../nodes/lib/errors';
-import { KeycloakPeer, PEER_REALM } from '../peers/keycloak/keycloak-peer';
-import { userToken } from '../peers/keycloak/user-token';
+import { IntegrationError } from '../../nodes/clients/common/errors';
+import { KeycloakPeer, PEER_REALM } from '../../peers/keycloak/keycloak-peer';
+import { userToken } from '../../peers/keycloak/user-token';
 
 const INTEGRATION_SECRET = 'integration-dev-secret';
 

@@ -5,10 +5,10 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { waitFor } from '../lib/harness';
-import { DEFAULT_ROLE_MAPPING, editorAdminAuth, editorLogoutRedirect, editorPermissions, httpNodeAuth } from '../../nodes/keycloak/editor-sso';
-import { HeadlessBrowser } from '../peers/keycloak/headless';
-import { KeycloakPeer, SEED_PASSWORD } from '../peers/keycloak/keycloak-peer';
-import { userToken } from '../peers/keycloak/user-token';
+import { DEFAULT_ROLE_MAPPING, editorAdminAuth, editorLogoutRedirect, editorPermissions, httpNodeAuth } from '../../host/editor-sso';
+import { HeadlessBrowser } from '../../peers/keycloak/headless';
+import { KeycloakPeer, SEED_PASSWORD } from '../../peers/keycloak/keycloak-peer';
+import { userToken } from '../../peers/keycloak/user-token';
 
 const ROOT = path.resolve(__dirname, '../../..');
 

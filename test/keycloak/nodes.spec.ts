@@ -5,8 +5,8 @@ import * as net from 'node:net';
 import { SignJWT, base64url } from 'jose';
 import { core, helper, collect, serveHttpNodes, waitFor } from '../lib/harness';
 import { realmSettings } from '../../nodes/keycloak/types';
-import { KeycloakPeer } from '../peers/keycloak/keycloak-peer';
-import { userToken } from '../peers/keycloak/user-token';
+import { KeycloakPeer } from '../../peers/keycloak/keycloak-peer';
+import { userToken } from '../../peers/keycloak/user-token';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const realmNode = require('../../nodes/keycloak/keycloak-realm');

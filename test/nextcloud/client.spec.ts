@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
-import { KiB, MiB, patternBuffer, patternSha256, patternStream } from '../peers/nextcloud/data';
+import { KiB, MiB, patternBuffer, patternSha256, patternStream } from '../../peers/nextcloud/data';
 import { waitFor } from '../lib/harness';
 import { type Rejection, rejection, sha256, usePeerPerTest } from './fixture';
 

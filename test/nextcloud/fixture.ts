@@ -4,8 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import { NextcloudClient, type NextcloudClientOptions } from '../../nodes/clients/nextcloud/client';
-import { NextcloudPeer, type PeerOptions } from '../peers/nextcloud/peer';
-import { MiB } from '../peers/nextcloud/data';
+import { NextcloudPeer, type PeerOptions } from '../../peers/nextcloud/peer';
+import { MiB } from '../../peers/nextcloud/data';
 
 export type Rejection = { code?: string; system?: string; retryable?: boolean; message: string; details?: Record<string, unknown> };
 

@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { Readable } from 'node:stream';
 import { helper, waitFor, collect } from '../lib/harness';
-import { NextcloudPeer } from '../peers/nextcloud/peer';
-import { MiB, patternSha256, patternStream } from '../peers/nextcloud/data';
+import { NextcloudPeer } from '../../peers/nextcloud/peer';
+import { MiB, patternSha256, patternStream } from '../../peers/nextcloud/data';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const ncConfig = require('../../nodes/nextcloud/nextcloud-config');

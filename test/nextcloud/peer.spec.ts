@@ -4,7 +4,7 @@
  * the share rate limit. (test/conformance/ holds it to a recording of a real Nextcloud 32, call by call.)
  */
 import { strict as assert } from 'node:assert';
-import { NextcloudPeer } from '../peers/nextcloud/peer';
+import { NextcloudPeer } from '../../peers/nextcloud/peer';
 
 describe('nextcloud test peer (documented Nextcloud behaviour)', function () {
   let peer: NextcloudPeer;

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { UploadResult } from '../../nodes/clients/nextcloud/client';
-import { MiB, patternBuffer, patternStream } from '../peers/nextcloud/data';
+import { MiB, patternBuffer, patternStream } from '../../peers/nextcloud/data';
 import { waitFor } from '../lib/harness';
 import { rejection, sha256, usePeerPerTest } from './fixture';
 

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { NextcloudClient } from '../../nodes/clients/nextcloud/client';
 import { patientsArg, seedNextcloud } from '../../seeds/nextcloud/seed';
-import { NextcloudPeer } from '../peers/nextcloud/peer';
+import { NextcloudPeer } from '../../peers/nextcloud/peer';
 
 describe('Nextcloud seed (Nextcloud peer)', function () {
   let peer: NextcloudPeer;

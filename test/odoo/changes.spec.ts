@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { ChangeFeed, type CursorState, type CursorStore } from '../../nodes/clients/odoo/changes';
 import type { OdooClient, OdooRecord } from '../../nodes/clients/odoo/client';
-import { startOdooPeer, type OdooPeer } from '../peers/odoo';
+import { startOdooPeer, type OdooPeer } from '../../peers/odoo';
 import { waitFor } from '../lib/harness';
 import { clientFor } from './helpers';
 

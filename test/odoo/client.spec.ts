@@ -6,8 +6,8 @@
 import * as assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { OdooClient } from '../../nodes/clients/odoo/client';
-import { IntegrationError } from '../../nodes/lib/errors';
-import { startOdooPeer, type OdooPeer } from '../peers/odoo';
+import { IntegrationError } from '../../nodes/clients/common/errors';
+import { startOdooPeer, type OdooPeer } from '../../peers/odoo';
 import { clientFor, insertPartners } from './helpers';
 
 async function rejects(p: Promise<unknown>, code: string, message?: RegExp): Promise<IntegrationError> {

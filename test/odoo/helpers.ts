@@ -1,6 +1,6 @@
 /** Shared by the Odoo tests: a peer plus a client bound to it, and bulk test data. */
 import { OdooClient, type OdooClientOptions } from '../../nodes/clients/odoo/client';
-import type { OdooPeer } from '../peers/odoo';
+import type { OdooPeer } from '../../peers/odoo';
 
 export function clientFor(peer: OdooPeer, options: Partial<OdooClientOptions> = {}): OdooClient {
   return new OdooClient({ url: peer.url, db: peer.db, username: peer.admin.login, apiKey: peer.admin.apiKey, retryDelayMs: 10, ...options });

@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { core, helper, collect, waitFor, sleep } from '../lib/harness';
 import { getRED } from '../../nodes/lib/node-runtime';
-import { startOdooPeer, type OdooPeer } from '../peers/odoo';
+import { startOdooPeer, type OdooPeer } from '../../peers/odoo';
 import { clientFor, insertPartners, postedInvoice } from './helpers';
 import type { OdooClient } from '../../nodes/clients/odoo/client';
 

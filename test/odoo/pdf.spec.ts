@@ -6,8 +6,8 @@
 import * as assert from 'node:assert/strict';
 import { OdooClient } from '../../nodes/clients/odoo/client';
 import { fetchRecordPdf } from '../../nodes/clients/odoo/pdf';
-import { IntegrationError } from '../../nodes/lib/errors';
-import { startOdooPeer, type OdooPeer } from '../peers/odoo';
+import { IntegrationError } from '../../nodes/clients/common/errors';
+import { startOdooPeer, type OdooPeer } from '../../peers/odoo';
 import { clientFor, postedInvoice } from './helpers';
 
 const isPdf = (b: Buffer) => b.subarray(0, 5).toString('latin1') === '%PDF-' && b.includes(Buffer.from('%%EOF'));

@@ -7,7 +7,7 @@ import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { OdooClient } from '../../nodes/clients/odoo/client';
-import { startOdooPeer, type OdooPeer } from '../peers/odoo';
+import { startOdooPeer, type OdooPeer } from '../../peers/odoo';
 import { clientFor } from './helpers';
 
 describe('odoo peer', function () {

@@ -7,7 +7,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { seedOdoo, WEBHOOK_PATHS } from '../../seeds/odoo/seed';
 import type { OdooClient } from '../../nodes/clients/odoo/client';
-import { startOdooPeer, type OdooPeer } from '../peers/odoo';
+import { startOdooPeer, type OdooPeer } from '../../peers/odoo';
 import { waitFor } from '../lib/harness';
 import { clientFor } from './helpers';
 

@@ -6,7 +6,7 @@
 import * as assert from 'node:assert/strict';
 import { applyStockMovement, findAppliedMovement, type StockMovement } from '../../nodes/clients/odoo/stock';
 import type { OdooClient } from '../../nodes/clients/odoo/client';
-import { startOdooPeer, type OdooPeer } from '../peers/odoo';
+import { startOdooPeer, type OdooPeer } from '../../peers/odoo';
 import { clientFor } from './helpers';
 
 describe('odoo stock movements (applied once, keyed on the transfer origin)', function () {

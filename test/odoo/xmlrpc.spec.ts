@@ -6,8 +6,8 @@ import * as assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { parseMethodCall, parseMethodResponse, serializeMethodCall } from '../../nodes/clients/odoo/xmlrpc';
 import { faultFromXmlRpc, lastTracebackLine } from '../../nodes/clients/odoo/errors';
-import { xmlFault, xmlFaultFor, xmlResponse } from '../peers/odoo/wire';
-import { TypeErr, ValueErr, missingRecord } from '../peers/odoo/python';
+import { xmlFault, xmlFaultFor, xmlResponse } from '../../peers/odoo/wire';
+import { TypeErr, ValueErr, missingRecord } from '../../peers/odoo/python';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const serializer = require('xmlrpc/lib/serializer') as { serializeMethodResponse(v: unknown): string; serializeFault(v: unknown): string };

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { readFlowFiles, splitFlows, writeFlowFiles, type FlowNode } from '../../nodes/lib/flow-files';
+import { readFlowFiles, splitFlows, writeFlowFiles, type FlowNode } from '../../host/flow-files';
 
 const shipped = path.resolve(__dirname, '..', '..', '..', 'flows');
 

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { formatLogRecord } from '../../nodes/lib/json-log';
+import { formatLogRecord } from '../../host/json-log';
 
 describe('JSON log lines', function () {
   const node = { type: 'clinica-odoo-config', id: 'cfg.odoo' };

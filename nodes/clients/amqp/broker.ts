@@ -6,8 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Connection, type AsyncMessage, type Publisher } from 'rabbitmq-client';
-import { IntegrationError, errorMessage, isRetryable } from '../../lib/errors';
+import { IntegrationError, errorMessage, isRetryable } from '../common/errors';
 import { documentsTopology, type Topology } from './topology';
+import type { BrokerLink, BrokerState, PublishRequest, PublishResult } from './types';
 import { AmqpConsumer, type ConsumeOptions, type DeliveryHandler } from './consumer';
 
 export interface BrokerOptions {
@@ -22,29 +23,7 @@ export interface BrokerOptions {
   retryHighMs?: number;
 }
 
-export type BrokerState = 'connecting' | 'connected' | 'reconnecting' | 'blocked' | 'closed';
-
-export interface PublishRequest {
-  exchange: string;
-  routingKey: string;
-  /** Buffer as is; string as text/plain; anything else as JSON. */
-  body: unknown;
-  headers?: Record<string, unknown>;
-  messageId?: string;
-  correlationId?: string;
-  contentType?: string;
-  persistent?: boolean;
-  expirationMs?: number;
-  /** Fail when no queue is bound for the routing key (default true). */
-  mandatory?: boolean;
-}
-
-export interface PublishResult {
-  exchange: string;
-  routingKey: string;
-  messageId: string;
-  bytes: number;
-}
+export type { BrokerState, PublishRequest, PublishResult } from './types';
 
 /** Body and content type for the wire: JSON unless it already is bytes or text. */
 export function encodeBody(body: unknown, contentType?: string): { bytes: Buffer; contentType: string } {
@@ -58,7 +37,7 @@ export declare interface AmqpBroker {
   on(event: 'state', cb: (state: BrokerState, detail?: string) => void): this;
 }
 
-export class AmqpBroker extends EventEmitter {
+export class AmqpBroker extends EventEmitter implements BrokerLink {
   readonly connection: Connection;
   private publisher?: Publisher;
   private readonly returned = new Map<string, string>();

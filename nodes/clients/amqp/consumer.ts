@@ -9,8 +9,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { ConsumerStatus, type AsyncMessage, type Consumer } from 'rabbitmq-client';
-import { IntegrationError, errorMessage, isRetryable } from '../../lib/errors';
-import type { AmqpBroker } from './broker';
+import { IntegrationError, errorMessage, isRetryable } from '../common/errors';
+import type { BrokerLink } from './types';
 import { deadLetterQueueName, failureQueues, retryQueueName, type QueueDecl } from './topology';
 
 export type BodyFormat = 'auto' | 'json' | 'text' | 'buffer';
@@ -136,7 +136,7 @@ export class AmqpConsumer extends EventEmitter {
   private lost!: Promise<typeof LOST>;
   private markLost!: () => void;
 
-  constructor(private readonly broker: AmqpBroker, private readonly options: ConsumeOptions, private readonly handler: DeliveryHandler) {
+  constructor(private readonly broker: BrokerLink, private readonly options: ConsumeOptions, private readonly handler: DeliveryHandler) {
     super();
     if (!options.queue) {
       throw new IntegrationError('AMQP consumer needs a queue name', { code: 'AMQP_NOT_CONFIGURED', system: 'amqp', retryable: false });
@@ -319,7 +319,7 @@ export class AmqpConsumer extends EventEmitter {
  * Moves up to `limit` messages from `<queue>.dlq` back to `<queue>` (attempts reset, `x-replayed` counted),
  * each confirmed before it is removed from the DLQ. Returns how many were moved.
  */
-export async function replayDeadLetters(broker: AmqpBroker, queue: string, limit = Infinity): Promise<number> {
+export async function replayDeadLetters(broker: BrokerLink, queue: string, limit = Infinity): Promise<number> {
   const dlq = deadLetterQueueName(queue);
   const ch = await broker.connection.acquire();
   let moved = 0;

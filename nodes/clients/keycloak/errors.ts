@@ -2,7 +2,7 @@
  * Keycloak failures as the pack's typed errors. Token problems are the caller's (401, never retried);
  * an unreachable or failing Keycloak is ours (retryable, the guard answers 503).
  */
-import { IntegrationError, asIntegrationError, isTransientNetworkError } from '../../lib/errors';
+import { IntegrationError, asIntegrationError, isTransientNetworkError } from '../common/errors';
 
 /** Why a bearer token was refused; each maps to a stable error code and an RFC 6750 error. */
 export type TokenProblem =

@@ -4,7 +4,7 @@
  * forged tokens cannot make us hammer Keycloak. Concurrent callers share one fetch.
  */
 import { importJWK, type JWK } from 'jose';
-import { count } from '../../lib/metrics';
+import { count } from '../common/metrics';
 import { TokenError, keycloakError, keycloakHttpError } from './errors';
 
 export interface JwksOptions {

@@ -3,7 +3,7 @@
  * verification and client-credentials tokens. No Node-RED import; the realm config node owns one of these.
  */
 import * as oidc from 'openid-client';
-import { IntegrationError } from '../../lib/errors';
+import { IntegrationError } from '../common/errors';
 import { keycloakError, keycloakHttpError, notConfigured } from './errors';
 import { JwksCache, type FetchReason } from './jwks';
 import { ServiceTokenCache, type ServiceToken } from './service-token';

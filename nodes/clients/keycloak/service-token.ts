@@ -3,7 +3,7 @@
  * before it expires; when it must be renewed, concurrent callers wait for one shared request, so Keycloak
  * sees one token request per renewal however many messages are in flight.
  */
-import { count } from '../../lib/metrics';
+import { count } from '../common/metrics';
 
 export interface ServiceToken {
   accessToken: string;

@@ -8,7 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { PassThrough, type Readable, Transform } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
-import { IntegrationError, badInput, isRetryable } from '../../lib/errors';
+import { IntegrationError, badInput, isRetryable } from '../common/errors';
 import { CleanupQueue } from './cleanup';
 import { bufferChunks, describe, isReadable, knownSize, prepend, sourceFailed, streamChunks } from './content';
 import { type Entry, PROPFIND_BODY, normEtag, parseMultistatus } from './dav';

@@ -5,7 +5,7 @@
 import type { ReadStream } from 'node:fs';
 import { stat as fsStat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { IntegrationError } from '../../lib/errors';
+import { IntegrationError } from '../common/errors';
 
 export function isReadable(v: unknown): v is Readable {
   return v instanceof Readable || (!!v && typeof (v as Readable).pipe === 'function' && typeof (v as Readable)[Symbol.asyncIterator] === 'function');

@@ -3,7 +3,7 @@
  * things, the body) decides the code and whether to retry. Every error names the operation, the path and the fix.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { IntegrationError, asIntegrationError } from '../../lib/errors';
+import { IntegrationError, asIntegrationError } from '../common/errors';
 import { child, parseXmlTree } from './xml';
 
 interface StatusRule {

@@ -5,7 +5,7 @@
  * is understood too.
  */
 import { randomBytes } from 'node:crypto';
-import { IntegrationError, badInput } from '../../lib/errors';
+import { IntegrationError, badInput } from '../common/errors';
 import { httpError } from './errors';
 import type { Response } from './transport';
 import { parseXmlTree, xmlValue } from './xml';

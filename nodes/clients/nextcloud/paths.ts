@@ -6,7 +6,7 @@
  * a name is changed: outer spaces, no-break and other odd spaces, a byte-order mark are refused with a message that
  * says what to send instead, never trimmed or replaced behind the caller's back.
  */
-import { IntegrationError } from '../../lib/errors';
+import { IntegrationError } from '../common/errors';
 
 /** Root of the clinic's patient documents (MISSION.md, solution 1). */
 export const PATIENT_ROOT = '/Documentos_Clinicos/Pacientes';

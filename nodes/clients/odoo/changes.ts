@@ -27,7 +27,7 @@
  * at most that page).
  */
 import { createHash } from 'node:crypto';
-import { badInput } from '../../lib/errors';
+import { badInput } from '../common/errors';
 import type { Domain, OdooClient, OdooRecord } from './client';
 import { odooDatetime } from './xmlrpc';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -8,8 +8,8 @@
  *  - a write whose answer was lost is reported as ODOO_OUTCOME_UNKNOWN (not retryable), and Odoo's
  *    "cannot marshal None" XML-RPC fault for methods returning None as the success it is.
  */
-import { IntegrationError, badInput } from '../../lib/errors';
-import { count } from '../../lib/metrics';
+import { IntegrationError, badInput } from '../common/errors';
+import { count } from '../common/metrics';
 import { OdooFault, odooError, type OdooOperation } from './errors';
 import { HttpFailure, HttpTransport } from './http';
 import {

@@ -8,7 +8,7 @@
  *  - JSON-2 (/json/2): a 4xx/5xx status with the same `{name, message, arguments, context, debug}` body.
  * All are reduced to an Odoo exception name and message, then to one code, whatever the transport.
  */
-import { IntegrationError } from '../../lib/errors';
+import { IntegrationError } from '../common/errors';
 
 export interface OdooOperation {
   model?: string;

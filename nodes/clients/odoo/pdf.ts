@@ -15,7 +15,7 @@
  * By default (invoices and other records alike) the paths are attachment then report-route: nothing in Odoo
  * changes. Every attempt is recorded with why it failed, and the result says which path gave the bytes.
  */
-import { IntegrationError, badInput } from '../../lib/errors';
+import { IntegrationError, badInput } from '../common/errors';
 import type { OdooClient } from './client';
 
 export type PdfPath = 'attachment' | 'send-wizard' | 'report-route';

@@ -17,7 +17,7 @@
  *   out         warehouse stock → customers     (Delivery Orders operation type)
  *   adjustment  inventory adjustment ⇄ stock    (signed quantity; Receipts when positive, Delivery when negative)
  */
-import { IntegrationError, badInput } from '../../lib/errors';
+import { IntegrationError, badInput } from '../common/errors';
 import type { OdooClient, OdooRecord } from './client';
 
 export type MovementType = 'in' | 'out' | 'adjustment';

@@ -2,7 +2,7 @@
  * What the upsert writes: one spec per shared table (its key, columns and their types), and the checks that
  * turn a record from a flow into a row or into a clear BAD_INPUT error naming the record and the column.
  */
-import { badInput } from '../../lib/errors';
+import { badInput } from '../common/errors';
 
 export type ColumnType = 'int' | 'numeric' | 'text' | 'timestamptz' | 'date' | 'bool';
 

@@ -1,5 +1,5 @@
 /** PostgreSQL errors as the pack's typed errors: SQLSTATE classes decide the code and whether to retry. */
-import { IntegrationError, asIntegrationError } from '../../lib/errors';
+import { IntegrationError, asIntegrationError } from '../common/errors';
 
 interface PgError {
   code?: string;

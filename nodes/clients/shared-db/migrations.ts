@@ -4,7 +4,7 @@
  * an applied migration whose text changed is reported, never silently re-run.
  */
 import { createHash } from 'node:crypto';
-import { IntegrationError } from '../../lib/errors';
+import { IntegrationError } from '../common/errors';
 import { SharedDb } from './pool';
 
 export interface Migration {

@@ -3,7 +3,7 @@
  * No Node-RED import (nodes/shared-db are thin adapters over this).
  */
 import { Pool, type PoolClient, type PoolConfig, type QueryResultRow } from 'pg';
-import { IntegrationError } from '../../lib/errors';
+import { IntegrationError } from '../common/errors';
 import { sharedDbError } from './errors';
 
 export interface SharedDbOptions {

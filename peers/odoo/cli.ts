@@ -2,7 +2,7 @@
  * The Odoo peer as a process: for benchmarks (its work then runs on another core) and for teams who want
  * an Odoo to point a Node-RED at without installing one.
  *
- *   node dist/test/peers/odoo/cli.js [--port 8069] [--version 18] [--partners 50000] [--seed]
+ *   node dist/peers/odoo/cli.js [--port 8069] [--version 18] [--partners 50000] [--seed]
  *
  * Prints one JSON line {url, db, login, password, apiKey} when ready. Reads commands on stdin, one per
  * line, answering one JSON line each: `cpu` (its CPU time in ms), `latency <ms>`, `quit`.
@@ -10,8 +10,8 @@
  */
 import * as readline from 'node:readline';
 import { startOdooPeer } from './index';
-import { OdooClient } from '../../../nodes/clients/odoo/client';
-import { seedOdoo } from '../../../seeds/odoo/seed';
+import { OdooClient } from '../../nodes/clients/odoo/client';
+import { seedOdoo } from '../../seeds/odoo/seed';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);

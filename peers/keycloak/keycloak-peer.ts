@@ -14,7 +14,7 @@ import { SignJWT, exportJWK, generateKeyPair, type JWK, type JWTPayload } from '
 import type Provider from 'oidc-provider';
 
 export const PEER_REALM = 'clinica-realm';
-export const SEED_FILE = path.resolve(__dirname, '../../../../seeds/keycloak/clinica-realm.json');
+export const SEED_FILE = path.resolve(__dirname, '../../../seeds/keycloak/clinica-realm.json');
 export const SEED_PASSWORD = 'clinica123';
 
 export interface SeedUser {

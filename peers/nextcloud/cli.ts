@@ -1,7 +1,7 @@
 /**
  * Runs the Nextcloud test peer on its own (benchmarks start it as a child process, so its work does not count
  * against the measured process; also handy to point a local Node-RED at it).
- *   node dist/test/peers/nextcloud/cli.js [--port 8082] [--password-check-ms 200] [--min-chunk-mb 5] [--root DIR]
+ *   node dist/peers/nextcloud/cli.js [--port 8082] [--password-check-ms 200] [--min-chunk-mb 5] [--root DIR]
  * Prints one JSON line {url, root, users} when listening; stops on SIGTERM/SIGINT or when stdin closes.
  */
 import * as fs from 'node:fs';

@@ -7,10 +7,10 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Strategy as OidcStrategy, type VerifyFunction } from 'openid-client/passport';
-import { KeycloakRealm, issuerOf } from '../clients/keycloak/realm';
-import { TokenError } from '../clients/keycloak/errors';
-import { bearerToken, parseList, type VerifiedToken } from '../clients/keycloak/verifier';
-import { count } from '../lib/metrics';
+import { KeycloakRealm, issuerOf } from '../nodes/clients/keycloak/realm';
+import { TokenError } from '../nodes/clients/keycloak/errors';
+import { bearerToken, parseList, type VerifiedToken } from '../nodes/clients/keycloak/verifier';
+import { count } from '../nodes/clients/common/metrics';
 
 /** Editor permissions of Node-RED: "*" edits everything, "read" only looks. */
 export type EditorPermission = '*' | 'read';

@@ -30,7 +30,7 @@ import * as path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { v2 as webdav } from 'webdav-server';
-import { parseXmlTree } from '../../lib/xml';
+import { parseXmlTree } from '../../nodes/clients/nextcloud/xml';
 import { BruteForceGuard, RateLimiter, type RateLimit } from './guards';
 import { OcsError, ShareStore, ocsContext, sendOcs, today } from './ocs';
 import { EXCEPTION, MESSAGE, type Entry, encodeHref, mimeOf, multistatus, sabreError } from './sabre';

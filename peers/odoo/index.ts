@@ -13,7 +13,7 @@
  *   ...
  *   await peer.stop();
  *
- * Teams can import it from the installed pack: require('<pack>/dist/test/peers/odoo').
+ * Teams can import it from the installed pack: require('<pack>/dist/peers/odoo').
  */
 import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';

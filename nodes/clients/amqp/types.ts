@@ -1,0 +1,37 @@
+/**
+ * What the broker and its consumers share, in a module of its own so that neither imports the other:
+ * the broker's states, a publish request and its result, and the part of the broker a consumer uses.
+ */
+import type { Connection } from 'rabbitmq-client';
+
+export type BrokerState = 'connecting' | 'connected' | 'reconnecting' | 'blocked' | 'closed';
+
+export interface PublishRequest {
+  exchange: string;
+  routingKey: string;
+  /** Buffer as is; string as text/plain; anything else as JSON. */
+  body: unknown;
+  headers?: Record<string, unknown>;
+  messageId?: string;
+  correlationId?: string;
+  contentType?: string;
+  persistent?: boolean;
+  expirationMs?: number;
+  /** Fail when no queue is bound for the routing key (default true). */
+  mandatory?: boolean;
+}
+
+export interface PublishResult {
+  exchange: string;
+  routingKey: string;
+  messageId: string;
+  bytes: number;
+}
+
+/** The broker as a consumer sees it: its connection, confirmed publishing and its state changes. */
+export interface BrokerLink {
+  readonly connection: Connection;
+  publish(req: PublishRequest): Promise<PublishResult>;
+  on(event: 'state', cb: (state: BrokerState, detail?: string) => void): this;
+  off(event: 'state', cb: (state: BrokerState, detail?: string) => void): this;
+}
