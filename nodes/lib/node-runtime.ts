@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
 import { IntegrationError, errorMessage, isRetryable, type SystemName } from '../clients/common/errors';
 import { count } from '../clients/common/metrics';
+import { correlationIdOf } from '../domain/http';
 import { redact } from './redact';
 
 let red: NodeAPI | undefined;
@@ -41,10 +42,14 @@ export interface ErrorInfo {
 
 export type Send = (msg: NodeMessage | Array<NodeMessage | NodeMessage[] | null>) => void;
 
+/**
+ * The message's correlation id: its own, else the X-Correlation-Id of the HTTP request it carries (an
+ * `http in` message), else a new one; set on the message.
+ */
 export function ensureCorrelationId(msg: Record<string, unknown>): string {
   const existing = msg.correlationId;
   if (typeof existing === 'string' && existing) return existing;
-  const id = randomUUID();
+  const id = correlationIdOf(msg.req) ?? randomUUID();
   msg.correlationId = id;
   return id;
 }

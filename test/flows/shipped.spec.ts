@@ -78,7 +78,7 @@ describe('shipped flows', function () {
           const started = rt.RED.nodes.getFlows().flows as FlowNode[];
           assert.equal(started.length, nodes.length);
           for (const n of nodes) {
-            if (n.type === 'tab' || n.type === 'comment') continue;
+            if (n.type === 'tab' || n.type === 'comment' || n.type === 'group') continue;
             if (!('z' in n)) continue;
             assert.ok(rt.getNode(n.id), `${n.id} (${n.type}) is running`);
           }

@@ -1,0 +1,153 @@
+/**
+ * The clinic's documents as the document flows (tabs 01 and 02) know them: which Odoo models are documents,
+ * where each keeps its patient and its reference, the file name in the patient's folder, the chatter note,
+ * the queue message and the notification of a stored document. Plain TypeScript, no Node-RED import.
+ */
+import { IntegrationError, badInput } from '../clients/common/errors';
+
+export type DocumentKind = 'invoice' | 'record' | 'prescription';
+
+export interface DocumentModel {
+  kind: DocumentKind;
+  /** The field that names the record (the invoice number, the record's reference). */
+  nameField: string;
+  /** The many2one to the patient (res.partner). */
+  patientField: string;
+  /** The routing key of its queue message (MISSION.md). */
+  routingKey: 'invoice.created' | 'medical.created';
+}
+
+/** The three kinds of clinical document, by Odoo model. */
+export const DOCUMENT_MODELS: Readonly<Record<string, DocumentModel>> = {
+  'account.move': { kind: 'invoice', nameField: 'name', patientField: 'partner_id', routingKey: 'invoice.created' },
+  x_medical_record: { kind: 'record', nameField: 'x_name', patientField: 'x_patient_id', routingKey: 'medical.created' },
+  x_prescription: { kind: 'prescription', nameField: 'x_name', patientField: 'x_patient_id', routingKey: 'medical.created' },
+};
+
+/** What the chain knows of the document it stores (msg.docRef). */
+export interface DocRef extends DocumentModel {
+  model: string;
+  id: number;
+  name?: string;
+  patient?: { id: number; name: string };
+  /** Path and link an earlier run wrote on the record. */
+  stored?: { path: string | null; url: string | null };
+  file?: { path: string; name: string; status: string; size?: number };
+  link?: { url: string; created: boolean };
+  chatter?: 'posted' | 'already';
+}
+
+/** The document asked for ({model, id}), checked: a known document model and a positive id. */
+export function documentRef(payload: unknown): DocRef {
+  const p = payload && typeof payload === 'object' && !Array.isArray(payload) ? (payload as { model?: unknown; id?: unknown }) : {};
+  const spec = typeof p.model === 'string' ? DOCUMENT_MODELS[p.model] : undefined;
+  const id = Number(p.id);
+  if (!spec || !Number.isInteger(id) || id <= 0) {
+    throw badInput('node-red', `store document: send {model, id} with model ${Object.keys(DOCUMENT_MODELS).join(', ')} and a positive record id; got ${JSON.stringify(payload ?? null).slice(0, 200)}`);
+  }
+  return { model: p.model as string, id, ...spec };
+}
+
+/** The fields to read of a document's record: its name, its patient, and the path and link of an earlier run. */
+export function recordFields(ref: DocRef): string[] {
+  return [ref.nameField, ref.patientField, 'x_nextcloud_path', 'x_nextcloud_url'];
+}
+
+/** The record read from Odoo, folded into the reference: its name, its patient, what an earlier run stored. */
+export function withRecord(ref: DocRef, record: Record<string, unknown> | undefined): DocRef {
+  if (!record) {
+    throw new IntegrationError(`${ref.model} ${ref.id} does not exist in Odoo (deleted, or a wrong id)`, { code: 'ODOO_MISSING_RECORD', system: 'odoo', retryable: false, details: { model: ref.model, id: ref.id } });
+  }
+  const patient = record[ref.patientField];
+  if (!Array.isArray(patient) || typeof patient[0] !== 'number') {
+    throw badInput('odoo', `${ref.model} ${ref.id} has no patient (${ref.patientField} is empty): set it in Odoo, then send the document again`, { model: ref.model, id: ref.id });
+  }
+  const text = (v: unknown) => (typeof v === 'string' && v ? v : null);
+  return {
+    ...ref,
+    name: text(record[ref.nameField]) ?? `${ref.model}-${ref.id}`,
+    patient: { id: patient[0], name: String(patient[1] ?? '') },
+    stored: { path: text(record.x_nextcloud_path), url: text(record.x_nextcloud_url) },
+  };
+}
+
+/**
+ * The file name in the patient's folder. Invoices keep their unique number (INV/2025/00001 →
+ * INV_2025_00001.pdf); records and prescriptions get their reference and id (HC-PAC-0001_7.pdf), so two
+ * records never claim the same file.
+ */
+export function documentFileName(ref: DocRef): string {
+  const clean = (s: string) => s.normalize('NFC').replace(/[^\p{L}\p{N}._ -]+/gu, '_').replace(/_+/g, '_').replace(/^[ ._]+|[ ._]+$/g, '').slice(0, 120);
+  const name = ref.name ?? '';
+  const base = ref.model === 'account.move' ? clean(name) : `${clean(name)}_${ref.id}`;
+  return `${base || `${ref.model}-${ref.id}`}.pdf`;
+}
+
+/** true when an earlier run left the same file and wrote its path and link in Odoo: nothing to write again. */
+export function alreadyLinked(ref: DocRef, upload: { path: string; status: string }): boolean {
+  return upload.status === 'skipped' && ref.stored?.path === upload.path && Boolean(ref.stored?.url);
+}
+
+/** The chatter note of a stored document (Spanish: the clinic's staff read it in Odoo). */
+export function noteText(ref: DocRef): string {
+  return `Documento archivado en Nextcloud: ${ref.file?.path ?? '?'} · enlace: ${ref.link?.url ?? '?'}`;
+}
+
+/** A domain for mail.message: a note of this record that already names the path (posted once, even on replays). */
+export function noteDomain(ref: DocRef): unknown[] {
+  return [['model', '=', ref.model], ['res_id', '=', ref.id], ['body', 'ilike', ref.file?.path ?? '']];
+}
+
+/** What the caller of the chain gets back. */
+export function storedResult(ref: DocRef): Record<string, unknown> {
+  return {
+    model: ref.model, id: ref.id, name: ref.name, kind: ref.kind, patient: ref.patient,
+    path: ref.file?.path, file: ref.file?.name, url: ref.link?.url, stored: ref.file?.status,
+    linked: ref.link?.created ? 'now' : 'before', chatter: ref.chatter,
+  };
+}
+
+export interface QueueMessage {
+  topic: string;
+  messageId: string;
+  payload: { model: string; id: number; name: string | null; patientId: number | null; source: string };
+}
+
+/**
+ * One queue message per document: the routing key by model, the message id <model>-<id> (so a re-publish of
+ * the same document is recognised by the consumer). undefined for a record that is not a document.
+ */
+export function queueMessage(model: unknown, record: Record<string, unknown> | undefined, source: string): QueueMessage | undefined {
+  const spec = typeof model === 'string' ? DOCUMENT_MODELS[model] : undefined;
+  const id = record?.id;
+  if (!spec || typeof id !== 'number' || !Number.isInteger(id)) return undefined;
+  const patient = record?.[spec.patientField];
+  const name = record?.[spec.nameField];
+  return {
+    topic: spec.routingKey,
+    messageId: `${model as string}-${id}`,
+    payload: { model: model as string, id, name: typeof name === 'string' && name ? name : null, patientId: Array.isArray(patient) && typeof patient[0] === 'number' ? patient[0] : null, source },
+  };
+}
+
+/** One search per document model for what Odoo holds without a Nextcloud path (invoices: posted ones). */
+export function unstoredSearches(): Array<{ topic: string; domain: unknown[]; fields: string[] }> {
+  const missing = ['x_nextcloud_path', '=', false];
+  return Object.entries(DOCUMENT_MODELS).map(([model, spec]) => ({
+    topic: model,
+    domain: model === 'account.move' ? [['move_type', '=', 'out_invoice'], ['state', '=', 'posted'], missing] : [missing],
+    fields: [spec.nameField, spec.patientField],
+  }));
+}
+
+/** The notification of a stored document for notification_queue: who, what and where. */
+export function storedNotification(result: Record<string, unknown>, correlationId: string | undefined): { messageId: string; payload: Record<string, unknown> } {
+  return {
+    messageId: `notification-${String(result.model)}-${String(result.id)}`,
+    payload: {
+      event: 'document.stored', patient: result.patient,
+      document: { model: result.model, id: result.id, name: result.name, type: result.kind, file: result.file },
+      path: result.path, url: result.url, correlationId,
+    },
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * clinica-http-answer: prepares the answer of an `http in` request for the `http response` node after it, the
+ * way every endpoint of the pack answers (CONVENTIONS.md "HTTP answers"):
+ *  - a message with msg.errorInfo (a failed node, through a Catch) becomes RFC 9457 problem details with the
+ *    status its code calls for (400, 404, 409, 422, 429, 503 + Retry-After, 500), never a stack or a secret;
+ *  - any other message is a success: the node's status (or msg.statusCode), the payload as {data} (plus
+ *    msg.page for a listing; 404 for a record that is not there) or as it is;
+ *  - in "acknowledge" mode it answers a webhook at once (Odoo waits inside the user's save) and passes the
+ *    message on through a second output, without the response object, for the work that follows.
+ * Every answer echoes X-Correlation-Id and forbids caching. The node consumes msg.errorInfo, msg.error,
+ * msg.statusCode, msg.page and msg.replayed.
+ */
+import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import { badInput } from '../clients/common/errors';
+import { problemFor, successFor, type HttpAnswer } from '../domain/http';
+import { intSetting } from '../lib/env';
+import { handleInput, registerType, setRED, type Msg } from '../lib/node-runtime';
+
+interface AnswerDef extends NodeDef {
+  /** answer (one output) or ack (answer at once on output 1, the message on output 2). */
+  mode: 'answer' | 'ack';
+  /** Status of a success (default 200; 202 for an accepted job). */
+  status: string | number;
+  /** data: {data: payload}; body: the payload as it is. */
+  body: 'data' | 'body';
+  /** Retry-After seconds for 503 and 429. */
+  retryAfter: string | number;
+  /** ack: the body must be an Odoo automation webhook ({_id, _model, …}), else 400. */
+  odooWebhook: boolean;
+}
+
+function apply(msg: Msg, answer: HttpAnswer): Msg {
+  msg.statusCode = answer.statusCode;
+  msg.headers = answer.headers;
+  msg.payload = answer.payload;
+  return msg;
+}
+
+export = function (RED: NodeAPI): void {
+  setRED(RED);
+
+  function HttpAnswerNode(this: Node, def: AnswerDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const ack = def.mode === 'ack';
+    const okStatus = intSetting(def.status, ack ? 202 : 200, 200, 299);
+    const retryAfter = intSetting(def.retryAfter, 5, 1, 3600);
+
+    handleInput(node, { system: 'node-red' }, async (msg: Msg, send) => {
+      const correlationId = msg.correlationId;
+      const failed = msg.errorInfo ?? (msg.error ? { code: 'UNEXPECTED', retryable: false, message: String((msg.error as { message?: unknown }).message ?? '') } : undefined);
+      if (ack) {
+        const body = msg.payload as Record<string, unknown> | undefined;
+        const reply = RED.util.cloneMessage(msg as NodeMessage) as Msg;
+        if (def.odooWebhook && (!body || typeof body !== 'object' || Array.isArray(body) || body._id === undefined)) {
+          send([apply(reply, problemFor(badInput('node-red', 'an Odoo automation webhook body {_model, _id, …} was expected'), { correlationId })), null]);
+          return;
+        }
+        const rest = msg;
+        delete rest.res;
+        send([apply(reply, successFor({ received: true, correlationId }, okStatus, correlationId)), rest]);
+        return;
+      }
+      let answer: HttpAnswer;
+      if (failed) {
+        answer = problemFor(failed, { correlationId, retryAfter });
+      } else if (def.body !== 'body' && !msg.page && (msg.payload === null || msg.payload === undefined)) {
+        answer = problemFor({ code: 'NOT_FOUND', retryable: false, message: 'no such record' }, { correlationId });
+      } else {
+        const status = typeof msg.statusCode === 'number' ? msg.statusCode : okStatus;
+        const page = msg.page as Record<string, unknown> | undefined;
+        const payload = def.body === 'body' ? msg.payload
+          : { data: msg.payload, ...(page ? { page: { ...page, count: Array.isArray(msg.payload) ? msg.payload.length : 0 } } : {}), ...(msg.replayed ? { replayed: true } : {}) };
+        answer = successFor(payload, status, correlationId);
+      }
+      for (const k of ['errorInfo', 'error', 'page', 'replayed']) delete msg[k];
+      send(apply(msg, answer));
+    });
+  }
+
+  registerType('clinica-http-answer', HttpAnswerNode);
+};
