@@ -114,7 +114,7 @@ describe('shipped flow: shared database, patients and appointments (Odoo peer, r
     });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('x-correlation-id'), 'replay-1');
-    assert.deepEqual(await res.json(), { received: true });
+    assert.deepEqual(await res.json(), { received: true, correlationId: 'replay-1' });
     await completion('sync.trigger.patients', from, 'the replayed webhook to be handled');
     assert.deepEqual(await patient(p.id), row, 'last_sync untouched');
   });
