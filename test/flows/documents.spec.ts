@@ -215,7 +215,8 @@ describe('shipped flows: document storage + asynchronous documents (Odoo, Nextcl
 
     const missing = await post({ model: 'account.move', id: 987650 }, medico);
     assert.equal(missing.status, 404);
-    assert.equal(((await missing.json()) as { error: { code: string } }).error.code, 'ODOO_MISSING_RECORD');
+    assert.match(String(missing.headers.get('content-type')), /^application\/problem\+json/);
+    assert.equal(((await missing.json()) as { code: string }).code, 'ODOO_MISSING_RECORD');
     const wrongModel = await post({ model: 'res.partner', id: patient }, medico);
     assert.equal(wrongModel.status, 400);
   });
