@@ -36,7 +36,7 @@ const flowsDir = path.resolve(__dirname, '..', '..', 'flows');
 /** Tabs 03 and 04 in one runtime (their config nodes share ids), with every poll interval off. */
 function syncFlows(): object[] {
   const byId = new Map<string, Record<string, unknown>>();
-  for (const file of ['03 - Shared database - patients and appointments.json', '04 - Shared database - medical inventory.json']) {
+  for (const file of ['03 - Shared database - patients and appointments.json', '04a - Medical inventory - Odoo to shared database.json']) {
     for (const n of JSON.parse(fs.readFileSync(path.join(flowsDir, file), 'utf8')) as Array<Record<string, unknown>>) {
       if (n.type === 'inject') n.repeat = ''; // the start-up copy runs once; no timed poll can carry a change
       byId.set(String(n.id), n);

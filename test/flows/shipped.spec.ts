@@ -24,6 +24,19 @@ describe('shipped flows', function () {
     assert.ok(files.length >= 1);
   });
 
+  it('keep little JavaScript: at most 250 lines in all function nodes, none over 15 (the logic lives in nodes/domain)', function () {
+    let total = 0;
+    for (const file of files) {
+      for (const n of JSON.parse(fs.readFileSync(path.join(flowsDir, file), 'utf8')) as FlowNode[]) {
+        if (n.type !== 'function') continue;
+        const lines = String(n.func ?? '').trim().split('\n').length;
+        assert.ok(lines <= 15, `${file}: function "${String(n.name)}" has ${lines} lines`);
+        total += lines;
+      }
+    }
+    assert.ok(total <= 250, `${total} lines of JavaScript in flows/`);
+  });
+
   for (const file of files) {
     describe(file, function () {
       const nodes = JSON.parse(fs.readFileSync(path.join(flowsDir, file), 'utf8')) as FlowNode[];
@@ -40,6 +53,29 @@ describe('shipped flows', function () {
           if (n.type === 'tab' || !('z' in n)) continue;
           assert.equal(n.z, tabs[0].id, `${n.id} is on the tab`);
           assert.notEqual(n.id, n.type, `node id "${n.id}" must differ from its type`);
+        }
+      });
+
+      it('reads like a diagram: at most 45 nodes, every node in a named group (stages), groups inside the tab', function () {
+        const onTab = nodes.filter((n) => 'z' in n && n.type !== 'tab' && n.type !== 'group');
+        assert.ok(onTab.length <= 45, `${onTab.length} nodes on the tab`);
+        const groups = new Map(nodes.filter((n) => n.type === 'group').map((g) => [g.id, g]));
+        assert.ok(groups.size >= 2, 'the stages are named by groups');
+        for (const g of groups.values()) assert.match(String(g.name ?? ''), /^\d · \S/, `group ${g.id} is named "<n> · stage"`);
+        const [explainer] = nodes.filter((n) => n.type === 'comment');
+        for (const n of onTab) {
+          if (n === explainer) continue;
+          assert.ok(n.g && groups.has(String(n.g)), `${n.id} (${n.type} "${String(n.name ?? '')}") is in a group`);
+          assert.ok((groups.get(String(n.g))?.nodes as string[]).includes(n.id), `${n.id} is listed by its group`);
+        }
+        // Groups do not overlap: a stage is a region of the tab.
+        const boxes = [...groups.values()].map((g) => ({ id: g.id, x: Number(g.x), y: Number(g.y), w: Number(g.w), h: Number(g.h) }));
+        for (const a of boxes) {
+          for (const b of boxes) {
+            if (a.id >= b.id) continue;
+            const apart = a.x + a.w <= b.x || b.x + b.w <= a.x || a.y + a.h <= b.y || b.y + b.h <= a.y;
+            assert.ok(apart, `groups ${a.id} and ${b.id} overlap`);
+          }
         }
       });
 

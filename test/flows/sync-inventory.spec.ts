@@ -1,5 +1,5 @@
 /**
- * "04 - Shared database - medical inventory": the shipped flow in a real Node-RED, against the Odoo peer seeded
+ * "04a - Medical inventory - Odoo to shared database" and "04b - … pharmacy movements to Odoo": the shipped tabs in a real Node-RED, against the Odoo peer seeded
  * like the reference deployment (its automation rules post to this Node-RED), the Keycloak peer and the real
  * PostgreSQL.
  */
@@ -16,7 +16,9 @@ import { KeycloakPeer } from '../../peers/keycloak/keycloak-peer';
 import { userToken } from '../../peers/keycloak/user-token';
 import { startOdooPeer, type OdooPeer } from '../../peers/odoo';
 
-const flow = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'flows', '04 - Shared database - medical inventory.json'), 'utf8'));
+const readTab = (file: string) => JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'flows', file), 'utf8')) as Array<{ id: string }>;
+/** Both tabs in one runtime; their config nodes are the same (one id each). */
+const flow = [...new Map([...readTab('04a - Medical inventory - Odoo to shared database.json'), ...readTab('04b - Medical inventory - pharmacy movements to Odoo.json')].map((n) => [n.id, n])).values()];
 
 type Row = Record<string, unknown>;
 interface Seen { id: string; payload: unknown; odoo?: Row }
@@ -187,7 +189,7 @@ describe('shipped flow: shared database, medical inventory (Odoo and Keycloak pe
     const stock = await onHand(p.id);
     const res = await post({ external_ref: 'FARM-2025-0001', odoo_product_id: p.id, movement_type: 'in', quantity: 50 }, tokens['farmacia.prueba']);
     assert.equal(res.status, 409);
-    assert.match(((await res.json()) as { error: { message: string } }).error.message, /already used for another movement/);
+    assert.match(((await res.json()) as { detail: string }).detail, /already used for another movement/);
     assert.equal(await rowCount(), rows);
     assert.equal(await onHand(p.id), stock);
   });
@@ -210,10 +212,11 @@ describe('shipped flow: shared database, medical inventory (Odoo and Keycloak pe
     for (const [body, reason] of cases) {
       const res = await post(body, tokens['farmacia.prueba'], { 'X-Correlation-Id': 'bad-input' });
       assert.equal(res.status, 400, JSON.stringify(body));
-      const { error } = await res.json() as { error: { code: string; message: string; correlationId: string } };
-      assert.equal(error.code, 'BAD_INPUT');
-      assert.match(error.message, reason);
-      assert.equal(error.correlationId, 'bad-input');
+      const problem = await res.json() as { code: string; detail: string; correlationId: string };
+      assert.match(String(res.headers.get('content-type')), /^application\/problem\+json/);
+      assert.equal(problem.code, 'BAD_INPUT');
+      assert.match(problem.detail, reason);
+      assert.equal(problem.correlationId, 'bad-input');
     }
     assert.equal(await rowCount(), rows, 'nothing written');
     assert.equal(await onHand(p.id), stock, 'Odoo untouched');
@@ -238,7 +241,7 @@ describe('shipped flow: shared database, medical inventory (Odoo and Keycloak pe
     const down = await post(body, tokens['farmacia.prueba']);
     assert.equal(down.status, 503);
     assert.equal(down.headers.get('retry-after'), '5');
-    assert.equal(((await down.json()) as { error: { code: string } }).error.code, 'ODOO_UNAVAILABLE');
+    assert.equal(((await down.json()) as { code: string }).code, 'ODOO_UNAVAILABLE');
     // Marked failed beside the answer: a retry may take it over at once.
     await waitFor(async () => JSON.stringify((await movementsOf('FARM-2025-0003')).map((m) => m.sync_status)) === '["failed"]', 'the movement marked failed');
     assert.equal(await onHand(p.id), stock);
@@ -256,7 +259,7 @@ describe('shipped flow: shared database, medical inventory (Odoo and Keycloak pe
     peer.failNext({ kind: 'reset-after-commit', method: 'button_validate', model: 'stock.picking' });
     const lost = await post(body, tokens['farmacia.prueba']);
     assert.equal(lost.status, 503);
-    assert.equal(((await lost.json()) as { error: { code: string } }).error.code, 'ODOO_OUTCOME_UNKNOWN');
+    assert.equal(((await lost.json()) as { code: string }).code, 'ODOO_OUTCOME_UNKNOWN');
     assert.equal(await onHand(p.id), stock - 2, 'Odoo did apply it');
     // Either the retry finds the move in Odoo (201), or the moves sync matched it first (200, replayed).
     const retry = await post(body, tokens['farmacia.prueba']);
