@@ -5,8 +5,8 @@
  *    status its code calls for (400, 404, 409, 422, 429, 503 + Retry-After, 500), never a stack or a secret;
  *  - any other message is a success: the node's status (or msg.statusCode), the payload as {data} (plus
  *    msg.page for a listing; 404 for a record that is not there) or as it is;
- *  - in "acknowledge" mode it answers a webhook at once (Odoo waits inside the user's save) and passes the
- *    message on through a second output, without the response object, for the work that follows.
+ *  - in "acknowledge" mode it answers the request itself at once (Odoo waits for its webhooks inside the
+ *    user's save) and passes the message on, without the response object, for the work that follows.
  * Every answer echoes X-Correlation-Id and forbids caching. The node consumes msg.errorInfo, msg.error,
  * msg.statusCode, msg.page and msg.replayed.
  */
@@ -16,8 +16,15 @@ import { problemFor, successFor, type HttpAnswer } from '../domain/http';
 import { intSetting } from '../lib/env';
 import { handleInput, registerType, setRED, type Msg } from '../lib/node-runtime';
 
+/** The part of Express's response the acknowledgement uses (msg.res._res of an http in message). */
+interface ExpressResponse {
+  status(code: number): ExpressResponse;
+  set(headers: Record<string, string>): ExpressResponse;
+  json(body: unknown): ExpressResponse;
+}
+
 interface AnswerDef extends NodeDef {
-  /** answer (one output) or ack (answer at once on output 1, the message on output 2). */
+  /** answer: prepare the answer for an http response node; ack: answer the request at once and pass it on. */
   mode: 'answer' | 'ack';
   /** Status of a success (default 200; 202 for an accepted job). */
   status: string | number;
@@ -50,15 +57,17 @@ export = function (RED: NodeAPI): void {
       const correlationId = msg.correlationId;
       const failed = msg.errorInfo ?? (msg.error ? { code: 'UNEXPECTED', retryable: false, message: String((msg.error as { message?: unknown }).message ?? '') } : undefined);
       if (ack) {
+        // Answer now, on the request's own response (what an http response node would do), then pass the work on.
+        const res = (msg.res as { _res?: ExpressResponse } | undefined)?._res;
+        if (!res) throw badInput('node-red', `${node.type} "${node.name || node.id}": no HTTP request to answer; put it right after an http in node`);
         const body = msg.payload as Record<string, unknown> | undefined;
-        const reply = RED.util.cloneMessage(msg as NodeMessage) as Msg;
-        if (def.odooWebhook && (!body || typeof body !== 'object' || Array.isArray(body) || body._id === undefined)) {
-          send([apply(reply, problemFor(badInput('node-red', 'an Odoo automation webhook body {_model, _id, …} was expected'), { correlationId })), null]);
-          return;
-        }
-        const rest = msg;
-        delete rest.res;
-        send([apply(reply, successFor({ received: true, correlationId }, okStatus, correlationId)), rest]);
+        const webhookOk = !def.odooWebhook || (body && typeof body === 'object' && !Array.isArray(body) && body._id !== undefined);
+        const answer = webhookOk
+          ? successFor({ received: true, correlationId }, okStatus, correlationId)
+          : problemFor(badInput('node-red', 'an Odoo automation webhook body {_model, _id, …} was expected'), { correlationId });
+        res.status(answer.statusCode).set(answer.headers).json(answer.payload);
+        delete msg.res;
+        if (webhookOk) send(msg);
         return;
       }
       let answer: HttpAnswer;
