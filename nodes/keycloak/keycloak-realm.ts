@@ -4,21 +4,18 @@
  * service-token cache. On first use it checks the realm is reachable and shows it on every user; while
  * Keycloak is away it keeps checking, so Node-RED starts regardless.
  */
-import type { NodeAPI } from 'node-red';
-import { ConnectionUsers } from '../lib/config-node';
+import { defineConfigNode } from '../lib/config-node';
 import { IntegrationError } from '../clients/common/errors';
-import { logEvent, registerType, setRED } from '../lib/node-runtime';
+import { logEvent } from '../lib/node-runtime';
 import { KeycloakRealm } from '../clients/keycloak/realm';
 import { realmSettings, type RealmConfigDef, type RealmConfigNode } from './types';
 
 const RECHECK_MS = 15000;
 
-export = function (RED: NodeAPI): void {
-  setRED(RED);
-
-  function KeycloakRealmConfig(this: RealmConfigNode, def: RealmConfigDef): void {
-    RED.nodes.createNode(this, def);
-    const node = this;
+export = defineConfigNode<RealmConfigNode, RealmConfigDef, KeycloakRealm>({
+  type: 'clinica-keycloak-realm',
+  credentials: { clientSecret: 'password' },
+  setup(node, def, { users, client }) {
     const settings = realmSettings(def, node.credentials);
     let realm: KeycloakRealm | undefined;
     let configError: IntegrationError | undefined;
@@ -29,17 +26,9 @@ export = function (RED: NodeAPI): void {
     } catch (err) {
       configError = err as IntegrationError;
     }
-    (node as { issuer: string }).issuer = realm?.issuer ?? '';
+    const issuer = realm?.issuer ?? '';
     let recheck: NodeJS.Timeout | undefined;
     let closed = false;
-
-    const users = new ConnectionUsers(
-      () => void check(),
-      () => {
-        if (recheck) clearTimeout(recheck);
-        recheck = undefined;
-      },
-    );
 
     async function check(): Promise<void> {
       if (closed) return;
@@ -49,7 +38,7 @@ export = function (RED: NodeAPI): void {
       }
       if (users.current !== 'connected') users.setState('connecting');
       try {
-        await realm.warmUp();
+        await client().warmUp();
         node.reportReachable(true);
       } catch (err) {
         node.reportReachable(false, (err as { code?: string }).code);
@@ -60,29 +49,35 @@ export = function (RED: NodeAPI): void {
       }
     }
 
-    node.getRealm = () => {
-      if (!realm) throw configError ?? new Error('Keycloak realm not configured');
-      return realm;
-    };
+    node.getRealm = client;
     node.reportReachable = (ok, code) => {
       if (ok && users.current !== 'connected') {
         users.setState('connected');
-        logEvent(node, 'info', 'keycloak.connected', { issuer: node.issuer, clientId: settings.clientId });
+        logEvent(node, 'info', 'keycloak.connected', { issuer, clientId: settings.clientId });
       } else if (!ok && users.current !== 'disconnected') {
         users.setState('disconnected', code);
-        logEvent(node, 'warn', 'keycloak.unreachable', { issuer: node.issuer, code });
+        logEvent(node, 'warn', 'keycloak.unreachable', { issuer, code });
       }
     };
-    node.register = (user) => users.register(user);
-    node.deregister = (user) => users.deregister(user);
 
-    node.on('close', (_removed: boolean, done: () => void) => {
-      closed = true;
+    const stopRecheck = () => {
       if (recheck) clearTimeout(recheck);
-      realm?.reset();
-      done();
-    });
-  }
-
-  registerType('clinica-keycloak-realm', KeycloakRealmConfig, { credentials: { clientSecret: { type: 'password' } } });
-};
+      recheck = undefined;
+    };
+    return {
+      describe: { issuer },
+      /** Made at deploy (a missing setting is known at once); handed out from the first use. */
+      makeClient: () => {
+        if (!realm) throw configError ?? new Error('Keycloak realm not configured');
+        return realm;
+      },
+      closeClient: (r) => r.reset(),
+      onFirstUser: () => void check(),
+      onLastUser: stopRecheck,
+      onClose: () => {
+        closed = true;
+        stopRecheck();
+      },
+    };
+  },
+});

@@ -7,11 +7,11 @@
  * operator presses "try the login again" in the config node (POST /clinica-nextcloud-config/<id>/retry-login).
  */
 import type { NodeAPI } from 'node-red';
-import { ConnectionUsers } from '../lib/config-node';
+import { defineConfigNode } from '../lib/config-node';
 import { expandEnv, intSetting, settingOrEnv } from '../lib/env';
 import { errorMessage } from '../clients/common/errors';
 import { count } from '../clients/common/metrics';
-import { logEvent, registerType, setRED } from '../lib/node-runtime';
+import { logEvent } from '../lib/node-runtime';
 import { DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_THRESHOLD, NextcloudClient, serverRoot } from '../clients/nextcloud/client';
 import type { NextcloudConfigDef, NextcloudConfigNode } from './types';
 
@@ -23,12 +23,10 @@ const FAILED_CODES = new Set(['NEXTCLOUD_AUTH', 'NEXTCLOUD_LOCKED_OUT', 'NEXTCLO
 /** How long a closing config node still tries the clean-ups that failed before (chunks left on the server). */
 const CLOSE_CLEANUP_MS = 5000;
 
-export = function (RED: NodeAPI): void {
-  setRED(RED);
-
-  function NextcloudConfig(this: NextcloudConfigNode, def: NextcloudConfigDef): void {
-    RED.nodes.createNode(this, def);
-    const node = this;
+const registerConfig = defineConfigNode<NextcloudConfigNode, NextcloudConfigDef, NextcloudClient>({
+  type: 'clinica-nextcloud-config',
+  credentials: { appPassword: 'password' },
+  setup(node, def, ctx) {
     const url = settingOrEnv(def.url, 'NEXTCLOUD_URL', 'http://localhost:8082');
     const username = settingOrEnv(def.username, 'NEXTCLOUD_USERNAME');
     const appPassword = expandEnv(node.credentials?.appPassword) || (process.env.NEXTCLOUD_APP_PASSWORD ?? '');
@@ -38,28 +36,28 @@ export = function (RED: NodeAPI): void {
     } catch {
       // reported when the client is made
     }
-    (node as { url: string }).url = shownUrl;
-    (node as { username: string }).username = username;
-    let client: NextcloudClient | undefined;
 
-    const users = new ConnectionUsers(
-      () => void check(),
-      () => undefined,
+    const check = () => ctx.check(
+      () => ctx.client().check(),
+      () => logEvent(node, 'info', 'nextcloud.connected', { url: shownUrl, user: username }),
+      node.report,
     );
 
-    async function check(): Promise<void> {
-      users.setState('connecting');
-      try {
-        await node.getClient().check();
-        users.setState('connected');
-        logEvent(node, 'info', 'nextcloud.connected', { url: shownUrl, user: username });
-      } catch (err) {
-        node.report(err);
-      }
-    }
+    node.getClient = ctx.client;
+    node.report = ctx.reporter(CONNECTION_CODES, FAILED_CODES, (code, err) => {
+      // a refused login is said once, loudly, with its fix; the nodes then fail at once without asking Nextcloud
+      const refused = code === 'NEXTCLOUD_AUTH' || code === 'NEXTCLOUD_LOCKED_OUT';
+      logEvent(node, refused ? 'error' : 'warn', refused ? 'nextcloud.login-refused' : 'nextcloud.unavailable', { url: shownUrl, user: username, code, error: errorMessage(err) });
+    });
+    node.retryLogin = async () => {
+      ctx.current?.retryLogin();
+      await check();
+      return { state: ctx.users.current, error: ctx.current?.loginRefused?.message };
+    };
 
-    node.getClient = () => {
-      client ??= new NextcloudClient({
+    return {
+      describe: { url: shownUrl, username },
+      makeClient: () => new NextcloudClient({
         url,
         username,
         appPassword,
@@ -76,39 +74,18 @@ export = function (RED: NodeAPI): void {
           count('nextcloud', 'cleanups_failed', {});
           logEvent(node, 'warn', 'nextcloud.cleanup-failed', { ...info, url: shownUrl, fix: 'delete it in Nextcloud (an aborted upload under the user\'s uploads, or a hidden .clinica-upload-… file)' });
         },
-      });
-      return client;
+      }),
+      closeClient: (closing) => {
+        const timer = setTimeout(() => closing.close(), CLOSE_CLEANUP_MS);
+        return closing.closeGracefully().finally(() => clearTimeout(timer));
+      },
+      onFirstUser: () => void check(),
     };
+  },
+});
 
-    node.report = (err?: unknown) => {
-      const code = users.reportOutcome(err, CONNECTION_CODES, FAILED_CODES);
-      if (!code) return;
-      // a refused login is said once, loudly, with its fix; the nodes then fail at once without asking Nextcloud
-      const refused = code === 'NEXTCLOUD_AUTH' || code === 'NEXTCLOUD_LOCKED_OUT';
-      logEvent(node, refused ? 'error' : 'warn', refused ? 'nextcloud.login-refused' : 'nextcloud.unavailable', { url: shownUrl, user: username, code, error: errorMessage(err) });
-    };
-
-    node.retryLogin = async () => {
-      client?.retryLogin();
-      await check();
-      return { state: users.current, error: client?.loginRefused?.message };
-    };
-    node.register = (user) => users.register(user);
-    node.deregister = (user) => users.deregister(user);
-
-    node.on('close', (_removed: boolean, done: () => void) => {
-      const closing = client;
-      client = undefined;
-      if (!closing) return done();
-      const timer = setTimeout(() => closing.close(), CLOSE_CLEANUP_MS);
-      void closing.closeGracefully().finally(() => {
-        clearTimeout(timer);
-        done();
-      });
-    });
-  }
-
-  registerType('clinica-nextcloud-config', NextcloudConfig, { credentials: { appPassword: { type: 'password' } } });
+export = function (RED: NodeAPI): void {
+  registerConfig(RED);
 
   // "Try the login again" in the config node's dialog: after the app password was fixed on the Nextcloud side or
   // an admin lifted the block of this host. (A changed password in the config node takes effect with the deploy.)

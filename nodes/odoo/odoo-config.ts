@@ -4,11 +4,10 @@
  * node registers and shows the connection state on every user node. Settings accept a value or ${ENV}
  * and fall back to ODOO_URL, ODOO_DB, ODOO_USERNAME, ODOO_API_KEY and ODOO_PASSWORD.
  */
-import type { NodeAPI } from 'node-red';
-import { ConnectionUsers } from '../lib/config-node';
+import { defineConfigNode } from '../lib/config-node';
 import { expandEnv, intSetting, settingOrEnv } from '../lib/env';
 import { errorMessage } from '../clients/common/errors';
-import { logEvent, registerType, setRED } from '../lib/node-runtime';
+import { logEvent } from '../lib/node-runtime';
 import { safeUrl } from '../lib/redact';
 import { OdooClient } from '../clients/odoo/client';
 import type { ProtocolName } from '../clients/odoo/protocols';
@@ -20,12 +19,10 @@ const CONNECTION_CODES = new Set(['ODOO_UNREACHABLE', 'ODOO_TIMEOUT', 'ODOO_UNAV
 const FAILED_CODES = new Set(['ODOO_ACCESS_DENIED', 'ODOO_NOT_CONFIGURED', 'ODOO_NOT_FOUND']);
 const PROTOCOLS = new Set(['auto', 'jsonrpc', 'xmlrpc', 'json2']);
 
-export = function (RED: NodeAPI): void {
-  setRED(RED);
-
-  function OdooConfig(this: OdooConfigNode, def: OdooConfigDef): void {
-    RED.nodes.createNode(this, def);
-    const node = this;
+export = defineConfigNode<OdooConfigNode, OdooConfigDef, OdooClient>({
+  type: 'clinica-odoo-config',
+  credentials: { apiKey: 'password', password: 'password' },
+  setup(node, def, { users, client, check, reporter }) {
     const url = settingOrEnv(def.url, 'ODOO_URL', 'http://localhost:8069');
     const db = settingOrEnv(def.db, 'ODOO_DB');
     const username = settingOrEnv(def.username, 'ODOO_USERNAME');
@@ -33,27 +30,16 @@ export = function (RED: NodeAPI): void {
     const password = expandEnv(node.credentials?.password) || (process.env.ODOO_PASSWORD ?? '');
     const protocol = (PROTOCOLS.has(def.protocol) ? def.protocol : 'auto') as 'auto' | ProtocolName;
     const lang = expandEnv(def.lang).trim();
-    (node as { url: string }).url = safeUrl(url);
-    (node as { db: string }).db = db;
-    (node as { username: string }).username = username;
-    let client: OdooClient | undefined;
+    const shownUrl = safeUrl(url);
 
-    const users = new ConnectionUsers(() => void check(), () => undefined);
+    node.getClient = client;
+    node.report = reporter(CONNECTION_CODES, FAILED_CODES, (code, err) => {
+      logEvent(node, 'warn', 'odoo.unavailable', { url: shownUrl, db, user: username, code, error: errorMessage(err) });
+    });
 
-    async function check(): Promise<void> {
-      users.setState('connecting');
-      try {
-        const c = node.getClient();
-        await c.login();
-        users.setState('connected');
-        logEvent(node, 'info', 'odoo.connected', { url: node.url, db, user: username, protocol: await c.protocolName(), version: (await c.version()).server_version });
-      } catch (err) {
-        node.report(err);
-      }
-    }
-
-    node.getClient = () => {
-      client ??= new OdooClient({
+    return {
+      describe: { url: shownUrl, db, username },
+      makeClient: () => new OdooClient({
         url,
         db,
         username,
@@ -68,23 +54,17 @@ export = function (RED: NodeAPI): void {
           logEvent(node, 'warn', 'odoo.retry', { operation: info.operation, attempt: info.attempt, delayMs: Math.round(info.delayMs), code: info.error.code });
           if (users.current === 'connected') users.setState('reconnecting');
         },
-      });
-      return client;
+      }),
+      closeClient: (c) => c.close(),
+      onFirstUser: () => void check(
+        async () => {
+          const c = client();
+          await c.login();
+          return c;
+        },
+        async (c) => logEvent(node, 'info', 'odoo.connected', { url: shownUrl, db, user: username, protocol: await c.protocolName(), version: (await c.version()).server_version }),
+        node.report,
+      ),
     };
-
-    node.report = (err?: unknown) => {
-      const code = users.reportOutcome(err, CONNECTION_CODES, FAILED_CODES);
-      if (code) logEvent(node, 'warn', 'odoo.unavailable', { url: node.url, db, user: username, code, error: errorMessage(err) });
-    };
-    node.register = (user) => users.register(user);
-    node.deregister = (user) => users.deregister(user);
-
-    node.on('close', (_removed: boolean, done: () => void) => {
-      client?.close();
-      client = undefined;
-      done();
-    });
-  }
-
-  registerType('clinica-odoo-config', OdooConfig, { credentials: { apiKey: { type: 'password' }, password: { type: 'password' } } });
-};
+  },
+});

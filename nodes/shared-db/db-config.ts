@@ -3,11 +3,10 @@
  * that uses it; on first use creates the database when missing and applies the migrations; while the
  * database is down it shows a red status to its users and keeps checking, so Node-RED starts regardless.
  */
-import type { NodeAPI } from 'node-red';
-import { ConnectionUsers } from '../lib/config-node';
+import { defineConfigNode } from '../lib/config-node';
 import { errorMessage } from '../clients/common/errors';
 import { intSetting } from '../lib/env';
-import { logEvent, registerType, setRED } from '../lib/node-runtime';
+import { logEvent } from '../lib/node-runtime';
 import { safeUrl } from '../lib/redact';
 import { SharedDb, ensureDatabase } from '../clients/shared-db/pool';
 import { connectionUrl, type DbConfigDef, type DbConfigNode } from './types';
@@ -16,39 +15,19 @@ import { PgListener } from '../clients/shared-db/listener';
 
 const HEALTH_INTERVAL_MS = 15000;
 
-export = function (RED: NodeAPI): void {
-  setRED(RED);
-
-  function DbConfig(this: DbConfigNode, def: DbConfigDef): void {
-    RED.nodes.createNode(this, def);
-    const node = this;
+export = defineConfigNode<DbConfigNode, DbConfigDef, SharedDb>({
+  type: 'clinica-db-config',
+  credentials: { password: 'password' },
+  setup(node, def, { users, client }) {
     const url = connectionUrl(def.url, node.credentials?.password);
-    (node as { url: string }).url = safeUrl(url);
-    let db: SharedDb | undefined;
+    const shownUrl = safeUrl(url);
     let ready: Promise<SharedDb> | undefined;
     let health: NodeJS.Timeout | undefined;
-
-    const users = new ConnectionUsers(
-      () => {
-        void node.getDb().catch(() => undefined);
-        health = setInterval(() => void check(), HEALTH_INTERVAL_MS);
-        health.unref();
-      },
-      () => {
-        if (health) clearInterval(health);
-        health = undefined;
-      },
-    );
 
     async function open(): Promise<SharedDb> {
       users.setState('connecting');
       if (def.migrate !== false) await ensureDatabase(url);
-      db ??= new SharedDb({
-        url,
-        max: intSetting(def.poolSize, 10, 1, 100),
-        statementTimeoutMs: intSetting(def.statementTimeout, 30000, 0, 3600000),
-        applicationName: `node-red:${node.id}`,
-      });
+      const db = client();
       if (def.migrate !== false) {
         const report = await migrate(db);
         if (report.applied.length) logEvent(node, 'info', 'shared-db.migrated', { applied: report.applied, current: report.current });
@@ -56,7 +35,7 @@ export = function (RED: NodeAPI): void {
         await db.ping();
       }
       users.setState('connected');
-      logEvent(node, 'info', 'shared-db.connected', { url: node.url });
+      logEvent(node, 'info', 'shared-db.connected', { url: shownUrl });
       return db;
     }
 
@@ -67,7 +46,7 @@ export = function (RED: NodeAPI): void {
         if (users.current !== 'connected') users.setState('connected');
       } catch (err) {
         if (users.current !== 'disconnected') {
-          logEvent(node, 'warn', 'shared-db.unreachable', { url: node.url, error: errorMessage(err) });
+          logEvent(node, 'warn', 'shared-db.unreachable', { url: shownUrl, error: errorMessage(err) });
         }
         users.setState('disconnected', (err as { code?: string }).code);
       }
@@ -84,17 +63,30 @@ export = function (RED: NodeAPI): void {
       return ready;
     };
     node.createListener = (channels) => new PgListener({ url, channels, applicationName: `node-red-listen:${node.id}` });
-    node.register = (user) => users.register(user);
-    node.deregister = (user) => users.deregister(user);
 
-    node.on('close', (_removed: boolean, done: () => void) => {
+    const stopHealth = () => {
       if (health) clearInterval(health);
-      const pool = db;
-      db = undefined;
-      ready = undefined;
-      (pool ? pool.close() : Promise.resolve()).catch(() => undefined).then(() => done());
-    });
-  }
-
-  registerType('clinica-db-config', DbConfig, { credentials: { password: { type: 'password' } } });
-};
+      health = undefined;
+    };
+    return {
+      describe: { url: shownUrl },
+      makeClient: () => new SharedDb({
+        url,
+        max: intSetting(def.poolSize, 10, 1, 100),
+        statementTimeoutMs: intSetting(def.statementTimeout, 30000, 0, 3600000),
+        applicationName: `node-red:${node.id}`,
+      }),
+      closeClient: (pool) => pool.close(),
+      onFirstUser: () => {
+        void node.getDb().catch(() => undefined);
+        health = setInterval(() => void check(), HEALTH_INTERVAL_MS);
+        health.unref();
+      },
+      onLastUser: stopHealth,
+      onClose: () => {
+        stopHealth();
+        ready = undefined;
+      },
+    };
+  },
+});

@@ -66,29 +66,18 @@ function checkStatus(res: HttpResponse, path: string): void {
   throw new HttpStatusError(res.status, path, snippet(res.body));
 }
 
-// ------------------------------------------------------------------------------------------------ XML-RPC
+// ------------------------------------------------------------------------------------ XML-RPC and JSON-RPC
 
-export class XmlRpcProtocol implements Protocol {
-  readonly name = 'xmlrpc' as const;
-  constructor(private readonly http: HttpTransport) {}
+/**
+ * XML-RPC and JSON-RPC reach the same two services (common: version, authenticate; object: execute_kw) with the
+ * same arguments; only the envelope of one call differs, and each protocol writes just that.
+ */
+abstract class RpcProtocol implements Protocol {
+  abstract readonly name: ProtocolName;
+  constructor(protected readonly http: HttpTransport) {}
 
-  private async call(service: 'common' | 'object', method: string, params: unknown[]): Promise<CallOutcome> {
-    const path = `/xmlrpc/2/${service}`;
-    const res = await this.http.request('POST', path, serializeMethodCall(method, params), { 'Content-Type': 'text/xml; charset=utf-8' });
-    checkStatus(res, path);
-    let parsed;
-    try {
-      parsed = parseMethodResponse(res.body.toString('utf8'));
-    } catch (err) {
-      if (err instanceof XmlRpcParseError) throw new ProtocolError(`unreadable XML-RPC answer from ${path} (${err.message}): ${snippet(res.body)}`, path);
-      throw err;
-    }
-    if (parsed.ok) return { ok: true, value: parsed.value };
-    const fault = faultFromXmlRpc(parsed.fault.faultCode, parsed.fault.faultString);
-    // Odoo ran the method and committed, then could not encode its None result: that is a success.
-    if (isMarshalNoneFault(fault)) return { ok: true, value: null, none: true };
-    return { ok: false, fault };
-  }
+  /** One call of `method` on a service, with positional params, as this protocol sends and reads it. */
+  protected abstract call(service: 'common' | 'object', method: string, params: unknown[]): Promise<CallOutcome>;
 
   async version(): Promise<VersionInfo> {
     const out = await this.call('common', 'version', []);
@@ -107,14 +96,35 @@ export class XmlRpcProtocol implements Protocol {
   }
 }
 
-// ----------------------------------------------------------------------------------------------- JSON-RPC
+/** POST /xmlrpc/2/<service> with an XML methodCall. */
+export class XmlRpcProtocol extends RpcProtocol {
+  readonly name = 'xmlrpc' as const;
 
-export class JsonRpcProtocol implements Protocol {
+  protected override async call(service: 'common' | 'object', method: string, params: unknown[]): Promise<CallOutcome> {
+    const path = `/xmlrpc/2/${service}`;
+    const res = await this.http.request('POST', path, serializeMethodCall(method, params), { 'Content-Type': 'text/xml; charset=utf-8' });
+    checkStatus(res, path);
+    let parsed;
+    try {
+      parsed = parseMethodResponse(res.body.toString('utf8'));
+    } catch (err) {
+      if (err instanceof XmlRpcParseError) throw new ProtocolError(`unreadable XML-RPC answer from ${path} (${err.message}): ${snippet(res.body)}`, path);
+      throw err;
+    }
+    if (parsed.ok) return { ok: true, value: parsed.value };
+    const fault = faultFromXmlRpc(parsed.fault.faultCode, parsed.fault.faultString);
+    // Odoo ran the method and committed, then could not encode its None result: that is a success.
+    if (isMarshalNoneFault(fault)) return { ok: true, value: null, none: true };
+    return { ok: false, fault };
+  }
+}
+
+/** POST /jsonrpc {"method": "call", "params": {service, method, args}}. */
+export class JsonRpcProtocol extends RpcProtocol {
   readonly name = 'jsonrpc' as const;
   private nextId = 1;
-  constructor(private readonly http: HttpTransport) {}
 
-  private async call(service: 'common' | 'object', method: string, args: unknown[]): Promise<CallOutcome> {
+  protected override async call(service: 'common' | 'object', method: string, args: unknown[]): Promise<CallOutcome> {
     const path = '/jsonrpc';
     const body = JSON.stringify({ jsonrpc: '2.0', method: 'call', params: { service, method, args }, id: this.nextId++ });
     const res = await this.http.request('POST', path, body, { 'Content-Type': 'application/json' });
@@ -138,22 +148,6 @@ export class JsonRpcProtocol implements Protocol {
     }
     if (parsed.result === null) return { ok: true, value: null, none: true };
     return { ok: true, value: parsed.result };
-  }
-
-  async version(): Promise<VersionInfo> {
-    const out = await this.call('common', 'version', []);
-    if (!out.ok) throw new OdooFault(out.fault);
-    return out.value as VersionInfo;
-  }
-
-  async authenticate(c: Credentials): Promise<number | false> {
-    const out = await this.call('common', 'authenticate', [c.db, c.username, c.secret, {}]);
-    if (!out.ok) throw new OdooFault(out.fault);
-    return typeof out.value === 'number' && out.value > 0 ? out.value : false;
-  }
-
-  execute(c: Credentials, uid: number, model: string, method: string, args: unknown[], kwargs: Record<string, unknown>): Promise<CallOutcome> {
-    return this.call('object', 'execute_kw', [c.db, uid, c.secret, model, method, args, kwargs]);
   }
 }
 
