@@ -17,7 +17,7 @@ export function startEmbedded(flow: object[], credentials?: Record<string, unkno
 }
 
 /** Percentile of a sorted array of numbers. */
-export function percentile(sorted: number[], p: number): number {
+function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }

@@ -43,7 +43,7 @@ export = function (RED: NodeAPI): void {
     const node = this;
     const mode = def.mode || 'auto';
 
-    node.on('input', (raw, send, done) => {
+    node.on('input', (raw, _send, done) => {
       const msg = raw as Msg;
       const key = (msg.amqp as { deliveryKey?: string } | undefined)?.deliveryKey;
       if (!key) {

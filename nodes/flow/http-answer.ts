@@ -10,7 +10,7 @@
  * Every answer echoes X-Correlation-Id and forbids caching. The node consumes msg.errorInfo, msg.error,
  * msg.statusCode, msg.page and msg.replayed.
  */
-import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { badInput } from '../clients/common/errors';
 import { problemFor, successFor, type HttpAnswer } from '../domain/http';
 import { intSetting } from '../lib/env';

@@ -5,7 +5,7 @@
  * Keycloak is away it keeps checking, so Node-RED starts regardless.
  */
 import { defineConfigNode } from '../lib/config-node';
-import { IntegrationError } from '../clients/common/errors';
+import { type IntegrationError } from '../clients/common/errors';
 import { logEvent } from '../lib/node-runtime';
 import { KeycloakRealm } from '../clients/keycloak/realm';
 import { realmSettings, type RealmConfigDef, type RealmConfigNode } from './types';

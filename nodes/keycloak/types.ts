@@ -2,7 +2,7 @@
 import type { Node, NodeDef } from 'node-red';
 import { configNodeOf, missingConfigError } from '../lib/config-node';
 import { expandEnv, intSetting, settingOrEnv } from '../lib/env';
-import { IntegrationError } from '../clients/common/errors';
+import { type IntegrationError } from '../clients/common/errors';
 import { parseList } from '../clients/keycloak/verifier';
 import type { KeycloakRealm, RealmSettings } from '../clients/keycloak/realm';
 

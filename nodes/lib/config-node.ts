@@ -139,6 +139,7 @@ export function defineConfigNode<N extends ConfigNode, D extends NodeDef, C>(spe
       RED.nodes.createNode(this, def);
       const node = this;
       let client: C | undefined;
+      // eslint-disable-next-line prefer-const -- set once setup() returns; the callbacks above run after that
       let parts: ConfigNodeParts<C> | undefined;
       const users = new ConnectionUsers(() => parts?.onFirstUser?.(), () => parts?.onLastUser?.());
       const ctx: ConfigContext<C> = {

@@ -1,7 +1,7 @@
 /** Types and helpers shared by the Nextcloud nodes (a node module itself may export only its function). */
 import type { Node, NodeDef } from 'node-red';
 import { configNodeOf, missingConfigError } from '../lib/config-node';
-import { IntegrationError } from '../clients/common/errors';
+import { type IntegrationError } from '../clients/common/errors';
 import type { NextcloudClient } from '../clients/nextcloud/client';
 
 export interface NextcloudConfigDef extends NodeDef {

@@ -1,7 +1,7 @@
 /** Types and helpers shared by the Odoo nodes (a node module itself may export only its function). */
 import type { Node, NodeDef } from 'node-red';
 import { configNodeOf, missingConfigError } from '../lib/config-node';
-import { IntegrationError, badInput } from '../clients/common/errors';
+import { type IntegrationError, badInput } from '../clients/common/errors';
 import type { OdooClient } from '../clients/odoo/client';
 
 export interface OdooConfigDef extends NodeDef {

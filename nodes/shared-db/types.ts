@@ -2,7 +2,7 @@
 import type { Node, NodeDef } from 'node-red';
 import { configNodeOf, missingConfigError } from '../lib/config-node';
 import { expandEnv, settingOrEnv } from '../lib/env';
-import { IntegrationError } from '../clients/common/errors';
+import { type IntegrationError } from '../clients/common/errors';
 import type { SharedDb } from '../clients/shared-db/pool';
 import type { PgListener } from '../clients/shared-db/listener';
 

@@ -14,7 +14,7 @@ import { SignJWT, exportJWK, generateKeyPair, type JWK, type JWTPayload } from '
 import type Provider from 'oidc-provider';
 
 export const PEER_REALM = 'clinica-realm';
-export const SEED_FILE = path.resolve(__dirname, '../../../seeds/keycloak/clinica-realm.json');
+const SEED_FILE = path.resolve(__dirname, '../../../seeds/keycloak/clinica-realm.json');
 export const SEED_PASSWORD = 'clinica123';
 
 export interface SeedUser {
@@ -50,7 +50,7 @@ export interface SeedRealm {
 }
 
 /** Reads the realm export, resolving Keycloak's `${ENV:default}` placeholders as Keycloak's import does. */
-export function loadRealmSeed(file = SEED_FILE, env: NodeJS.ProcessEnv = {}): SeedRealm {
+function loadRealmSeed(file = SEED_FILE, env: NodeJS.ProcessEnv = {}): SeedRealm {
   const text = fs.readFileSync(file, 'utf8').replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}/g, (_m, name: string, fallback?: string) => {
     const value = env[name];
     return JSON.stringify(value !== undefined && value !== '' ? value : fallback ?? '').slice(1, -1);
@@ -395,7 +395,7 @@ function providerClient(c: SeedClient): Array<Record<string, unknown>> {
 }
 
 /** Keycloak's redirect URI rule: exact, or a prefix when the registered URI ends with `*`. */
-export function keycloakRedirectMatch(pattern: string, uri: string): boolean {
+function keycloakRedirectMatch(pattern: string, uri: string): boolean {
   return pattern.endsWith('*') ? uri.startsWith(pattern.slice(0, -1)) : uri === pattern;
 }
 

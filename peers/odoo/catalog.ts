@@ -289,7 +289,7 @@ export function defineModels(reg: Registry): void {
     if (env.context.create_product_product === false) return;
     env.registry.create({ ...env, context: { ...env.context } }, 'product.product', [{ product_tmpl_id: rec.id }]);
   };
-  const product = define(makeModel('product.product', 'Product Variant', 'product', [
+  define(makeModel('product.product', 'Product Variant', 'product', [
     m2o('product_tmpl_id', 'product.template', { required: true, string: 'Product Template' }), f('default_code', 'char', { string: 'Internal Reference' }),
     f('barcode', 'char'), f('active', 'boolean', { default: true }),
     f('lst_price', 'float', { store: false, compute: (env, r) => env.registry.raw(env, env.registry.models.get('product.product')!, r, 'list_price') }),
@@ -664,7 +664,7 @@ function automationTriggerFields(env: Env, modelId: number, trigger: string, fil
   return [];
 }
 
-export function addMessagePost(def: ModelDef): void {
+function addMessagePost(def: ModelDef): void {
   def.methods.message_post = {
     api: 'records',
     params: ['body', 'subject', 'message_type', 'subtype_xmlid', 'subtype_id', 'partner_ids', 'attachment_ids', 'author_id', 'email_from', 'body_is_html', 'parent_id', 'attachments'],
@@ -677,7 +677,7 @@ export function addMessagePost(def: ModelDef): void {
   };
 }
 
-export function postMessage(env: Env, model: string, resId: number, p: Record<string, unknown>): number {
+function postMessage(env: Env, model: string, resId: number, p: Record<string, unknown>): number {
   const reg = env.registry;
   let subtypeId = p.subtype_id as number | undefined;
   if (p.subtype_xmlid) {
@@ -705,7 +705,7 @@ export function postMessage(env: Env, model: string, resId: number, p: Record<st
  * the binary field invoice_pdf_report_file (res_field set, so plain ir.attachment searches do not list
  * it), makes it the main attachment and sets is_move_sent (a tracked field: a note in the chatter).
  */
-export function generateInvoicePdf(env: Env, moveId: number, track = true): number {
+function generateInvoicePdf(env: Env, moveId: number, track = true): number {
   const reg = env.registry;
   const m = reg.get(env, 'account.move', moveId);
   if (!m) throw missingRecord('account.move', [moveId], env.uid);
@@ -814,7 +814,7 @@ function templateQty(env: Env, tmpl: Rec): number {
 }
 
 /** Reloads the access rules of one model from ir.model.access (Odoo's cache refresh). */
-export function refreshAccess(reg: Registry, model: string, env?: Env): void {
+function refreshAccess(reg: Registry, model: string, env?: Env): void {
   const rules: AccessRule[] = [];
   const irModelId = [...reg.ids(env, 'ir.model')].find((id) => reg.get(env, 'ir.model', id)?.model === model);
   if (irModelId === undefined) return;

@@ -146,7 +146,7 @@ function setActive(env: Env, ids: number[], to: (was: boolean) => boolean | unde
   return undefined;
 }
 
-export function fieldsGet(registry: Registry, def: ModelDef, allfields?: string[], attributes?: string[]): Record<string, Record<string, unknown>> {
+function fieldsGet(registry: Registry, def: ModelDef, allfields?: string[], attributes?: string[]): Record<string, Record<string, unknown>> {
   const out: Record<string, Record<string, unknown>> = {};
   for (const name of registry.allFieldNames(def)) {
     if (allfields?.length && !allfields.includes(name)) continue;

@@ -64,7 +64,7 @@ export class PyException extends Error {
 }
 
 export const UserError = (m: string) => new PyException('odoo.exceptions.UserError', m, 'user');
-export const MissingError = (m: string) => new PyException('odoo.exceptions.MissingError', m, 'missing');
+const MissingError = (m: string) => new PyException('odoo.exceptions.MissingError', m, 'missing');
 export const ValidationError = (m: string) => new PyException('odoo.exceptions.ValidationError', m, 'validation');
 export const AccessError = (m: string) => new PyException('odoo.exceptions.AccessError', m, 'access_error');
 export const AccessDenied = (m = 'Access Denied') => new PyException('odoo.exceptions.AccessDenied', m, 'access_denied');

@@ -7,7 +7,7 @@
  * being sent, before the commit), and an exception rolls every change of the call back.
  */
 import {
-  AccessError, KeyErr, PgError, PyException, TypeErr, UserError, ValidationError, ValueErr, leafRepr,
+  AccessError, KeyErr, PgError, TypeErr, UserError, ValidationError, ValueErr, leafRepr,
   missingRecord, pyRepr,
 } from './python';
 import { performance } from 'node:perf_hooks';
@@ -151,12 +151,12 @@ export function odooNow(d = new Date()): string {
  * ('YYYY-MM-DD HH:MM:SS.ffffff'). create_date and write_date are stored with it; `micro` (0–999) adds
  * the microseconds below the millisecond that a Date cannot hold.
  */
-export function odooNowMicro(d = new Date(), micro = 0): string {
+function odooNowMicro(d = new Date(), micro = 0): string {
   return `${odooNow(d)}.${String(d.getUTCMilliseconds() * 1000 + micro).padStart(6, '0')}`;
 }
 
 /** A stored datetime as an ordered key: always 'YYYY-MM-DD HH:MM:SS.ffffff'. */
-export function datetimeKey(v: string): string {
+function datetimeKey(v: string): string {
   if (v.length === 19) return `${v}.000000`;
   if (v.length > 20 && v.length < 26) return v.padEnd(26, '0');
   return v;
@@ -175,7 +175,7 @@ const DT_RE = /^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]+(\d{1,2}):(\d{1,2})(?::(\d
  * the string to SQL unchanged): 'T' or ' ', optional seconds and fraction, a time zone that a timestamp
  * without time zone ignores; anything else fails like psycopg2 does. Returns the ordered key.
  */
-export function sqlTimestamp(value: unknown): string {
+function sqlTimestamp(value: unknown): string {
   const text = String(value);
   const m = DT_RE.exec(text);
   if (!m) throw PgError('InvalidDatetimeFormat', `invalid input syntax for type timestamp: "${text}"`);
@@ -201,7 +201,7 @@ const FORMAT_PART: Record<string, string> = { '%Y': '(\\d{4})', '%m': '(\\d{1,2}
  * date, a date with hours and minutes, or the full second format; microseconds, 'T' or a time zone fail
  * with strptime's own ValueError. Returns 'YYYY-MM-DD HH:MM:SS'.
  */
-export function toOdooDatetime(value: string): string {
+function toOdooDatetime(value: string): string {
   const fmt = DATETIME_FORMAT.slice(0, Math.max(0, value.length - 2));
   const parts = fmt.split(/(%[YmdHMS])/).filter(Boolean);
   const re = new RegExp(`^${parts.map((p) => FORMAT_PART[p] ?? p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('')}`);
@@ -1069,7 +1069,7 @@ function eq(v: unknown, value: unknown, type?: FieldType): boolean {
   return v === value;
 }
 
-export function compare(v: unknown, op: string, value: unknown, type?: FieldType): boolean {
+function compare(v: unknown, op: string, value: unknown, type?: FieldType): boolean {
   switch (op) {
     case '=':
     case 'child_of':

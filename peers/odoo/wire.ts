@@ -125,7 +125,7 @@ export function xmlFaultFor(err: unknown, v1 = false): string {
   return xmlFault(exc.faultCode, exc.faultCode === 1 ? traceback(exc) : exc.message);
 }
 
-export function asPy(err: unknown): PyException {
+function asPy(err: unknown): PyException {
   if (err instanceof PyException) return err;
   const e = err as Error;
   return new PyException(`builtins.${e?.name && e.name !== 'Error' ? e.name : 'Exception'}`, e?.message ?? String(err), 'builtin');

@@ -4,9 +4,9 @@ import { RabbitTool, closeConnectionNamed } from '../lib/rabbit';
 import { deadLetterQueueName, retryQueueName } from '../../nodes/clients/amqp/topology';
 import { valueOf } from '../../nodes/clients/common/metrics';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const nodes = ['amqp-broker', 'amqp-publish', 'amqp-consume', 'amqp-ack'].map((n) => require(`../../nodes/amqp/${n}`));
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const fnNode = require(require.resolve('@node-red/nodes/package.json').replace(/package\.json$/, 'core/function/10-function.js'));
 
 type Msg = Record<string, any>;

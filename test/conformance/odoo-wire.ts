@@ -77,9 +77,9 @@ export async function kw<R = unknown>(t: OdooTarget, model: string, method: stri
   return out.value as R;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const xmlSerializer = require('xmlrpc/lib/serializer') as { serializeMethodCall(method: string, params: unknown[]): string };
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const XmlDeserializer = require('xmlrpc/lib/deserializer') as new () => { deserializeMethodResponse(s: Readable, cb: (e: (Error & { faultCode?: unknown; faultString?: string }) | null, v?: unknown) => void): void };
 
 export type XmlOutcome = { ok: true; value: unknown } | { ok: false; faultCode: unknown; faultString: string };

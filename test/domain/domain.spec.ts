@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { IntegrationError } from '../../nodes/clients/common/errors';
+import { type IntegrationError } from '../../nodes/clients/common/errors';
 import {
   alreadyLinked, documentFileName, documentRef, noteDomain, noteText, queueMessage, storedNotification, unstoredSearches, withRecord,
 } from '../../nodes/domain/documents';

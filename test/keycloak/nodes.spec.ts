@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { createPublicKey } from 'node:crypto';
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import * as net from 'node:net';
 import { SignJWT, base64url } from 'jose';
 import { core, helper, collect, serveHttpNodes, waitFor } from '../lib/harness';
@@ -8,7 +8,7 @@ import { realmSettings } from '../../nodes/keycloak/types';
 import { KeycloakPeer } from '../../peers/keycloak/keycloak-peer';
 import { userToken } from '../../peers/keycloak/user-token';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const realmNode = require('../../nodes/keycloak/keycloak-realm');
 const guardNode = require('../../nodes/keycloak/keycloak-guard');
 const tokenNode = require('../../nodes/keycloak/keycloak-token');

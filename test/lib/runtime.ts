@@ -5,11 +5,11 @@
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
+ 
 export interface LogRecord {
   level: number;
   type?: string;
@@ -44,7 +44,7 @@ export async function startRuntime(flow: object[], options: RuntimeOptions = {})
     previousEnv[k] = process.env[k];
     process.env[k] = v;
   }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
+   
   const RED = require('node-red');
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'clinica-runtime-'));
   fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flow));

@@ -6,7 +6,7 @@ import { helper, waitFor, collect } from '../lib/harness';
 import { NextcloudPeer } from '../../peers/nextcloud/peer';
 import { MiB, patternSha256, patternStream } from '../../peers/nextcloud/data';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const ncConfig = require('../../nodes/nextcloud/nextcloud-config');
 const ncNode = require('../../nodes/nextcloud/nextcloud');
 const nodes = [ncConfig, ncNode];

@@ -15,15 +15,15 @@ import { startOdooPeer, type OdooPeer } from '../../peers/odoo';
 import { clientFor, insertPartners, postedInvoice } from './helpers';
 import type { OdooClient } from '../../nodes/clients/odoo/client';
 
-/* eslint-disable @typescript-eslint/no-require-imports */
+ 
 const configNode = require('../../nodes/odoo/odoo-config');
 const odooNode = require('../../nodes/odoo/odoo');
 const pdfNode = require('../../nodes/odoo/odoo-pdf');
 const triggerNode = require('../../nodes/odoo/odoo-trigger');
-/* eslint-enable @typescript-eslint/no-require-imports */
+ 
 const nodes = [configNode, odooNode, pdfNode, triggerNode, core.httpIn];
 
-type Msg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Msg = Record<string, any>;  
 
 function serveHttpNodes(): Promise<{ server: http.Server; url: string }> {
   const server = http.createServer((req, res) => (getRED().httpNode as unknown as http.RequestListener)(req, res));
@@ -341,7 +341,7 @@ describe('odoo nodes (Node-RED test helper, Odoo peer)', function () {
 
     it('keeps its cursor in the file context store: a restart neither replays nor misses', async () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'odoo-trigger-ctx-'));
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+       
       const context = (helper as any)._context as { load(): Promise<void>; close(): Promise<void> };
       helper.settings({ contextStorage: { default: 'memory', memory: { module: 'memory' }, file: { module: 'localfilesystem', config: { dir, flushInterval: 0 } } } });
       const flow = [
@@ -349,7 +349,7 @@ describe('odoo nodes (Node-RED test helper, Odoo peer)', function () {
         { id: 't', type: 'clinica-odoo-trigger', z: 'tab', config: 'cfg', model: 'res.partner', domain: '[["name", "=like", "Reinicio %"]]', fields: 'name', interval: 0, start: 'now', wires: [['out']] },
         { id: 'out', type: 'helper', z: 'tab' },
       ];
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+       
       const h = helper as any;
       /** helper.unload() without its context.clean(), which would delete the stored cursor. */
       const stopFlows = async () => {

@@ -6,7 +6,7 @@
 import * as assert from 'node:assert/strict';
 import { OdooClient } from '../../nodes/clients/odoo/client';
 import { fetchRecordPdf } from '../../nodes/clients/odoo/pdf';
-import { IntegrationError } from '../../nodes/clients/common/errors';
+import { type IntegrationError } from '../../nodes/clients/common/errors';
 import { startOdooPeer, type OdooPeer } from '../../peers/odoo';
 import { clientFor, postedInvoice } from './helpers';
 

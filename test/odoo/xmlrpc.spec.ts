@@ -9,9 +9,9 @@ import { faultFromXmlRpc, lastTracebackLine } from '../../nodes/clients/odoo/err
 import { xmlFault, xmlFaultFor, xmlResponse } from '../../peers/odoo/wire';
 import { TypeErr, ValueErr, missingRecord } from '../../peers/odoo/python';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const serializer = require('xmlrpc/lib/serializer') as { serializeMethodResponse(v: unknown): string; serializeFault(v: unknown): string };
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const Deserializer = require('xmlrpc/lib/deserializer') as new () => { deserializeMethodCall(s: Readable, cb: (e: Error | null, m?: string, p?: unknown[]) => void): void };
 
 const sample = {

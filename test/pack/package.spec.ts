@@ -23,7 +23,7 @@ describe('the pack as Node-RED loads it', function () {
       it('has its compiled module, which registers exactly this type', function () {
         assert.ok(fs.existsSync(js), `${file} exists`);
         const registered: string[] = [];
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
+         
         const mod = require(js);
         const fake = {
           nodes: { registerType: (t: string) => registered.push(t), createNode: () => undefined, getNode: () => null },

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { SharedDb, migrate, upsert, MIGRATIONS, PgListener, type Notification } from '../../nodes/clients/shared-db';
-import { IntegrationError } from '../../nodes/clients/common/errors';
+import { type IntegrationError } from '../../nodes/clients/common/errors';
 import { createTestDatabase, dropTestDatabase, killConnections } from '../lib/pg';
 import { waitFor } from '../lib/harness';
 

@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { helper, waitFor, collect } from '../lib/harness';
 import { createTestDatabase, dropTestDatabase, killConnections } from '../lib/pg';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const dbConfig = require('../../nodes/shared-db/db-config');
 const dbQuery = require('../../nodes/shared-db/db-query');
 const dbUpsert = require('../../nodes/shared-db/db-upsert');

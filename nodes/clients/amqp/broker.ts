@@ -26,7 +26,7 @@ export interface BrokerOptions {
 export type { BrokerState, PublishRequest, PublishResult } from './types';
 
 /** Body and content type for the wire: JSON unless it already is bytes or text. */
-export function encodeBody(body: unknown, contentType?: string): { bytes: Buffer; contentType: string } {
+function encodeBody(body: unknown, contentType?: string): { bytes: Buffer; contentType: string } {
   if (Buffer.isBuffer(body)) return { bytes: body, contentType: contentType ?? 'application/octet-stream' };
   if (typeof body === 'string') return { bytes: Buffer.from(body, 'utf8'), contentType: contentType ?? 'text/plain' };
   const json = JSON.stringify(body === undefined ? null : body);
@@ -185,7 +185,7 @@ async function declareTopology(connection: Connection, topology: Topology): Prom
 }
 
 /** A library or broker error as the pack's typed error. Channel/connection faults are retryable. */
-export function amqpError(err: unknown, operation: string, fallbackCode = 'AMQP_ERROR'): IntegrationError {
+function amqpError(err: unknown, operation: string, fallbackCode = 'AMQP_ERROR'): IntegrationError {
   if (err instanceof IntegrationError) return err;
   const code = (err as { code?: string }).code;
   const message = errorMessage(err);

@@ -61,7 +61,7 @@ export interface ConsumerStats {
   duplicates: number;
 }
 
-export class MalformedMessageError extends IntegrationError {
+class MalformedMessageError extends IntegrationError {
   constructor(message: string, details?: Record<string, unknown>) {
     super(message, { code: 'AMQP_MALFORMED', system: 'amqp', retryable: false, details });
   }
@@ -93,7 +93,7 @@ const toBuffer = (body: unknown): Buffer =>
  * The payload of a message in the requested format, or a MalformedMessageError naming why not. The raw bytes
  * are only rebuilt when they are needed (a retry or a dead letter): rabbitmq-client already parsed declared JSON.
  */
-export function decodeBody(msg: Pick<AsyncMessage, 'body' | 'contentType'>, format: BodyFormat): unknown {
+function decodeBody(msg: Pick<AsyncMessage, 'body' | 'contentType'>, format: BodyFormat): unknown {
   const declaredJson = (msg.contentType ?? '').startsWith('application/json');
   if (declaredJson && !Buffer.isBuffer(msg.body) && format !== 'buffer' && format !== 'text') return msg.body;
   const raw = toBuffer(msg.body);

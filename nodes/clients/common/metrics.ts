@@ -30,16 +30,6 @@ export function count(family: string, name: string, labels: Labels = {}, n = 1):
   else series.set(key, { family, name, labels: { ...labels }, value: n });
 }
 
-/** Sets a gauge (a value that goes up and down, e.g. messages in flight). */
-export function gauge(family: string, name: string, value: number, labels: Labels = {}): void {
-  const key = keyOf(family, name, labels);
-  series.set(key, { family, name, labels: { ...labels }, value });
-}
-
-export function snapshot(): Series[] {
-  return [...series.values()].map((s) => ({ ...s, labels: { ...s.labels } }));
-}
-
 /** One counter's current value (0 when never counted), summed over label sets that include `labels`. */
 export function valueOf(family: string, name: string, labels: Labels = {}): number {
   let total = 0;
@@ -50,20 +40,4 @@ export function valueOf(family: string, name: string, labels: Labels = {}): numb
   return total;
 }
 
-const metricName = (s: string) => s.replace(/[^a-zA-Z0-9_]/g, '_');
-const labelValue = (s: string) => s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
-/** The Prometheus text exposition format of every series. */
-export function renderPrometheus(prefix = 'clinica'): string {
-  const lines: string[] = [];
-  for (const s of series.values()) {
-    const labels = Object.entries(s.labels).map(([k, v]) => `${metricName(k)}="${labelValue(v)}"`).join(',');
-    lines.push(`${metricName(`${prefix}_${s.family}_${s.name}`)}${labels ? `{${labels}}` : ''} ${s.value}`);
-  }
-  return lines.join('\n') + '\n';
-}
-
-/** For tests only. */
-export function resetMetrics(): void {
-  series.clear();
-}

@@ -1,7 +1,6 @@
 /** The Keycloak client of the pack: realm discovery, token verification, service tokens. */
-export { KeycloakRealm, issuerOf, type RealmSettings, type RealmEvents } from './realm';
-export { TokenVerifier, ASYMMETRIC_ALGORITHMS, rolesOf, hasRoles, bearerToken, parseList } from './verifier';
+export { KeycloakRealm, type RealmSettings, type RealmEvents } from './realm';
+export { hasRoles, bearerToken } from './verifier';
 export type { KeycloakUser, KeycloakClaims, VerifiedToken, VerifierOptions } from './verifier';
-export { JwksCache } from './jwks';
-export { ServiceTokenCache, type ServiceToken } from './service-token';
-export { TokenError, forbidden, keycloakError, type TokenProblem } from './errors';
+export { type ServiceToken } from './service-token';
+export { TokenError, type TokenProblem } from './errors';

@@ -9,7 +9,7 @@ import { TokenError } from './errors';
 import type { JwksCache } from './jwks';
 
 /** Asymmetric JWS algorithms Keycloak can sign with. `none` and HMAC are never accepted. */
-export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 
 export interface VerifierOptions {
   issuer: string;
@@ -140,7 +140,7 @@ export class TokenVerifier {
 }
 
 /** Realm roles and the roles of one client, from Keycloak's claims. */
-export function rolesOf(claims: KeycloakClaims, clientId: string): { realm: string[]; client: string[] } {
+function rolesOf(claims: KeycloakClaims, clientId: string): { realm: string[]; client: string[] } {
   const realm = claims.realm_access?.roles;
   const client = claims.resource_access?.[clientId]?.roles;
   return {

@@ -37,7 +37,7 @@ export interface Answer {
 const text = (body: Buffer | string | undefined, max = 8192) => (body === undefined ? '' : (Buffer.isBuffer(body) ? body.toString('utf8', 0, Math.min(body.length, max)) : body.slice(0, max)).trim());
 
 /** The message Sabre or OCS puts in an error body (`<s:message>` or `<message>`, or OCS JSON), if any. */
-export function serverMessage(body: string | Buffer | undefined): string | undefined {
+function serverMessage(body: string | Buffer | undefined): string | undefined {
   const t = text(body);
   if (!t) return undefined;
   if (t.startsWith('<')) {
@@ -91,7 +91,7 @@ export function retryAfterMs(headers: IncomingHttpHeaders | undefined, now = Dat
  * The error for an HTTP status Nextcloud answered to `operation` on `path`.
  * `operation` reads as a verb phrase: "upload", "create folder", "share".
  */
-export function statusError(status: number, operation: string, path: string, body?: string | Buffer, fix?: string): IntegrationError {
+function statusError(status: number, operation: string, path: string, body?: string | Buffer, fix?: string): IntegrationError {
   return httpError({ status, body }, operation, path, { fix });
 }
 

@@ -13,7 +13,7 @@ import { parseXmlTree, xmlValue } from './xml';
 export type ShareType = 'link' | 'user' | 'group';
 
 /** Nextcloud's numeric share types. */
-export const SHARE_TYPE_IDS: Record<ShareType, number> = { user: 0, group: 1, link: 3 };
+const SHARE_TYPE_IDS: Record<ShareType, number> = { user: 0, group: 1, link: 3 };
 const SHARE_TYPE_NAMES: Record<number, ShareType> = { 0: 'user', 1: 'group', 3: 'link' };
 
 export interface ShareOptions {
@@ -72,14 +72,14 @@ export function validateShareOptions(opts: ShareOptions, today = localDate(new D
   }
 }
 
-export function isValidDate(s: string): boolean {
+function isValidDate(s: string): boolean {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
   const d = new Date(`${s}T00:00:00Z`);
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
 }
 
 /** The local calendar date `YYYY-MM-DD` (Nextcloud reads expiry dates as days, not instants). */
-export function localDate(d: Date): string {
+function localDate(d: Date): string {
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
 }

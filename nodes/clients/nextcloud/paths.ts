@@ -37,7 +37,7 @@ const NEXTCLOUD_FORBIDDEN = [/^\.htaccess$/i, /^\.ocdata$/i, /\.(part|filepart)$
 const MAX_SEGMENT_BYTES = 250;
 const LONE_SURROGATE = /\p{Cs}/u;
 
-export function badPath(message: string, details?: Record<string, unknown>): IntegrationError {
+function badPath(message: string, details?: Record<string, unknown>): IntegrationError {
   return new IntegrationError(message, { code: 'NEXTCLOUD_BAD_PATH', system: 'nextcloud', retryable: false, details });
 }
 
@@ -91,7 +91,7 @@ export function safePath(raw: unknown, what = 'path'): string {
   return joinSegments(raw.split('/').filter((s) => s !== '').map((s) => safeSegment(s, what)));
 }
 
-export function joinSegments(segments: string[]): string {
+function joinSegments(segments: string[]): string {
   return '/' + segments.join('/');
 }
 
@@ -146,7 +146,7 @@ export function safePatientId(raw: unknown): string {
   return text;
 }
 
-export function documentKind(raw: unknown): DocumentKind {
+function documentKind(raw: unknown): DocumentKind {
   const key = typeof raw === 'string' ? raw.trim().toLowerCase() : '';
   const kind = KIND_ALIASES[key];
   if (!kind) {

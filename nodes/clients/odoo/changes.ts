@@ -91,12 +91,12 @@ const keyOf = (id: number, writeDate: string) => `${id}|${writeDate}`;
 const hashOf = (r: OdooRecord) => createHash('sha1').update(JSON.stringify(r)).digest('base64').slice(0, 12);
 
 /** 'YYYY-MM-DD HH:MM:SS' of a write_date given to the second or to the microsecond. */
-export function secondOf(writeDate: string): string {
+function secondOf(writeDate: string): string {
   return writeDate.slice(0, 19);
 }
 
 /** The second after `second` ('YYYY-MM-DD HH:MM:SS', UTC as Odoo keeps it). */
-export function nextSecond(second: string): string {
+function nextSecond(second: string): string {
   return odooDatetime(new Date(Date.parse(`${second.replace(' ', 'T')}Z`) + 1000));
 }
 

@@ -91,7 +91,7 @@ const READ_ONLY_METHODS = new Set([
   'search_fetch', 'get_views', 'fields_view_get', 'exists', 'version', 'authenticate', 'login', 'about',
 ]);
 
-export function isReadOnlyMethod(method: string): boolean {
+function isReadOnlyMethod(method: string): boolean {
   return READ_ONLY_METHODS.has(method);
 }
 

@@ -28,7 +28,7 @@ export interface OdooFaultInfo {
 }
 
 /** The marshalling fault Odoo ≤ 18 returns over XML-RPC for a method that returned None — after committing. */
-export const MARSHAL_NONE = 'cannot marshal None unless allow_none is enabled';
+const MARSHAL_NONE = 'cannot marshal None unless allow_none is enabled';
 
 /** A fault as thrown by the protocol layer; the client turns it into an IntegrationError. */
 export class OdooFault extends Error {

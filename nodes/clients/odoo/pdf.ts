@@ -49,7 +49,7 @@ export interface PdfResult {
 }
 
 const INVOICE_MODEL = 'account.move';
-export const DEFAULT_INVOICE_REPORT = 'account.report_invoice';
+const DEFAULT_INVOICE_REPORT = 'account.report_invoice';
 
 interface MoveInfo extends Record<string, unknown> {
   id: number;
@@ -61,7 +61,7 @@ interface MoveInfo extends Record<string, unknown> {
 }
 
 /** The paths that never change the record: the stored attachment, then the report route. */
-export const DEFAULT_PATHS: PdfPath[] = ['attachment', 'report-route'];
+const DEFAULT_PATHS: PdfPath[] = ['attachment', 'report-route'];
 
 const sessions = new WeakMap<OdooClient, Promise<string>>();
 
@@ -71,6 +71,7 @@ function reasonOf(err: unknown): string {
 }
 
 function safeFilename(name: string): string {
+  // eslint-disable-next-line no-control-regex -- a file name must not carry control characters
   return name.replace(/[\\/:*?"<>|\u0000-\u001f]+/g, '_').trim() || 'document';
 }
 

@@ -5,7 +5,7 @@
  *  - JSON-2: POST /json/2/<model>/<method>, named arguments, `Authorization: bearer <API key>`, Odoo 19+.
  * Each turns an answer into a value or an OdooFaultInfo; retry policy lives in the client.
  */
-import { HttpFailure, type HttpResponse, type HttpTransport } from './http';
+import type { HttpResponse, HttpTransport } from './http';
 import { OdooFault, faultFromJson, faultFromXmlRpc, isMarshalNoneFault, type OdooFaultInfo } from './errors';
 import { parseMethodResponse, serializeMethodCall, XmlRpcParseError } from './xmlrpc';
 
@@ -187,7 +187,7 @@ export class Json2ArgumentError extends Error {
 }
 
 /** execute_kw's (args, kwargs) as a JSON-2 body: ids + named parameters + context. */
-export function json2Body(model: string, method: string, args: unknown[], kwargs: Record<string, unknown>): Record<string, unknown> {
+function json2Body(model: string, method: string, args: unknown[], kwargs: Record<string, unknown>): Record<string, unknown> {
   const body: Record<string, unknown> = {};
   const known = POSITIONAL_NAMES[method];
   let rest = args;
@@ -261,4 +261,3 @@ export class Json2Protocol implements Protocol {
   }
 }
 
-export { HttpFailure };

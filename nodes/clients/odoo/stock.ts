@@ -80,7 +80,7 @@ function stockError(code: string, message: string, details: Record<string, unkno
 }
 
 /** Checks a movement before anything is sent; returns it with the quantity rounded to Odoo's 3 decimals. */
-export function checkMovement(mv: StockMovement): StockMovement {
+function checkMovement(mv: StockMovement): StockMovement {
   const problems: string[] = [];
   if (typeof mv.reference !== 'string' || !MOVEMENT_REFERENCE.test(mv.reference)) problems.push(`reference ${JSON.stringify(mv.reference)} must be 1 to 100 letters, digits or . _ / - (no spaces)`);
   if (!Number.isInteger(mv.productId) || mv.productId <= 0) problems.push(`product id ${JSON.stringify(mv.productId)} must be a positive whole number`);

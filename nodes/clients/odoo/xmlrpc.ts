@@ -30,7 +30,7 @@ const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&
 // eslint-disable-next-line no-control-regex
 const CONTROL_CHARS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g;
 
-export function escapeXml(text: string): string {
+function escapeXml(text: string): string {
   return text.replace(/[&<>]/g, (c) => XML_ESCAPES[c]).replace(CONTROL_CHARS, '');
 }
 
@@ -107,19 +107,12 @@ export function serializeMethodCall(method: string, params: unknown[]): string {
   return out.join('');
 }
 
-/** A value as an XML-RPC `<value>` element (used by the test peer to pre-serialise records). */
-export function serializeValue(value: unknown): string {
-  const out: string[] = [];
-  writeValue(value, out);
-  return out.join('');
-}
-
 // ----------------------------------------------------------------------------------------------- reading
 
 const ENTITY = /&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);/g;
 const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 
-export function unescapeXml(text: string): string {
+function unescapeXml(text: string): string {
   if (text.indexOf('&') === -1) return text;
   return text.replace(ENTITY, (_m, e: string) => {
     if (e.charCodeAt(0) === 35 /* # */) {

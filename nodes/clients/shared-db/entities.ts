@@ -41,7 +41,7 @@ export interface EntitySpec {
   resolve?: Resolve;
 }
 
-export const ENTITIES: Record<string, EntitySpec> = {
+const ENTITIES: Record<string, EntitySpec> = {
   patients: {
     name: 'patients',
     table: 'shared_patients',
@@ -147,7 +147,7 @@ const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
  * One value checked and converted for its column. Odoo sends `false` for empty fields and naive UTC
  * datetimes ("2025-01-31 10:00:00"); both are understood. Returns an error text instead of throwing.
  */
-export function convertValue(value: unknown, col: ColumnSpec): { ok: true; value: unknown } | { ok: false; reason: string } {
+function convertValue(value: unknown, col: ColumnSpec): { ok: true; value: unknown } | { ok: false; reason: string } {
   if (value === null || value === undefined || (value === false && col.type !== 'bool')) {
     return col.required ? { ok: false, reason: 'is required' } : { ok: true, value: null };
   }

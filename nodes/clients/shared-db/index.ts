@@ -4,4 +4,3 @@ export * from './migrations';
 export * from './entities';
 export * from './upsert';
 export * from './listener';
-export { sharedDbError } from './errors';

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { IntegrationError } from '../common/errors';
-import { SharedDb } from './pool';
+import { type SharedDb } from './pool';
 
 export interface Migration {
   version: number;

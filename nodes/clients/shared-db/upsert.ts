@@ -12,7 +12,7 @@ const ARRAY_TYPE: Record<ColumnType, string> = {
   int: 'int4[]', numeric: 'numeric[]', text: 'text[]', timestamptz: 'timestamptz[]', date: 'date[]', bool: 'bool[]',
 };
 
-export const UPSERT_CHUNK_ROWS = 20000;
+const UPSERT_CHUNK_ROWS = 20000;
 
 export interface UpsertResult {
   entity: string;
@@ -26,7 +26,7 @@ export interface UpsertResult {
 }
 
 /** The statement for one spec and column set (cached: batches of one shape share it). */
-export function upsertStatement(spec: EntitySpec, columns: string[]): string {
+function upsertStatement(spec: EntitySpec, columns: string[]): string {
   const q = quoteIdent;
   const insertCols = [...columns];
   const selectCols = columns.map((c) => `u.${q(c)}`);
@@ -69,7 +69,7 @@ function statementFor(spec: EntitySpec, columns: string[]): string {
 }
 
 /** Writes an already checked batch inside the caller's transaction. */
-export async function writeBatch(client: Queryable, spec: EntitySpec, batch: PreparedBatch, received: number): Promise<UpsertResult> {
+async function writeBatch(client: Queryable, spec: EntitySpec, batch: PreparedBatch, received: number): Promise<UpsertResult> {
   const sql = statementFor(spec, batch.columns);
   let inserted = 0;
   let updated = 0;

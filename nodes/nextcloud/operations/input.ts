@@ -7,7 +7,7 @@ import {
 import type { Msg } from '../../lib/node-runtime';
 import type { NextcloudDef, Operation } from './context';
 
-export const OPERATION_NAMES: readonly Operation[] = ['upload', 'download', 'list', 'mkdir', 'move', 'copy', 'delete', 'share', 'link'];
+const OPERATION_NAMES: readonly Operation[] = ['upload', 'download', 'list', 'mkdir', 'move', 'copy', 'delete', 'share', 'link'];
 /** Operations that name one document (a file) rather than a folder, in patient mode. */
 const FILE_OPERATIONS = new Set<Operation>(['upload', 'download', 'move', 'copy', 'delete', 'share', 'link']);
 
