@@ -12,6 +12,9 @@
  *      stored, linked and noted (target < 15 s), nothing dead-lettered, every file once, one note each;
  *   3. 50 new patients, each with a first document (an invoice): all stored, linked and noted, nothing
  *      dead-lettered, no share created (shares counted over OCS before and after);
+ *   4. three stored invoices through the chain again (another message id: a redelivery the consumer cannot
+ *      recognise, or a retry after the upload), a second or more after they were stored: the file kept, no write,
+ *      no second note, nothing dead-lettered (a real Odoo stamps every rendering of a PDF with its time);
  *   and for every invoice: published once and consumed once (counted at the nodes with RED.hooks), and Odoo's
  *   `is_move_sent` still false (the PDF comes from the report route: ODOO_PASSWORD is set).
  *
@@ -76,6 +79,9 @@ function documentFlows(minIds: Record<string, number>): object[] {
 /** What the nodes saw of one document, by `<model>-<id>` (RED.hooks onReceive, in the order of the chain). */
 interface Track {
   webhook?: number;
+  published?: number;
+  consumedAt?: number;
+  pdfAt?: number;
   publishes: number;
   sources: string[];
   consumed: number;
@@ -181,11 +187,17 @@ async function main(): Promise<void> {
         case 'docq.publish': {
           const t = track(msg.payload?.model, msg.payload?.id);
           t.publishes += 1;
+          t.published ??= now;
           t.sources.push(String(msg.payload?.source));
           break;
         }
-        case 'docq.store': track(msg.payload?.model, msg.payload?.id).consumed += 1; break;
-        case 'docs.filename': if (d) track(d.model, d.id).pdfBytes = Buffer.isBuffer(msg.payload) ? msg.payload.length : undefined; break;
+        case 'docq.store': {
+          const t = track(msg.payload?.model, msg.payload?.id);
+          t.consumed += 1;
+          t.consumedAt ??= now;
+          break;
+        }
+        case 'docs.filename': if (d) Object.assign(track(d.model, d.id), { pdfAt: now, pdfBytes: Buffer.isBuffer(msg.payload) ? msg.payload.length : undefined }); break;
         case 'docs.linked': if (d) Object.assign(track(d.model, d.id), { uploaded: now, uploadStatus: msg.nextcloud?.status }); break;
         case 'docs.result': if (d) Object.assign(track(d.model, d.id), { done: now, chatter: d.chatter }); break;
         case 'docs.failed': if (d) track(d.model, d.id).failures.push(String(msg.errorInfo?.code ?? msg.error?.message)); break;
@@ -207,16 +219,22 @@ async function main(): Promise<void> {
     const mk = await nc('MKCOL', scratch);
     if (mk.status !== 201) throw new Error(`MKCOL ${scratch} answered ${mk.status}`);
     scratchMade = true;
+    const rawParts: Record<string, number[]> = { 'report PDF': [], 'PUT': [], 'write': [] };
     const rawStore = async (id: number, values: Record<string, unknown>): Promise<number> => {
       const t = performance.now();
       const pdf = await fetch(`${O.url}/report/pdf/account.report_invoice/${id}`, { headers: { Cookie: `session_id=${session}` } });
       const bytes = Buffer.from(await pdf.arrayBuffer());
       if (pdf.status !== 200 || bytes.subarray(0, 5).toString('latin1') !== '%PDF-') throw new Error(`baseline report of ${id}: HTTP ${pdf.status}`);
+      const t1 = performance.now();
+      rawParts['report PDF'].push(t1 - t);
       const put = await nc('PUT', `${scratch}/INV_${id}.pdf`, { body: bytes, headers: { 'Content-Type': 'application/pdf', 'X-NC-WebDAV-Auto-Mkcol': '1' } });
       if (put.status !== 201 && put.status !== 204) throw new Error(`baseline PUT answered ${put.status}`);
+      const t2 = performance.now();
+      rawParts.PUT.push(t2 - t1);
       const w = await fetch(`${O.url}/jsonrpc`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'call', id: 1, params: { service: 'object', method: 'execute_kw', args: [O.db, uid, O.password, 'account.move', 'write', [[id], values]] } }) });
       const body = await w.json() as { error?: unknown };
       if (body.error) throw new Error(`baseline write: ${JSON.stringify(body.error).slice(0, 200)}`);
+      rawParts.write.push(performance.now() - t2);
       return performance.now() - t;
     };
 
@@ -282,7 +300,7 @@ async function main(): Promise<void> {
     const flowMs: number[] = [];
     const postMs: number[] = [];
     const rawMs: number[] = [];
-    const stages: Record<string, number[]> = { 'webhook in': [], 'PDF ready + uploaded': [], 'write + note': [] };
+    const stages: Record<string, number[]> = { 'webhook in': [], 'committed, read, published': [], 'consumed': [], 'report PDF': [], 'uploaded': [], 'write + note': [] };
     for (let i = 0; i < SINGLE; i++) {
       const [id] = await drafts([single], 1);
       singleIds.push(id);
@@ -297,21 +315,25 @@ async function main(): Promise<void> {
       const t = tracks.get(`account.move-${id}`)!;
       flowMs.push(t.done! - posted);
       stages['webhook in'].push((t.webhook ?? posted) - posted);
-      stages['PDF ready + uploaded'].push(t.uploaded! - posted);
+      stages['committed, read, published'].push(t.published! - posted);
+      stages.consumed.push(t.consumedAt! - t.published!);
+      stages['report PDF'].push(t.pdfAt! - t.consumedAt!);
+      stages.uploaded.push(t.uploaded! - t.pdfAt!);
       stages['write + note'].push(t.done! - t.uploaded!);
       const [rec] = await odoo.read('account.move', [id], ['x_nextcloud_path', 'x_nextcloud_url']) as Row[];
       rawMs.push(await rawStore(id, { x_nextcloud_path: rec.x_nextcloud_path, x_nextcloud_url: rec.x_nextcloud_url }));
     }
     await sleep(1500); // a late second publish or note would show
     process.stdout.write(`  posted → stored, linked, noted (${flowMs.length}/${SINGLE}): ${fmt(summarize(flowMs))}  (target < 3 s)\n`);
-    process.stdout.write(`    webhook reached the flow (inside action_post) at ${fmt(summarize(stages['webhook in']))}; uploaded after ${fmt(summarize(stages['PDF ready + uploaded']))}; write + note ${fmt(summarize(stages['write + note']))}\n`);
+    const p50 = (xs: number[]) => summarize(xs).p50.toFixed(0);
+    process.stdout.write(`    stages (p50): webhook in the flow at ${p50(stages['webhook in'])} ms (inside action_post), published at +${p50(stages['committed, read, published'])} ms; then consumed +${p50(stages.consumed)}, report PDF +${p50(stages['report PDF'])}, uploaded and linked +${p50(stages.uploaded)}, write + note +${p50(stages['write + note'])} ms\n`);
     process.stdout.write(`  action_post call (the user's wait, webhook inside): ${fmt(summarize(postMs))}\n`);
     const rawS = summarize(rawMs);
-    process.stdout.write(`  baseline raw report PDF + one WebDAV PUT + one Odoo write: ${fmt(rawS)} → flow/raw p50 ${(summarize(flowMs).p50 / rawS.p50).toFixed(1)}×\n`);
+    process.stdout.write(`  baseline raw report PDF + one WebDAV PUT + one Odoo write: ${fmt(rawS)} (report ${p50(rawParts['report PDF'])}, PUT ${p50(rawParts.PUT)}, write ${p50(rawParts.write)} ms) → flow/raw p50 ${(summarize(flowMs).p50 / rawS.p50).toFixed(1)}×\n`);
     await verify(singleIds, 'one at a time');
 
     // ------------------------------------------------------------------------------ 2. ten at once
-    for (const mode of ['one action_post on 10 drafts', '10 parallel action_post calls'] as const) {
+    for (const mode of BATCH > 0 ? ['one action_post on 10 drafts', '10 parallel action_post calls'] as const : []) {
       process.stdout.write(`\n2. ${BATCH} invoices posted at once: ${mode}\n`);
       const partners = await newPatients(2, mode.startsWith('one') ? 'lote' : 'par');
       const ids = await drafts(partners, BATCH);
@@ -329,6 +351,7 @@ async function main(): Promise<void> {
     }
 
     // ------------------------------------------------------------------- 3. 50 new patients, first document
+    if (PATIENTS > 0) {
     process.stdout.write(`\n3. ${PATIENTS} new patients, each with a first document (an invoice), posted in one action_post\n`);
     const partners = await newPatients(PATIENTS, 'nuevo');
     const ids = await drafts(partners, PATIENTS);
@@ -344,9 +367,46 @@ async function main(): Promise<void> {
     const sharesAfter = await sharesCount();
     process.stdout.write(`  shares of ${N.user}: ${sharesBefore} before, ${sharesAfter} after\n`);
     if (sharesAfter !== sharesBefore) fail(`${sharesAfter - sharesBefore} shares created`);
+    }
+
+    // ------------------------------------------------------------- 4. the same invoices again, later
+    // A redelivery the consumer cannot recognise (another message id, e.g. after a restart), or a retry after the
+    // upload: the chain runs again at least a second after the first run; Odoo renders the PDF anew (a real Odoo
+    // stamps each rendering with its time). Nothing may change and nothing may be dead-lettered.
+    const replayIds = singleIds.slice(0, Math.min(3, singleIds.length));
+    if (replayIds.length) {
+      process.stdout.write(`\n4. ${replayIds.length} stored invoices sent through the chain again (another message id)\n`);
+      const before = await odoo.read('account.move', replayIds, ['write_date', 'x_nextcloud_path', 'x_nextcloud_url']) as Row[];
+      const replayMs: number[] = [];
+      for (const id of replayIds) {
+        const t = tracks.get(`account.move-${id}`)!;
+        t.done = undefined;
+        const sent = performance.now();
+        await broker.publish({ exchange: 'documents_exchange', routingKey: 'invoice.created', body: { model: 'account.move', id }, messageId: `account.move-${id}-replay`, correlationId: `replay-${id}` });
+        const end = Date.now() + 30000;
+        while (Date.now() < end && t.done === undefined && !t.failures.length) await sleep(5);
+        if (t.done !== undefined) replayMs.push(t.done - sent);
+        else fail(`replay of invoice ${id}: ${t.failures.length ? `failed with ${t.failures.join(', ')}` : 'not finished within 30 s'}`);
+        if (t.done !== undefined && (t.uploadStatus !== 'skipped' || t.chatter !== 'already')) fail(`replay of invoice ${id}: upload ${t.uploadStatus}, chatter ${t.chatter}`);
+      }
+      await sleep(2500); // a retry would have shown (1 s, 2 s)
+      const after = await odoo.read('account.move', replayIds, ['write_date', 'x_nextcloud_path', 'x_nextcloud_url']) as Row[];
+      for (const b of before) {
+        const a = after.find((x) => x.id === b.id)!;
+        if (JSON.stringify(a) !== JSON.stringify(b)) fail(`replay of invoice ${b.id} changed the record: ${JSON.stringify(b)} → ${JSON.stringify(a)}`);
+      }
+      const dlq = await dlqDepths();
+      if (dlq.some((n) => n)) fail(`replays: dead letters ${QUEUES.map((q, i) => `${q}.dlq=${dlq[i]}`).join(' ')}`);
+      for (const id of replayIds) {
+        const notes = await odoo.searchCount('mail.message', [['model', '=', 'account.move'], ['res_id', '=', id], ['body', 'ilike', String(before.find((b) => b.id === id)!.x_nextcloud_path)]]);
+        if (notes !== 1) fail(`replay of invoice ${id}: ${notes} notes`);
+      }
+      process.stdout.write(`  ${replayMs.length}/${replayIds.length} went through changing nothing (file kept, no write, no second note): ${replayMs.length ? fmt(summarize(replayMs)) : '-'}; dead letters ${dlq.join('/')}\n`);
+    }
 
     // ------------------------------------------------------------------------------------ summary
     const mine = [...tracks.entries()].filter(([k]) => k.startsWith('account.move-'));
+    // (the replays of section 4 went past the publish node: counted as consumed, not as published)
     const webhookOutcomes = ['emitted', 'duplicate', 'superseded', 'not-committed'].map((o) => `${o} ${valueOf('odoo', 'trigger_webhooks', { model: 'account.move', outcome: o })}`).join(', ');
     const sources = mine.flatMap(([, t]) => t.sources).reduce<Record<string, number>>((a, s) => ({ ...a, [s]: (a[s] ?? 0) + 1 }), {});
     process.stdout.write(`\nall ${mine.length} invoices: published ${mine.reduce((a, [, t]) => a + t.publishes, 0)} times (${Object.entries(sources).map(([s, n]) => `${s} ${n}`).join(', ')}), consumed ${mine.reduce((a, [, t]) => a + t.consumed, 0)} times; invoice webhooks: ${webhookOutcomes}\n`);
