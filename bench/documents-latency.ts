@@ -34,6 +34,7 @@
  */
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
@@ -148,7 +149,7 @@ async function main(): Promise<void> {
 
   try {
     // ---------------------------------------------------------------------------------------- set-up
-    process.stdout.write(`Odoo ${real ? `real at ${O.url}` : 'peer (Odoo 18)'}; Nextcloud ${ncUrlOpt ? `real at ${N.url} as ${N.user}` : 'peer (Nextcloud 32)'}; RabbitMQ vhost ${vhost}\n`);
+    process.stdout.write(`Odoo ${real ? `real at ${O.url}` : 'peer (Odoo 18)'}; Nextcloud ${ncUrlOpt ? `real at ${N.url} as ${N.user}` : 'peer (Nextcloud 32)'}; RabbitMQ vhost ${vhost}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (${os.cpus().length} cores)\n`);
     if (!real) await seedOdoo({ client: odoo, nodeRedUrl: 'http://127.0.0.1:9' });
     previousUrls = await odoo.searchRead('ir.actions.server', { domain: [['state', '=', 'webhook']], fields: ['webhook_url'] }) as Row[];
     const minIds: Record<string, number> = {};
@@ -412,6 +413,7 @@ async function main(): Promise<void> {
     process.stdout.write(`\nall ${mine.length} invoices: published ${mine.reduce((a, [, t]) => a + t.publishes, 0)} times (${Object.entries(sources).map(([s, n]) => `${s} ${n}`).join(', ')}), consumed ${mine.reduce((a, [, t]) => a + t.consumed, 0)} times; invoice webhooks: ${webhookOutcomes}\n`);
     const warnings = problems(rt.logs).filter((l) => !/keycloak|Projects disabled|unencrypted credentials/i.test(l));
     if (warnings.length) process.stdout.write(`warnings logged (${warnings.length}), first: ${warnings.slice(0, 3).join(' | ').slice(0, 600)}\n`);
+    process.stdout.write(`load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (${os.cpus().length} cores)\n`);
     process.stdout.write(checks.length ? `\n${checks.length} check(s) FAILED\n` : '\nevery check passed\n');
     if (checks.length) process.exitCode = 1;
   } finally {
