@@ -722,6 +722,7 @@ function generateInvoicePdf(env: Env, moveId: number, track = true): number {
   return attId;
 }
 
+/** The invoice report, stamped with the time of the rendering to the second (a real Odoo 18's wkhtmltopdf does). */
 export function renderInvoicePdf(env: Env, moveId: number): Buffer {
   const reg = env.registry;
   const m = reg.get(env, 'account.move', moveId)!;
@@ -732,7 +733,7 @@ export function renderInvoicePdf(env: Env, moveId: number): Buffer {
     `Date: ${String(m.invoice_date || '')}`,
     ...lines.map((l) => `${String(l.name ?? '')}  ${Number(l.quantity ?? 0)} x ${Number(l.price_unit ?? 0).toFixed(2)}`),
     `Total: ${moveTotal(env, moveId).toFixed(2)}`,
-  ]);
+  ], { creationDate: new Date() });
 }
 
 function moveTotal(env: Env, moveId: number): number {

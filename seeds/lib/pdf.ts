@@ -3,7 +3,8 @@ function pdfText(s: string): string {
   return s.replace(/[^\x20-\x7e]/g, '?').replace(/([\\()])/g, '\\$1');
 }
 
-export function makePdf(title: string, lines: string[] = []): Buffer {
+/** `info.creationDate`: an Info dictionary with /CreationDate (D:YYYYMMDDHHmmSSZ), as wkhtmltopdf stamps every rendering. */
+export function makePdf(title: string, lines: string[] = [], info: { creationDate?: Date } = {}): Buffer {
   const text = [`BT /F1 18 Tf 72 770 Td (${pdfText(title)}) Tj ET`, ...lines.map((l, i) => `BT /F1 11 Tf 72 ${740 - i * 16} Td (${pdfText(l)}) Tj ET`)].join('\n');
   const objects = [
     '<< /Type /Catalog /Pages 2 0 R >>',
@@ -12,6 +13,7 @@ export function makePdf(title: string, lines: string[] = []): Buffer {
     `<< /Length ${Buffer.byteLength(text, 'latin1')} >>\nstream\n${text}\nendstream`,
     '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
   ];
+  if (info.creationDate) objects.push(`<< /Producer (Odoo peer) /CreationDate (D:${info.creationDate.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z) >>`);
   let out = '%PDF-1.4\n';
   const offsets: number[] = [];
   objects.forEach((body, i) => {
@@ -20,6 +22,6 @@ export function makePdf(title: string, lines: string[] = []): Buffer {
   });
   const xref = Buffer.byteLength(out, 'latin1');
   out += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
-  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R${info.creationDate ? ` /Info ${objects.length} 0 R` : ''} >>\nstartxref\n${xref}\n%%EOF\n`;
   return Buffer.from(out, 'latin1');
 }

@@ -254,6 +254,17 @@ describe('shipped flows: document storage + asynchronous documents (Odoo, Nextcl
     assertStoredOnce('account.move', id);
   });
 
+  it('a retry after the upload gets a new rendering of the invoice (Odoo stamps each with its time): the stored file is kept, linked and noted once', async function () {
+    // Odoo refuses the write of path and link (the client's three attempts): the delivery is retried a second later,
+    // the report is rendered again with another /CreationDate, and the upload meets the file of the first attempt.
+    odoo.failNext({ kind: 'http503', method: 'write', model: 'account.move', times: 3 });
+    const [id] = await postInvoices(1, patientIds()[5]);
+    await waitFor(() => logText().some((l) => l.includes('"event":"amqp.retry"') && l.includes(`"messageId":"account.move-${id}"`)), `a retry of account.move-${id}`, SLOW, 20);
+    await waitFor(async () => (isStored('account.move', id) && notificationsFor('account.move', id).length) || (await dlqDepth('invoice_queue')) > 0, `invoice ${id} stored or dead-lettered`, SLOW, 100);
+    assert.equal(await dlqDepth('invoice_queue'), 0, 'not dead-lettered');
+    assertStoredOnce('account.move', id);
+  });
+
   it('a medical record created before its PDF is attached is dead-lettered with the reason; attached and replayed, it is stored once', async function () {
     const patient = patientIds()[4];
     const id = await client.create('x_medical_record', { x_name: 'HC-NUEVA', x_patient_id: patient, x_date: '2025-06-21 09:30:00', x_diagnosis: 'Control' });

@@ -16,6 +16,7 @@ import {
   authError, httpError, isLockout, isNextcloudAnswer, lockoutError, nextcloudError, notNextcloudError, retryAfterMs, verifyFailed,
 } from './errors';
 import { type Share, type ShareOptions, ShareBudget, ocsResult, sameShare, shareForm, toShare, validateShareOptions } from './ocs';
+import { RENDERING_COMPARE_MAX_BYTES, isPdf, sameRendering } from './renderings';
 import { baseName, encodePath, numberedName, parentOf, safePath, safeSegment, splitExtension } from './paths';
 import { CookieJar, sessionAgents, type SessionAgents } from './session';
 import { Transport, header, type Request, type Response } from './transport';
@@ -88,7 +89,9 @@ export interface NextcloudClientOptions {
 export interface UploadOptions {
   /**
    * overwrite (default), rename (keep both: "name (2).ext"), skip (keep the existing file when its content is the
-   * same, fail when it differs). Under rename and skip no stored file is ever replaced, whatever runs at once.
+   * same, fail when it differs; a PDF given as a Buffer that differs only in its rendering time and id, as Odoo
+   * renders a report anew each time, is the same). Under rename and skip no stored file is ever replaced, whatever
+   * runs at once.
    */
   conflict?: ConflictPolicy;
   contentType?: string;
@@ -317,13 +320,13 @@ export class NextcloudClient {
       return this.verified(target, target, res, content, { status: res.status === 201 ? 'created' : 'overwritten', chunked: false, chunks: 1 });
     }
     if (conflict === 'skip' && data.length > PRECHECK_BYTES) {
-      const there = await this.compareExisting(target, content, opts);
-      if (there === 'same') return this.skipped(target, content, false, 0, opts);
+      const stored = await this.compareExisting(target, content, opts, data);
+      if (stored) return this.skipped(target, { size: content.size, sha256: stored }, false, 0, opts);
     }
     const staging = temporaryName(target);
     const res = await this.putFile(staging, data, opts, target);
     const staged = await this.verified(staging, target, res, content, { status: 'created', chunked: false, chunks: 1 });
-    return this.commit(staging, target, conflict, staged, opts);
+    return this.commit(staging, target, conflict, staged, opts, data);
   }
 
   /**
@@ -415,7 +418,7 @@ export class NextcloudClient {
    * name is taken, skip compares (same content: skipped) and rename takes the next free "name (n).ext". Within this
    * client the commits of one folder go one at a time, so concurrent uploads to one name cannot race each other.
    */
-  private async commit(staging: string, target: string, conflict: 'rename' | 'skip', staged: UploadResult, opts: UploadOptions): Promise<UploadResult> {
+  private async commit(staging: string, target: string, conflict: 'rename' | 'skip', staged: UploadResult, opts: UploadOptions, data?: Buffer): Promise<UploadResult> {
     let settled = false;
     try {
       const result = await this.inFolderTurn(parentOf(target), async () => {
@@ -438,7 +441,8 @@ export class NextcloudClient {
           }
           if (res.status !== 412) throw httpError(res, 'upload', target);
           if (conflict === 'skip') {
-            if (await this.sameContent(target, staged, opts)) return this.skipped(target, staged, staged.chunked, staged.chunks, opts);
+            const stored = await this.sameContent(target, staged, opts, data);
+            if (stored) return this.skipped(target, { size: staged.size, sha256: stored }, staged.chunked, staged.chunks, opts);
             throw differentFileThere(target);
           }
           path = await this.freeName(target, opts);
@@ -621,26 +625,36 @@ export class NextcloudClient {
     };
   }
 
-  /** absent, same (size and SHA-256) or, failing the upload at once, different. */
-  private async compareExisting(target: string, content: Content, opts: CallOptions): Promise<'absent' | 'same'> {
+  /** undefined when absent, the stored file's SHA-256 when it is the same document or, failing the upload at once, different. */
+  private async compareExisting(target: string, content: Content, opts: CallOptions, data?: Buffer): Promise<string | undefined> {
     const there = await this.stat(target, opts);
-    if (!there) return 'absent';
-    if (await this.sameContent(target, content, opts)) return 'same';
+    if (!there) return undefined;
+    const stored = await this.sameContent(target, content, opts, data);
+    if (stored) return stored;
     throw differentFileThere(target);
   }
 
-  /** true when the file at `path` has this size and SHA-256 (read as a stream, only when the sizes agree). */
-  private async sameContent(path: string, content: Content, opts: CallOptions = {}): Promise<boolean> {
+  /**
+   * The SHA-256 of the file at `path` when it holds this content: the same size and SHA-256 (read as a stream, only
+   * when the sizes agree) or, given the bytes of a PDF, another rendering of it (renderings.ts); else undefined.
+   */
+  private async sameContent(path: string, content: Content, opts: CallOptions = {}, data?: Buffer): Promise<string | undefined> {
     const existing = await this.stat(path, opts);
-    if (!existing || existing.type !== 'file' || existing.size !== content.size) return false;
+    if (!existing || existing.type !== 'file' || existing.size !== content.size) return undefined;
     const { stream } = await this.downloadStream(path, opts);
     const hash = createHash('sha256');
+    const kept: Buffer[] | undefined = data && isPdf(data) && data.length <= RENDERING_COMPARE_MAX_BYTES ? [] : undefined;
     try {
-      for await (const piece of stream) hash.update(piece as Buffer);
+      for await (const piece of stream) {
+        hash.update(piece as Buffer);
+        kept?.push(piece as Buffer);
+      }
     } catch (err) {
       throw nextcloudError(err, 'compare', path);
     }
-    return hash.digest('hex') === content.sha256;
+    const stored = hash.digest('hex');
+    if (stored === content.sha256) return stored;
+    return kept && sameRendering(Buffer.concat(kept), data!) ? stored : undefined;
   }
 
   /** The first "name (n).ext" not taken in the target's folder. */
