@@ -40,12 +40,12 @@ import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { AmqpBroker } from '../nodes/clients/amqp';
 import { OdooClient } from '../nodes/clients/odoo/client';
-import { valueOf } from '../nodes/lib/metrics';
+import { valueOf } from '../nodes/clients/common/metrics';
 import { seedOdoo } from '../seeds/odoo/seed';
 import { AMQP_URL } from '../test/lib/harness';
 import { problems, startRuntime, type Runtime } from '../test/lib/runtime';
-import { NextcloudPeer } from '../test/peers/nextcloud/peer';
-import { startOdooPeer, type OdooPeer } from '../test/peers/odoo';
+import { NextcloudPeer } from '../peers/nextcloud/peer';
+import { startOdooPeer, type OdooPeer } from '../peers/odoo';
 import { summarize } from './lib/embedded';
 
 const run = promisify(execFile);
