@@ -25,23 +25,42 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-declaration-merging': 'off',
       'import-x/no-cycle': 'error',
       'import-x/no-self-import': 'error',
-      'import-x/no-restricted-paths': ['error', {
-        zones: [
-          // Clients are the ground floor: they import nothing of ours above them.
-          { target: 'nodes/clients', from: ['nodes/lib', 'nodes/domain', ...family, ...outside], message: 'nodes/clients/ imports nothing of ours above it (ARCHITECTURE.md)' },
-          // Domain rules use clients only.
-          { target: 'nodes/domain', from: ['nodes/lib', ...family, ...outside], message: 'nodes/domain/ uses only nodes/clients/ (ARCHITECTURE.md)' },
-          // What the palette loads never reaches the host, the peers, tests, benches or seeds.
-          { target: 'nodes', from: outside, message: 'nodes/ holds only what the palette loads (ARCHITECTURE.md)' },
-          // The node families do not reach into each other: what they share is in nodes/lib or below.
-          ...family.map((f) => ({ target: f, from: family.filter((o) => o !== f), message: 'a node family does not import another one; share through nodes/lib, nodes/domain or nodes/clients' })),
-          // The host (settings.ts) uses clients, never node code or test code.
-          { target: ['host', 'settings.ts'], from: ['nodes/lib', 'nodes/domain', ...family, 'peers', 'test', 'bench', 'seeds'], message: 'host/ uses only nodes/clients/ (ARCHITECTURE.md)' },
-          // The peers are shipped: clients and seeds only.
-          { target: 'peers', from: ['nodes/lib', 'nodes/domain', ...family, 'host', 'test', 'bench'], message: 'peers/ are shipped: they use only nodes/clients/ and seeds/' },
-          { target: 'seeds', from: ['nodes/lib', 'nodes/domain', ...family, 'host', 'peers', 'test', 'bench'], message: 'seeds/ use only nodes/clients/' },
-        ],
-      }],
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            // Clients are the ground floor: they import nothing of ours above them.
+            {
+              target: 'nodes/clients',
+              from: ['nodes/lib', 'nodes/domain', ...family, ...outside],
+              message: 'nodes/clients/ imports nothing of ours above it (ARCHITECTURE.md)',
+            },
+            // Domain rules use clients only.
+            { target: 'nodes/domain', from: ['nodes/lib', ...family, ...outside], message: 'nodes/domain/ uses only nodes/clients/ (ARCHITECTURE.md)' },
+            // What the palette loads never reaches the host, the peers, tests, benches or seeds.
+            { target: 'nodes', from: outside, message: 'nodes/ holds only what the palette loads (ARCHITECTURE.md)' },
+            // The node families do not reach into each other: what they share is in nodes/lib or below.
+            ...family.map((f) => ({
+              target: f,
+              from: family.filter((o) => o !== f),
+              message: 'a node family does not import another one; share through nodes/lib, nodes/domain or nodes/clients',
+            })),
+            // The host (settings.ts) uses clients, never node code or test code.
+            {
+              target: ['host', 'settings.ts'],
+              from: ['nodes/lib', 'nodes/domain', ...family, 'peers', 'test', 'bench', 'seeds'],
+              message: 'host/ uses only nodes/clients/ (ARCHITECTURE.md)',
+            },
+            // The peers are shipped: clients and seeds only.
+            {
+              target: 'peers',
+              from: ['nodes/lib', 'nodes/domain', ...family, 'host', 'test', 'bench'],
+              message: 'peers/ are shipped: they use only nodes/clients/ and seeds/',
+            },
+            { target: 'seeds', from: ['nodes/lib', 'nodes/domain', ...family, 'host', 'peers', 'test', 'bench'], message: 'seeds/ use only nodes/clients/' },
+          ],
+        },
+      ],
     },
   },
   {
@@ -51,7 +70,19 @@ export default tseslint.config(
   },
   {
     files: ['scripts/**/*.js'],
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', process: 'readonly', __dirname: 'readonly', console: 'readonly', setTimeout: 'readonly', window: 'readonly', RED: 'readonly' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        process: 'readonly',
+        __dirname: 'readonly',
+        console: 'readonly',
+        setTimeout: 'readonly',
+        window: 'readonly',
+        RED: 'readonly',
+      },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

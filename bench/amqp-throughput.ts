@@ -47,12 +47,14 @@ async function raw(queue: string): Promise<Result> {
   await new Promise<void>((r) => sub.once('ready', () => r()));
   const pub = conn.createPublisher({ confirm: true, maxAttempts: 3 });
   const start = performance.now();
-  await Promise.all(Array.from({ length: N }, async (_, i) => {
-    const t0 = performance.now();
-    const body = Buffer.from(JSON.stringify({ n: i, t0, filler: FILLER }));
-    await pub.send({ exchange: '', routingKey: queue, durable: true, mandatory: true, contentType: 'application/json', messageId: `raw-${i}` }, body);
-    confirms.push(performance.now() - t0);
-  }));
+  await Promise.all(
+    Array.from({ length: N }, async (_, i) => {
+      const t0 = performance.now();
+      const body = Buffer.from(JSON.stringify({ n: i, t0, filler: FILLER }));
+      await pub.send({ exchange: '', routingKey: queue, durable: true, mandatory: true, contentType: 'application/json', messageId: `raw-${i}` }, body);
+      confirms.push(performance.now() - t0);
+    }),
+  );
   await allConsumed;
   const seconds = (performance.now() - start) / 1000;
   await sub.close();
@@ -66,7 +68,17 @@ async function nodes(queue: string): Promise<Result> {
     { id: 'tab', type: 'tab', label: 'bench' },
     { id: 'pubBroker', type: 'clinica-amqp-broker', url: AMQP_URL, connectionName: 'bench-nodes-pub', declareTopology: false },
     { id: 'subBroker', type: 'clinica-amqp-broker', url: AMQP_URL, connectionName: 'bench-nodes-sub', declareTopology: false },
-    { id: 'pub', z: 'tab', type: 'clinica-amqp-publish', broker: 'pubBroker', exchange: '', routingKey: queue, persistent: true, mandatory: true, wires: [['confirmed']] },
+    {
+      id: 'pub',
+      z: 'tab',
+      type: 'clinica-amqp-publish',
+      broker: 'pubBroker',
+      exchange: '',
+      routingKey: queue,
+      persistent: true,
+      mandatory: true,
+      wires: [['confirmed']],
+    },
     { id: 'confirmed', z: 'tab', type: 'junction', wires: [] },
     { id: 'sub', z: 'tab', type: 'clinica-amqp-consume', broker: 'subBroker', queue, prefetch: PREFETCH, ackMode: 'node', maxAttempts: 3, wires: [['ack']] },
     { id: 'ack', z: 'tab', type: 'clinica-amqp-ack', mode: 'auto' },
@@ -86,7 +98,10 @@ async function nodes(queue: string): Promise<Result> {
     const c = new Connection(AMQP_URL);
     for (;;) {
       const ch = await c.acquire();
-      const ok = await ch.queueDeclare({ queue: `${queue}.dlq`, passive: true }).then(() => true, () => false);
+      const ok = await ch.queueDeclare({ queue: `${queue}.dlq`, passive: true }).then(
+        () => true,
+        () => false,
+      );
       await ch.close().catch(() => undefined);
       if (ok) break;
       await new Promise((r) => setTimeout(r, 50));
@@ -121,10 +136,15 @@ async function main(): Promise<void> {
   const best = (name: string) => Math.max(...results.filter((r) => r.name === name).map((r) => r.msgPerSec));
   const rawBest = best('raw rabbitmq-client');
   const nodesBest = best('clinica nodes');
-  process.stdout.write(`best of 2: nodes ${nodesBest.toFixed(0)} msg/s = ${((100 * nodesBest) / rawBest).toFixed(0)}% of raw ${rawBest.toFixed(0)} msg/s (targets: >= 5000 msg/s, >= 70%)\n`);
+  process.stdout.write(
+    `best of 2: nodes ${nodesBest.toFixed(0)} msg/s = ${((100 * nodesBest) / rawBest).toFixed(0)}% of raw ${rawBest.toFixed(0)} msg/s (targets: >= 5000 msg/s, >= 70%)\n`,
+  );
 }
 
-main().then(() => process.exit(0), (err) => {
-  process.stderr.write(`${err.stack ?? err}\n`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`${err.stack ?? err}\n`);
+    process.exit(1);
+  },
+);

@@ -87,13 +87,26 @@ interface EmbeddedRed {
 async function nodeRedGuard(peer: KeycloakPeer): Promise<Running> {
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'clinica-bench-kc-'));
   const flowFile = path.join(userDir, 'flows.json');
-  fs.writeFileSync(flowFile, JSON.stringify([
-    { id: 'tab', type: 'tab', label: 'bench' },
-    { id: 'kc', type: 'clinica-keycloak-realm', url: peer.baseUrl, realm: 'clinica-realm', clientId: 'clinica-api' },
-    { id: 'in', type: 'http in', z: 'tab', url: '/api/patients', method: 'get', wires: [['guard']] },
-    { id: 'guard', type: 'clinica-keycloak-guard', z: 'tab', realm: 'kc', roles: ROLES.join(', '), mode: 'any', onFailure: 'respond', tokenFrom: 'header', wires: [['resp'], []] },
-    { id: 'resp', type: 'http response', z: 'tab' },
-  ]));
+  fs.writeFileSync(
+    flowFile,
+    JSON.stringify([
+      { id: 'tab', type: 'tab', label: 'bench' },
+      { id: 'kc', type: 'clinica-keycloak-realm', url: peer.baseUrl, realm: 'clinica-realm', clientId: 'clinica-api' },
+      { id: 'in', type: 'http in', z: 'tab', url: '/api/patients', method: 'get', wires: [['guard']] },
+      {
+        id: 'guard',
+        type: 'clinica-keycloak-guard',
+        z: 'tab',
+        realm: 'kc',
+        roles: ROLES.join(', '),
+        mode: 'any',
+        onFailure: 'respond',
+        tokenFrom: 'header',
+        wires: [['resp'], []],
+      },
+      { id: 'resp', type: 'http response', z: 'tab' },
+    ]),
+  );
   const sink = fs.createWriteStream(os.devNull);
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const RED = require('node-red') as EmbeddedRed;
@@ -145,7 +158,10 @@ export async function run(): Promise<Record<string, unknown>> {
       if (ok.status !== 200 || no.status !== 401) throw new Error(`${url}: expected 200/401, got ${ok.status}/${no.status}`);
     }
     results = await runLoad({
-      targets: [{ name: 'raw Express + jose', url: raw.url, headers }, { name: 'http in → guard → response', url: red.url, headers }],
+      targets: [
+        { name: 'raw Express + jose', url: raw.url, headers },
+        { name: 'http in → guard → response', url: red.url, headers },
+      ],
       concurrency,
       durationMs,
       sliceMs,
@@ -174,7 +190,9 @@ export async function run(): Promise<Record<string, unknown>> {
   const line = (r: LoadResult) =>
     `${r.name.padEnd(28)} ${String(r.rps).padStart(7)} req/s   p50 ${r.p50.toFixed(2)} ms   p90 ${r.p90.toFixed(2)} ms   p99 ${r.p99.toFixed(2)} ms   errors ${r.errors}`;
   process.stdout.write(`${concurrency} clients, ${durationMs / 1000} s each, alternating ${sliceMs} ms slices\n  ${line(rawResult)}\n  ${line(redResult)}\n`);
-  process.stdout.write(`Node-RED guard = ${(summary.ratio * 100).toFixed(1)}% of raw (target ≥ 70%); p99 ${redResult.p99} ms (target < 20 ms); load average ${summary.loadAverage.join(' ')}\n`);
+  process.stdout.write(
+    `Node-RED guard = ${(summary.ratio * 100).toFixed(1)}% of raw (target ≥ 70%); p99 ${redResult.p99} ms (target < 20 ms); load average ${summary.loadAverage.join(' ')}\n`,
+  );
   process.stdout.write(JSON.stringify(summary) + '\n');
   return summary;
 }

@@ -90,7 +90,9 @@ async function generate(options: LoadOptions): Promise<LoadResult[]> {
   async function slice(i: number, ms: number, tally?: Tally): Promise<void> {
     let stop = false;
     const t0 = process.hrtime.bigint();
-    const timer = setTimeout(() => { stop = true; }, ms);
+    const timer = setTimeout(() => {
+      stop = true;
+    }, ms);
     const clients = Array.from({ length: options.concurrency }, async () => {
       while (!stop) await one(i, tally);
     });

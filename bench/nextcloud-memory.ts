@@ -44,7 +44,10 @@ const FOLDER = `/bench-memory-${process.pid}`;
 async function viaClient(s: Login, known: boolean): Promise<{ chunks: number; sha256: string }> {
   const client = new NextcloudClient({ url: s.url, username: s.user, appPassword: s.password, chunkSize: CHUNK_MB * MB, timeoutMs: 300000 });
   try {
-    const r = await client.upload(`${FOLDER}/client-${known ? 'known' : 'unknown'}.bin`, patternStream(SIZE, 77), { conflict: 'overwrite', size: known ? SIZE : undefined });
+    const r = await client.upload(`${FOLDER}/client-${known ? 'known' : 'unknown'}.bin`, patternStream(SIZE, 77), {
+      conflict: 'overwrite',
+      size: known ? SIZE : undefined,
+    });
     return { chunks: r.chunks, sha256: r.sha256 };
   } finally {
     client.close();
@@ -53,17 +56,31 @@ async function viaClient(s: Login, known: boolean): Promise<{ chunks: number; sh
 
 /** Starts Node-RED with the upload flow; the returned function runs one upload through the node. */
 async function prepareNode(s: Login): Promise<{ run: () => Promise<{ chunks: number; sha256: string }>; stop: () => Promise<void> }> {
-  const red = await startEmbedded([
-    { id: 'tab', type: 'tab', label: 'bench' },
-    { id: 'nc', type: 'clinica-nextcloud-config', url: s.url, username: s.user, timeout: 300, chunkSizeMb: CHUNK_MB },
-    { id: 'up', type: 'clinica-nextcloud', z: 'tab', config: 'nc', operation: 'upload', target: 'path', path: `${FOLDER}/node.bin`, conflict: 'overwrite', wires: [['sink']] },
-    { id: 'sink', type: 'function', z: 'tab', func: 'return null;', wires: [] },
-  ], { nc: { appPassword: s.password } });
+  const red = await startEmbedded(
+    [
+      { id: 'tab', type: 'tab', label: 'bench' },
+      { id: 'nc', type: 'clinica-nextcloud-config', url: s.url, username: s.user, timeout: 300, chunkSizeMb: CHUNK_MB },
+      {
+        id: 'up',
+        type: 'clinica-nextcloud',
+        z: 'tab',
+        config: 'nc',
+        operation: 'upload',
+        target: 'path',
+        path: `${FOLDER}/node.bin`,
+        conflict: 'overwrite',
+        wires: [['sink']],
+      },
+      { id: 'sink', type: 'function', z: 'tab', func: 'return null;', wires: [] },
+    ],
+    { nc: { appPassword: s.password } },
+  );
   return {
-    run: () => new Promise((resolve) => {
-      red.getNode('sink').once('input', (msg: { payload: { chunks: number; sha256: string } }) => resolve(msg.payload));
-      red.getNode('up').receive({ payload: patternStream(SIZE, 77) });
-    }),
+    run: () =>
+      new Promise((resolve) => {
+        red.getNode('sink').once('input', (msg: { payload: { chunks: number; sha256: string } }) => resolve(msg.payload));
+        red.getNode('up').receive({ payload: patternStream(SIZE, 77) });
+      }),
     stop: () => red.stop(),
   };
 }
@@ -84,9 +101,15 @@ async function runOne(variant: string): Promise<void> {
   await cleaner.delete(FOLDER).finally(() => cleaner.close());
   const expected = patternSha256(SIZE, 77);
   const m: Measured = {
-    variant, mb: SIZE / MB, seconds: +seconds.toFixed(2), mbPerSecond: +(SIZE / MB / seconds).toFixed(1),
-    rssBeforeMb: +rssBeforeMb.toFixed(1), peakRssMb: +peakMb.toFixed(1), kernelMaxRssMb: +maxRssMb.toFixed(1),
-    chunks: r.chunks, sha256Ok: r.sha256 === expected,
+    variant,
+    mb: SIZE / MB,
+    seconds: +seconds.toFixed(2),
+    mbPerSecond: +(SIZE / MB / seconds).toFixed(1),
+    rssBeforeMb: +rssBeforeMb.toFixed(1),
+    peakRssMb: +peakMb.toFixed(1),
+    kernelMaxRssMb: +maxRssMb.toFixed(1),
+    chunks: r.chunks,
+    sha256Ok: r.sha256 === expected,
   };
   process.stdout.write(`${JSON.stringify(m)}\n`);
 }
@@ -100,7 +123,8 @@ async function main(): Promise<void> {
     for (const variant of ['client', 'client, known length', 'node']) {
       // a fresh process per variant, so one's garbage does not count against the other
       const child = spawnSync(process.execPath, ['--expose-gc', __filename, '--run', variant, '--mb', String(SIZE / MB), '--chunk-mb', String(CHUNK_MB)], {
-        encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'],
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
         env: { ...process.env, BENCH_LOG: 'error', BENCH_NEXTCLOUD_LOGIN: JSON.stringify({ url: server.url, user: server.user, password: server.password }) },
       });
       const line = child.stdout.trim().split('\n').pop() ?? '';
@@ -109,10 +133,14 @@ async function main(): Promise<void> {
   } finally {
     await server.stop();
   }
-  console.log(`\n${SIZE / MB} MiB streamed upload to the ${server.kind} server ${textArg('url', 'NEXTCLOUD_BENCH_URL') ?? ''}: unknown length in chunked upload v2 with ${CHUNK_MB} MiB chunks, known length in one PUT (target: peak RSS < 150 MB)`);
+  console.log(
+    `\n${SIZE / MB} MiB streamed upload to the ${server.kind} server ${textArg('url', 'NEXTCLOUD_BENCH_URL') ?? ''}: unknown length in chunked upload v2 with ${CHUNK_MB} MiB chunks, known length in one PUT (target: peak RSS < 150 MB)`,
+  );
   console.log('variant                seconds    MB/s   RSS before   peak RSS (sampled)   upload adds   max RSS (kernel)   chunks   sha256');
   for (const m of results) {
-    console.log(`${m.variant.padEnd(21)} ${m.seconds.toFixed(1).padStart(8)} ${m.mbPerSecond.toFixed(0).padStart(7)} ${m.rssBeforeMb.toFixed(0).padStart(9)} MB ${m.peakRssMb.toFixed(0).padStart(15)} MB ${(m.peakRssMb - m.rssBeforeMb).toFixed(0).padStart(10)} MB ${m.kernelMaxRssMb.toFixed(0).padStart(15)} MB ${String(m.chunks).padStart(8)}   ${m.sha256Ok ? 'ok' : 'MISMATCH'}`);
+    console.log(
+      `${m.variant.padEnd(21)} ${m.seconds.toFixed(1).padStart(8)} ${m.mbPerSecond.toFixed(0).padStart(7)} ${m.rssBeforeMb.toFixed(0).padStart(9)} MB ${m.peakRssMb.toFixed(0).padStart(15)} MB ${(m.peakRssMb - m.rssBeforeMb).toFixed(0).padStart(10)} MB ${m.kernelMaxRssMb.toFixed(0).padStart(15)} MB ${String(m.chunks).padStart(8)}   ${m.sha256Ok ? 'ok' : 'MISMATCH'}`,
+    );
   }
   console.log(`\n${JSON.stringify({ bench: 'nextcloud-memory', node: process.version, server: server.kind, results })}`);
 }

@@ -18,9 +18,20 @@ export interface PeerProcess {
 /** `root`: a folder for the peer's files (e.g. /dev/shm to keep disk noise out of protocol measurements). */
 export async function startPeerProcess(opts: { passwordCheckMs?: number; minChunkMb?: number; root?: string } = {}): Promise<PeerProcess> {
   const cli = path.resolve(__dirname, '..', 'peers', 'nextcloud', 'cli.js');
-  const child: ChildProcess = spawn(process.execPath, [cli, '--password-check-ms', String(opts.passwordCheckMs ?? 0), '--min-chunk-mb', String(opts.minChunkMb ?? 5), ...(opts.root ? ['--root', opts.root] : [])], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      cli,
+      '--password-check-ms',
+      String(opts.passwordCheckMs ?? 0),
+      '--min-chunk-mb',
+      String(opts.minChunkMb ?? 5),
+      ...(opts.root ? ['--root', opts.root] : []),
+    ],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   const lines = readline.createInterface({ input: child.stdout! });
   const first = await new Promise<string>((resolve, reject) => {
     lines.once('line', resolve);
@@ -30,10 +41,11 @@ export async function startPeerProcess(opts: { passwordCheckMs?: number; minChun
   return {
     ...info,
     setPasswordCheckMs: (ms) => child.stdin!.write(`password-check-ms ${ms}\n`),
-    stop: () => new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
   };
 }
 

@@ -74,12 +74,15 @@ function clientUpload(client: NextcloudClient, conflict: 'skip' | 'overwrite' = 
 }
 
 async function nodeRed(s: BenchServer): Promise<{ upload: Upload; red: EmbeddedRed }> {
-  const red = await startEmbedded([
-    { id: 'tab', type: 'tab', label: 'bench' },
-    { id: 'nc', type: 'clinica-nextcloud-config', url: s.url, username: s.user, timeout: 300 },
-    { id: 'up', type: 'clinica-nextcloud', z: 'tab', config: 'nc', operation: 'upload', target: 'path', path: '', conflict: 'skip', wires: [['sink']] },
-    { id: 'sink', type: 'function', z: 'tab', func: 'return null;', wires: [] },
-  ], { nc: { appPassword: s.password } });
+  const red = await startEmbedded(
+    [
+      { id: 'tab', type: 'tab', label: 'bench' },
+      { id: 'nc', type: 'clinica-nextcloud-config', url: s.url, username: s.user, timeout: 300 },
+      { id: 'up', type: 'clinica-nextcloud', z: 'tab', config: 'nc', operation: 'upload', target: 'path', path: '', conflict: 'skip', wires: [['sink']] },
+      { id: 'sink', type: 'function', z: 'tab', func: 'return null;', wires: [] },
+    ],
+    { nc: { appPassword: s.password } },
+  );
   const up = red.getNode('up');
   const sink = red.getNode('sink');
   const waiting = new Map<string, () => void>();
@@ -87,14 +90,15 @@ async function nodeRed(s: BenchServer): Promise<{ upload: Upload; red: EmbeddedR
   let n = 0;
   return {
     red,
-    upload: (path, data) => new Promise<void>((resolve) => {
-      const id = `b${n++}`;
-      waiting.set(id, () => {
-        waiting.delete(id);
-        resolve();
-      });
-      up.receive({ _benchId: id, path, payload: data });
-    }),
+    upload: (path, data) =>
+      new Promise<void>((resolve) => {
+        const id = `b${n++}`;
+        waiting.set(id, () => {
+          waiting.delete(id);
+          resolve();
+        });
+        up.receive({ _benchId: id, path, payload: data });
+      }),
   };
 }
 
@@ -121,8 +125,16 @@ function report(title: string, variants: Variant[]): Record<string, unknown> {
     const perSec = v.count / (v.ms / 1000);
     const mbs = v.bytes / MB / (v.ms / 1000);
     const ratio = perSec / rawRate;
-    console.log(`${v.name.padEnd(17)} ${String(v.count).padStart(8)} ${(v.ms / 1000).toFixed(2).padStart(9)} ${perSec.toFixed(1).padStart(11)} ${mbs.toFixed(1).padStart(9)} ${(ratio * 100).toFixed(0).padStart(7)} %`);
-    rows[v.name] = { uploads: v.count, seconds: +(v.ms / 1000).toFixed(3), perSecond: +perSec.toFixed(2), mbPerSecond: +mbs.toFixed(2), vsRaw: +ratio.toFixed(3) };
+    console.log(
+      `${v.name.padEnd(17)} ${String(v.count).padStart(8)} ${(v.ms / 1000).toFixed(2).padStart(9)} ${perSec.toFixed(1).padStart(11)} ${mbs.toFixed(1).padStart(9)} ${(ratio * 100).toFixed(0).padStart(7)} %`,
+    );
+    rows[v.name] = {
+      uploads: v.count,
+      seconds: +(v.ms / 1000).toFixed(3),
+      perSecond: +perSec.toFixed(2),
+      mbPerSecond: +mbs.toFixed(2),
+      vsRaw: +ratio.toFixed(3),
+    };
   }
   return rows;
 }
@@ -180,7 +192,10 @@ async function chunking(s: BenchServer): Promise<Record<string, unknown>> {
     const variants: Array<[string, () => Promise<unknown>]> = [
       ['put', () => put.upload(`${base}/put-${size}.bin`, data, { conflict: 'overwrite' })],
       ['stream', () => put.upload(`${base}/stream-${size}.bin`, patternStream(bytes, size), { conflict: 'overwrite', size: bytes })],
-      ...chunkMbs.map((c): [string, () => Promise<unknown>] => [`chunked ${c} MiB`, () => chunked.get(c)!.upload(`${base}/chunked-${c}-${size}.bin`, data, { conflict: 'overwrite' })]),
+      ...chunkMbs.map((c): [string, () => Promise<unknown>] => [
+        `chunked ${c} MiB`,
+        () => chunked.get(c)!.upload(`${base}/chunked-${c}-${size}.bin`, data, { conflict: 'overwrite' }),
+      ]),
     ];
     const best: Record<string, number> = {};
     for (let round = 0; round < rounds; round++) {
@@ -191,9 +206,14 @@ async function chunking(s: BenchServer): Promise<Record<string, unknown>> {
         best[name] = Math.min(best[name] ?? Infinity, seconds);
       }
     }
-    for (const [name] of variants) await put.delete(`${base}/${name === 'put' ? `put-${size}` : name === 'stream' ? `stream-${size}` : `chunked-${name.split(' ')[1]}-${size}`}.bin`).catch(() => undefined);
+    for (const [name] of variants)
+      await put
+        .delete(`${base}/${name === 'put' ? `put-${size}` : name === 'stream' ? `stream-${size}` : `chunked-${name.split(' ')[1]}-${size}`}.bin`)
+        .catch(() => undefined);
     results[`${size}MB`] = Object.fromEntries(Object.entries(best).map(([k, v]) => [k, +v.toFixed(2)]));
-    console.log(`${String(size).padStart(7)}   ${variants.map(([name]) => `${best[name].toFixed(2)} s ${(size / best[name]).toFixed(0).padStart(4)}`.padEnd(name.startsWith('chunked') ? 17 : 13)).join('')}`);
+    console.log(
+      `${String(size).padStart(7)}   ${variants.map(([name]) => `${best[name].toFixed(2)} s ${(size / best[name]).toFixed(0).padStart(4)}`.padEnd(name.startsWith('chunked') ? 17 : 13)).join('')}`,
+    );
   }
   await put.delete(`/${RUN}`).catch(() => undefined);
   put.close();

@@ -60,14 +60,27 @@ interface Peer {
 
 /** A real Odoo as the target: its partners are read as they are (or topped up to RECORDS with --fill). */
 async function realTarget(): Promise<Peer> {
-  const target = { url: REAL_URL.replace(/\/+$/, ''), db: textArg('odoo-db', 'clinica'), login: textArg('odoo-user', 'admin'), apiKey: textArg('odoo-password', 'admin') };
+  const target = {
+    url: REAL_URL.replace(/\/+$/, ''),
+    db: textArg('odoo-db', 'clinica'),
+    login: textArg('odoo-user', 'admin'),
+    apiKey: textArg('odoo-password', 'admin'),
+  };
   const client = new OdooClient({ url: target.url, db: target.db, username: target.login, password: target.apiKey, timeoutMs: 600000 });
   try {
     let count = await client.searchCount('res.partner');
     if (process.argv.includes('--fill')) {
       for (let made = 0; count < RECORDS; made += 1) {
         const n = Math.min(1000, RECORDS - count);
-        await client.create('res.partner', Array.from({ length: n }, (_, i) => ({ name: `Bench ${made}-${i}`, email: `bench${made}.${i}@clinica.example`, phone: `+34 600 ${String(i).padStart(6, '0')}`, city: i % 2 ? 'Madrid' : 'Sevilla' })));
+        await client.create(
+          'res.partner',
+          Array.from({ length: n }, (_, i) => ({
+            name: `Bench ${made}-${i}`,
+            email: `bench${made}.${i}@clinica.example`,
+            phone: `+34 600 ${String(i).padStart(6, '0')}`,
+            city: i % 2 ? 'Madrid' : 'Sevilla',
+          })),
+        );
         count += n;
       }
     }
@@ -97,14 +110,16 @@ async function startPeer(): Promise<Peer> {
   const info = JSON.parse(first) as { url: string; db: string; login: string; apiKey: string };
   return {
     ...info,
-    cpuMs: () => new Promise<number>((resolve) => {
-      queue.push((line) => resolve((JSON.parse(line) as { cpuMs: number }).cpuMs));
-      child.stdin!.write('cpu\n');
-    }),
-    stop: () => new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.stdin!.write('quit\n');
-    }),
+    cpuMs: () =>
+      new Promise<number>((resolve) => {
+        queue.push((line) => resolve((JSON.parse(line) as { cpuMs: number }).cpuMs));
+        child.stdin!.write('cpu\n');
+      }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.stdin!.write('quit\n');
+      }),
   };
 }
 
@@ -123,7 +138,15 @@ async function rawXmlrpc(peer: Peer): Promise<number> {
   let last = 0;
   let total = 0;
   for (;;) {
-    const page = (await call(object, 'execute_kw', [peer.db, uid, peer.apiKey, 'res.partner', 'search_read', [[['id', '>', last]]], { fields: FIELDS, order: 'id', limit: PAGE }])) as Array<{ id: number }>;
+    const page = (await call(object, 'execute_kw', [
+      peer.db,
+      uid,
+      peer.apiKey,
+      'res.partner',
+      'search_read',
+      [[['id', '>', last]]],
+      { fields: FIELDS, order: 'id', limit: PAGE },
+    ])) as Array<{ id: number }>;
     total += page.length;
     if (page.length) last = page[page.length - 1].id;
     if (page.length < PAGE) return total;
@@ -146,28 +169,64 @@ async function wireBytes(peer: Peer, protocol: 'jsonrpc' | 'xmlrpc'): Promise<nu
   let bytes = 0;
   for (;;) {
     const args = [peer.db, 2, peer.apiKey, 'res.partner', 'search_read', [[['id', '>', last]]], { fields: FIELDS, order: 'id', limit: PAGE }];
-    const res = protocol === 'xmlrpc'
-      ? await fetch(`${peer.url}/xmlrpc/2/object`, { method: 'POST', body: serializeMethodCall('execute_kw', args) })
-      : await fetch(`${peer.url}/jsonrpc`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'call', id: 1, params: { service: 'object', method: 'execute_kw', args } }) });
+    const res =
+      protocol === 'xmlrpc'
+        ? await fetch(`${peer.url}/xmlrpc/2/object`, { method: 'POST', body: serializeMethodCall('execute_kw', args) })
+        : await fetch(`${peer.url}/jsonrpc`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ jsonrpc: '2.0', method: 'call', id: 1, params: { service: 'object', method: 'execute_kw', args } }),
+          });
     const body = Buffer.from(await res.arrayBuffer());
     bytes += body.length;
-    const count = protocol === 'xmlrpc' ? (body.toString().match(/<name>id<\/name>/g) ?? []).length : (JSON.parse(body.toString()) as { result: unknown[] }).result.length;
-    const ids = protocol === 'xmlrpc' ? [...body.toString().matchAll(/<name>id<\/name>\n<value><int>(\d+)<\/int>/g)].map((m) => Number(m[1])) : (JSON.parse(body.toString()) as { result: Array<{ id: number }> }).result.map((r) => r.id);
+    const count =
+      protocol === 'xmlrpc' ? (body.toString().match(/<name>id<\/name>/g) ?? []).length : (JSON.parse(body.toString()) as { result: unknown[] }).result.length;
+    const ids =
+      protocol === 'xmlrpc'
+        ? [...body.toString().matchAll(/<name>id<\/name>\n<value><int>(\d+)<\/int>/g)].map((m) => Number(m[1]))
+        : (JSON.parse(body.toString()) as { result: Array<{ id: number }> }).result.map((r) => r.id);
     if (ids.length) last = ids[ids.length - 1];
     if (count < PAGE) return bytes;
   }
 }
 
 async function nodeRed(peer: Peer, protocol: 'auto' | 'xmlrpc'): Promise<EmbeddedRed> {
-  return startEmbedded([
-    { id: 'tab', type: 'tab', label: 'bench' },
-    { id: 'cfg', type: 'clinica-odoo-config', url: peer.url, db: peer.db, username: peer.login, protocol, timeout: 120, retries: 0, concurrency: 4 },
-    { id: 'readAll', type: 'clinica-odoo', z: 'tab', config: 'cfg', operation: 'search_read', model: 'res.partner', domain: '[]', fields: FIELDS.join(','), paging: 'all', pageSize: PAGE, wires: [['sink']] },
-    { id: 'readOne', type: 'clinica-odoo', z: 'tab', config: 'cfg', operation: 'search_read', model: 'res.partner', domain: `[["id", "=", ${TINY_ID}]]`, fields: 'name', limit: 1, paging: 'none', wires: [['sink']] },
-    { id: 'sink', type: 'function', z: 'tab', func: 'return null;', outputs: 1, wires: [[]] },
-    { id: 'errors', type: 'catch', z: 'tab', scope: null, uncaught: false, wires: [['errsink']] },
-    { id: 'errsink', type: 'function', z: 'tab', func: 'return null;', outputs: 1, wires: [[]] },
-  ], { cfg: REAL_URL ? { password: peer.apiKey } : { apiKey: peer.apiKey } });
+  return startEmbedded(
+    [
+      { id: 'tab', type: 'tab', label: 'bench' },
+      { id: 'cfg', type: 'clinica-odoo-config', url: peer.url, db: peer.db, username: peer.login, protocol, timeout: 120, retries: 0, concurrency: 4 },
+      {
+        id: 'readAll',
+        type: 'clinica-odoo',
+        z: 'tab',
+        config: 'cfg',
+        operation: 'search_read',
+        model: 'res.partner',
+        domain: '[]',
+        fields: FIELDS.join(','),
+        paging: 'all',
+        pageSize: PAGE,
+        wires: [['sink']],
+      },
+      {
+        id: 'readOne',
+        type: 'clinica-odoo',
+        z: 'tab',
+        config: 'cfg',
+        operation: 'search_read',
+        model: 'res.partner',
+        domain: `[["id", "=", ${TINY_ID}]]`,
+        fields: 'name',
+        limit: 1,
+        paging: 'none',
+        wires: [['sink']],
+      },
+      { id: 'sink', type: 'function', z: 'tab', func: 'return null;', outputs: 1, wires: [[]] },
+      { id: 'errors', type: 'catch', z: 'tab', scope: null, uncaught: false, wires: [['errsink']] },
+      { id: 'errsink', type: 'function', z: 'tab', func: 'return null;', outputs: 1, wires: [[]] },
+    ],
+    { cfg: REAL_URL ? { password: peer.apiKey } : { apiKey: peer.apiKey } },
+  );
 }
 
 /** Sends one message into `nodeId` and resolves with what reaches the sink. */
@@ -245,7 +304,8 @@ export async function run(): Promise<Record<string, unknown>> {
     const common = xmlrpc.createClient({ url: `${peer.url}/xmlrpc/2/common` });
     const object = xmlrpc.createClient({ url: `${peer.url}/xmlrpc/2/object` });
     const uid = await call(common, 'authenticate', [peer.db, peer.login, peer.apiKey, {}]);
-    const tinyRaw = () => call(object, 'execute_kw', [peer.db, uid, peer.apiKey, 'res.partner', 'search_read', [[['id', '=', TINY_ID]]], { fields: ['name'], limit: 1 }]);
+    const tinyRaw = () =>
+      call(object, 'execute_kw', [peer.db, uid, peer.apiKey, 'res.partner', 'search_read', [[['id', '=', TINY_ID]]], { fields: ['name'], limit: 1 }]);
     const client = new OdooClient({ url: peer.url, db: peer.db, username: peer.login, apiKey: peer.apiKey });
     const red = await nodeRed(peer, 'auto');
     reds.push(red);
@@ -257,7 +317,20 @@ export async function run(): Promise<Record<string, unknown>> {
       return ms / CALLS;
     };
     const tinyJson = async () => {
-      const res = await fetch(`${peer.url}/jsonrpc`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'call', id: 1, params: { service: 'object', method: 'execute_kw', args: [peer.db, uid, peer.apiKey, 'res.partner', 'search_read', [[['id', '=', TINY_ID]]], { fields: ['name'], limit: 1 }] } }) });
+      const res = await fetch(`${peer.url}/jsonrpc`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          method: 'call',
+          id: 1,
+          params: {
+            service: 'object',
+            method: 'execute_kw',
+            args: [peer.db, uid, peer.apiKey, 'res.partner', 'search_read', [[['id', '=', TINY_ID]]], { fields: ['name'], limit: 1 }],
+          },
+        }),
+      });
       return res.json();
     };
     perCall['raw xmlrpc package'] = await loop(tinyRaw);
@@ -269,12 +342,27 @@ export async function run(): Promise<Record<string, unknown>> {
     const table = Object.entries(results).map(([name, r]) => {
       const ms = median(r.ms);
       const bytes = name.includes('XML') || name.startsWith('raw') ? xmlBytes : jsonBytes;
-      return { name, records: r.records, wallS: round(ms / 1000, 2), recordsPerS: Math.round(r.records / (ms / 1000)), mb: round(bytes / 1048576, 1), peerCpuS: round(median(r.peerCpuMs) / 1000, 2), runsMs: r.ms.map((x) => Math.round(x)) };
+      return {
+        name,
+        records: r.records,
+        wallS: round(ms / 1000, 2),
+        recordsPerS: Math.round(r.records / (ms / 1000)),
+        mb: round(bytes / 1048576, 1),
+        peerCpuS: round(median(r.peerCpuMs) / 1000, 2),
+        runsMs: r.ms.map((x) => Math.round(x)),
+      };
     });
     const rawMs = median(results['raw xmlrpc package'].ms);
     const nodeMs = median(results['node (auto → JSON-RPC)'].ms);
     const summary = {
-      bench: 'odoo-read', target: REAL_URL ? `real Odoo at ${REAL_URL}` : 'peer', records: RECORDS, pageSize: PAGE, runs: RUNS, cpus: os.cpus().length, loadAverage: os.loadavg().map((l) => round(l, 2)), node: process.version,
+      bench: 'odoo-read',
+      target: REAL_URL ? `real Odoo at ${REAL_URL}` : 'peer',
+      records: RECORDS,
+      pageSize: PAGE,
+      runs: RUNS,
+      cpus: os.cpus().length,
+      loadAverage: os.loadavg().map((l) => round(l, 2)),
+      node: process.version,
       table,
       speedupNodeVsRaw: round(rawMs / nodeMs, 2),
       perCallMs: Object.fromEntries(Object.entries(perCall).map(([k, v]) => [k, round(v, 3)])),
@@ -283,12 +371,22 @@ export async function run(): Promise<Record<string, unknown>> {
       nodeRedOverheadVsClientMs: round(perCall['node (JSON-RPC)'] - perCall['client (JSON-RPC)'], 3),
       targets: { speedup: 2, wallS: 10 },
     };
-    process.stdout.write(`Reading ${RECORDS} res.partner, ${PAGE} per page, median of ${RUNS} runs (${REAL_URL ? `real Odoo at ${REAL_URL}` : 'peer in its own process'}):\n`);
+    process.stdout.write(
+      `Reading ${RECORDS} res.partner, ${PAGE} per page, median of ${RUNS} runs (${REAL_URL ? `real Odoo at ${REAL_URL}` : 'peer in its own process'}):\n`,
+    );
     for (const r of table) {
-      process.stdout.write(`  ${r.name.padEnd(30)} ${String(r.wallS).padStart(6)} s  ${String(r.recordsPerS).padStart(7)} records/s  ${String(r.mb).padStart(5)} MB on the wire  ${Number.isNaN(r.peerCpuS) ? "" : `peer CPU ${r.peerCpuS} s`}\n`);
+      process.stdout.write(
+        `  ${r.name.padEnd(30)} ${String(r.wallS).padStart(6)} s  ${String(r.recordsPerS).padStart(7)} records/s  ${String(r.mb).padStart(5)} MB on the wire  ${Number.isNaN(r.peerCpuS) ? '' : `peer CPU ${r.peerCpuS} s`}\n`,
+      );
     }
     process.stdout.write(`Node vs raw xmlrpc: ${summary.speedupNodeVsRaw}× faster (target ≥ 2×, and < 10 s)\n`);
-    process.stdout.write(`Per call (tiny search_read, ${CALLS} in a row): ${Object.entries(summary.perCallMs).map(([k, v]) => `${k} ${v} ms`).join(', ')}; node minus raw xmlrpc ${summary.nodeOverheadPerCallMs} ms, minus raw JSON-RPC ${summary.nodeOverheadVsRawJsonMs} ms, minus the client alone ${summary.nodeRedOverheadVsClientMs} ms\n`);
+    process.stdout.write(
+      `Per call (tiny search_read, ${CALLS} in a row): ${Object.entries(summary.perCallMs)
+        .map(([k, v]) => `${k} ${v} ms`)
+        .join(
+          ', ',
+        )}; node minus raw xmlrpc ${summary.nodeOverheadPerCallMs} ms, minus raw JSON-RPC ${summary.nodeOverheadVsRawJsonMs} ms, minus the client alone ${summary.nodeRedOverheadVsClientMs} ms\n`,
+    );
     process.stdout.write(`${JSON.stringify(summary)}\n`);
     return summary;
   } finally {

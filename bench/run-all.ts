@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 const only = process.argv.slice(2);
-const benches = fs.readdirSync(__dirname)
+const benches = fs
+  .readdirSync(__dirname)
   .filter((f) => f.endsWith('.js') && f !== 'run-all.js' && !f.endsWith('-load.js') && !f.endsWith('-peer.js'))
   .map((f) => f.replace(/\.js$/, ''))
   .filter((name) => only.length === 0 || only.includes(name))

@@ -24,7 +24,7 @@ function medications(stockOffset: number): Med[] {
     name: `Medicamento ${i + 1} 500 mg`,
     generic_name: `Genérico ${i % 997}`,
     category: `Categoría ${i % 23}`,
-    stock_quantity: (i * 7) % 500 + stockOffset,
+    stock_quantity: ((i * 7) % 500) + stockOffset,
     min_stock_level: 20,
     max_stock_level: 400,
     unit_price: ((i % 1000) + 0.5) / 10,
@@ -35,8 +35,20 @@ function medications(stockOffset: number): Med[] {
   }));
 }
 
-const COLUMNS = ['odoo_product_id', 'name', 'generic_name', 'category', 'stock_quantity', 'min_stock_level', 'max_stock_level',
-  'unit_price', 'expiration_date', 'supplier_id', 'active', 'odoo_write_date'];
+const COLUMNS = [
+  'odoo_product_id',
+  'name',
+  'generic_name',
+  'category',
+  'stock_quantity',
+  'min_stock_level',
+  'max_stock_level',
+  'unit_price',
+  'expiration_date',
+  'supplier_id',
+  'active',
+  'odoo_write_date',
+];
 
 async function rawUpsert(url: string, rows: Med[]): Promise<void> {
   const client = new Client({ connectionString: url });
@@ -44,14 +56,24 @@ async function rawUpsert(url: string, rows: Med[]): Promise<void> {
   try {
     await client.query('BEGIN');
     const perChunk = Math.floor(65535 / COLUMNS.length);
-    const updates = COLUMNS.filter((c) => c !== 'odoo_product_id').map((c) => `${c} = EXCLUDED.${c}`).join(', ');
+    const updates = COLUMNS.filter((c) => c !== 'odoo_product_id')
+      .map((c) => `${c} = EXCLUDED.${c}`)
+      .join(', ');
     for (let start = 0; start < rows.length; start += perChunk) {
       const chunk = rows.slice(start, start + perChunk);
       const params: unknown[] = [];
-      const values = chunk.map((r) => `(${COLUMNS.map((c) => { params.push(r[c]); return `$${params.length}`; }).join(', ')}, now())`);
+      const values = chunk.map(
+        (r) =>
+          `(${COLUMNS.map((c) => {
+            params.push(r[c]);
+            return `$${params.length}`;
+          }).join(', ')}, now())`,
+      );
       await client.query(
         `INSERT INTO shared_medications (${COLUMNS.join(', ')}, last_sync) VALUES ${values.join(', ')}
-         ON CONFLICT (odoo_product_id) DO UPDATE SET ${updates}, last_sync = now()`, params);
+         ON CONFLICT (odoo_product_id) DO UPDATE SET ${updates}, last_sync = now()`,
+        params,
+      );
     }
     await client.query('COMMIT');
   } finally {
@@ -100,13 +122,17 @@ async function main(): Promise<void> {
     { id: 'up', z: 'tab', type: 'clinica-db-upsert', config: 'db', entity: 'medications', wires: [['out']] },
     { id: 'out', z: 'tab', type: 'junction', wires: [] },
   ]);
-  const viaNode = (rows: Med[]) => new Promise<void>((resolve, reject) => {
-    const out = red.getNode('out');
-    const listener = () => { out.removeListener('input', listener); resolve(); };
-    out.on('input', listener);
-    red.getNode('up').receive({ payload: rows });
-    setTimeout(() => reject(new Error('node upsert timed out')), 60000).unref();
-  });
+  const viaNode = (rows: Med[]) =>
+    new Promise<void>((resolve, reject) => {
+      const out = red.getNode('out');
+      const listener = () => {
+        out.removeListener('input', listener);
+        resolve();
+      };
+      out.on('input', listener);
+      red.getNode('up').receive({ payload: rows });
+      setTimeout(() => reject(new Error('node upsert timed out')), 60000).unref();
+    });
 
   const results: Record<string, number[]> = {};
   for (let round = 0; round < 2; round++) {
@@ -126,7 +152,9 @@ async function main(): Promise<void> {
   }
   const node = results['clinica-db-upsert node'];
   const raw = results['raw pg multi-row VALUES'];
-  process.stdout.write(`node / raw: insert ${(node[0] / raw[0]).toFixed(2)}x, same again ${(node[1] / raw[1]).toFixed(2)}x, all changed ${(node[2] / raw[2]).toFixed(2)}x (targets: < 3 s, <= 1.5x)\n`);
+  process.stdout.write(
+    `node / raw: insert ${(node[0] / raw[0]).toFixed(2)}x, same again ${(node[1] / raw[1]).toFixed(2)}x, all changed ${(node[2] / raw[2]).toFixed(2)}x (targets: < 3 s, <= 1.5x)\n`,
+  );
   await red.stop();
   await db.close();
   const admin = new Client({ connectionString: `${PG_BASE_URL}/postgres` });
@@ -135,7 +163,10 @@ async function main(): Promise<void> {
   await admin.end();
 }
 
-main().then(() => process.exit(0), (err) => {
-  process.stderr.write(`${err.stack ?? err}\n`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`${err.stack ?? err}\n`);
+    process.exit(1);
+  },
+);

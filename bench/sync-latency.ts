@@ -61,9 +61,11 @@ async function main(): Promise<void> {
   const realUrl = opt('odoo-url');
   let peer: OdooPeer | undefined;
   if (!realUrl) peer = await startOdooPeer({ version: 18 });
-  const odoo = new OdooClient(realUrl
-    ? { url: realUrl, db: opt('odoo-db', 'clinica')!, username: opt('odoo-user', 'admin')!, password: opt('odoo-password', 'admin'), timeoutMs: 600000 }
-    : { url: peer!.url, db: peer!.db, username: peer!.admin.login, apiKey: peer!.admin.apiKey });
+  const odoo = new OdooClient(
+    realUrl
+      ? { url: realUrl, db: opt('odoo-db', 'clinica')!, username: opt('odoo-user', 'admin')!, password: opt('odoo-password', 'admin'), timeoutMs: 600000 }
+      : { url: peer!.url, db: peer!.db, username: peer!.admin.login, apiKey: peer!.admin.apiKey },
+  );
   const dbUrl = await createTestDatabase('clinica_bench');
   const db = new SharedDb({ url: dbUrl });
   let rt: Runtime | undefined;
@@ -76,10 +78,16 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     await seedOdoo({ client: odoo, nodeRedUrl: rt.url }); // the rules now post to this runtime
     // The initial copy made by the tabs' start-up injects.
-    const copied = await until(async () => Number((await db.query('SELECT count(*) AS n FROM shared_patients')).rows[0].n) >= 200
-      && Number((await db.query('SELECT count(*) AS n FROM shared_medications')).rows[0].n) >= 100, 120000);
+    const copied = await until(
+      async () =>
+        Number((await db.query('SELECT count(*) AS n FROM shared_patients')).rows[0].n) >= 200 &&
+        Number((await db.query('SELECT count(*) AS n FROM shared_medications')).rows[0].n) >= 100,
+      120000,
+    );
     if (!copied) throw new Error('the initial copy did not finish within 2 minutes');
-    process.stdout.write(`Odoo ${realUrl ? `real at ${realUrl}` : 'peer'}; initial copy of 200 patients and 100 medications: ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
+    process.stdout.write(
+      `Odoo ${realUrl ? `real at ${realUrl}` : 'peer'}; initial copy of 200 patients and 100 medications: ${((performance.now() - t0) / 1000).toFixed(1)} s\n`,
+    );
 
     // Patient renames.
     const patients = await odoo.searchRead('res.partner', { domain: [['x_is_patient', '=', true]], fields: ['name'], limit: CHANGES, order: 'id' });
@@ -101,7 +109,12 @@ async function main(): Promise<void> {
     process.stdout.write(`  baseline write + read over RPC: ${fmt(summarize(rawMs))}\n`);
 
     // Stock adjustments, as a user applies them (Inventory → Physical inventory → Apply).
-    const meds = await odoo.searchRead('product.product', { domain: [['categ_id.name', '=', 'Medicamentos']], fields: ['qty_available'], limit: Math.min(CHANGES, 100), order: 'id' });
+    const meds = await odoo.searchRead('product.product', {
+      domain: [['categ_id.name', '=', 'Medicamentos']],
+      fields: ['qty_available'],
+      limit: Math.min(CHANGES, 100),
+      order: 'id',
+    });
     const [stockLoc] = await odoo.searchRead('stock.warehouse', { fields: ['lot_stock_id'], limit: 1 });
     const location = (stockLoc.lot_stock_id as [number, string])[0];
     const stockMs: number[] = [];
@@ -114,7 +127,9 @@ async function main(): Promise<void> {
       const quant = await odoo.call<number>('stock.quant', 'create', [{ product_id: m.id, location_id: location, inventory_quantity: target }], { context });
       await odoo.call('stock.quant', 'action_apply_inventory', [[quant]], { context });
       const wrote = performance.now();
-      const ok = await until(async () => (await db.query('SELECT 1 FROM shared_medications WHERE odoo_product_id = $1 AND stock_quantity = $2', [m.id, target])).rows.length > 0);
+      const ok = await until(
+        async () => (await db.query('SELECT 1 FROM shared_medications WHERE odoo_product_id = $1 AND stock_quantity = $2', [m.id, target])).rows.length > 0,
+      );
       if (ok) stockMs.push(performance.now() - wrote);
       else stockMissed += 1;
     }
@@ -128,7 +143,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(() => process.exit(0), (err: unknown) => {
-  process.stderr.write(`sync-latency failed: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`sync-latency failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

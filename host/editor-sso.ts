@@ -95,7 +95,10 @@ export class KeycloakEditorStrategy {
   readonly name = 'keycloak';
   private inner?: Promise<OidcStrategy>;
 
-  constructor(private readonly options: StrategyOptions, private readonly verify: VerifyFunction) {}
+  constructor(
+    private readonly options: StrategyOptions,
+    private readonly verify: VerifyFunction,
+  ) {}
 
   authenticate(this: KeycloakEditorStrategy & PassportActions, req: IncomingMessage, opts: Record<string, unknown>): void {
     this.oidcStrategy().then(
@@ -148,7 +151,11 @@ export function editorAdminAuth(env: NodeJS.ProcessEnv): unknown {
         const permissions = editorPermissions(verified.user.roles, sso.mapping);
         if (!permissions) {
           count('keycloak', 'editor_logins', { result: 'no-role' });
-          done(new Error(`Keycloak user "${username}" has no clinic role (${[...sso.mapping.admin, ...sso.mapping.read].join(', ')}); ask an administrator to grant one`));
+          done(
+            new Error(
+              `Keycloak user "${username}" has no clinic role (${[...sso.mapping.admin, ...sso.mapping.read].join(', ')}); ask an administrator to grant one`,
+            ),
+          );
           return;
         }
         count('keycloak', 'editor_logins', { result: permissions === '*' ? 'admin' : 'read' });
@@ -229,16 +236,19 @@ export function httpNodeAuth(env: NodeJS.ProcessEnv): Middleware | undefined {
         const status = refused ? 401 : 503;
         const headers: Record<string, string> = { 'content-type': 'application/json', 'cache-control': 'no-store' };
         if (refused) {
-          headers['www-authenticate'] = err.problem === 'MISSING'
-            ? `Bearer realm="${realmName}"`
-            : `Bearer realm="${realmName}", error="invalid_token", error_description="${err.publicText}"`;
+          headers['www-authenticate'] =
+            err.problem === 'MISSING'
+              ? `Bearer realm="${realmName}"`
+              : `Bearer realm="${realmName}", error="invalid_token", error_description="${err.publicText}"`;
         } else headers['retry-after'] = '5';
         res.writeHead(status, headers);
-        res.end(JSON.stringify({
-          error: refused ? 'invalid_token' : 'temporarily_unavailable',
-          code: (err as { code?: string }).code ?? 'KEYCLOAK_ERROR',
-          message: refused ? err.publicText : 'the identity provider cannot be reached; try again shortly',
-        }));
+        res.end(
+          JSON.stringify({
+            error: refused ? 'invalid_token' : 'temporarily_unavailable',
+            code: (err as { code?: string }).code ?? 'KEYCLOAK_ERROR',
+            message: refused ? err.publicText : 'the identity provider cannot be reached; try again shortly',
+          }),
+        );
       },
     );
   };

@@ -33,10 +33,16 @@ export function readFlowFiles(dir: string): FlowFiles {
   const order = new Map<string, string[]>();
   const seen = new Set<string>();
   if (!fs.existsSync(dir)) return { nodes, origin, order };
-  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     const content = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as FlowNode[];
     if (!Array.isArray(content)) throw new Error(`flows/${file} is not a Node-RED flow (an array of nodes)`);
-    order.set(file, content.map((n) => n.id));
+    order.set(
+      file,
+      content.map((n) => n.id),
+    );
     for (const n of content) {
       if ((isTab(n) || !n.z) && !origin.has(n.id)) origin.set(n.id, file);
       if (seen.has(n.id)) continue;
@@ -48,7 +54,12 @@ export function readFlowFiles(dir: string): FlowFiles {
 }
 
 function slug(label: string): string {
-  const s = label.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/[^A-Za-z0-9 ()+,._-]+/g, ' ').replace(/\s+/g, ' ').trim();
+  const s = label
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^A-Za-z0-9 ()+,._-]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return s.slice(0, 80) || 'flow';
 }
 
@@ -123,7 +134,10 @@ export function splitFlows(nodes: FlowNode[], previous: Map<string, string>, ord
     // Nodes keep their place in the file as it was; new ones follow in the editor's order.
     const before = new Map((order.get(file) ?? []).map((id, i) => [id, i]));
     const rank = new Map(content.map((n, i) => [n.id, before.get(n.id) ?? before.size + i]));
-    files.set(file, content.sort((a, b) => rank.get(a.id)! - rank.get(b.id)!));
+    files.set(
+      file,
+      content.sort((a, b) => rank.get(a.id)! - rank.get(b.id)!),
+    );
   }
   return files;
 }

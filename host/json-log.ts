@@ -43,4 +43,3 @@ export function formatLogRecord(record: LogRecord): string {
   };
   return JSON.stringify(line);
 }
-

@@ -35,8 +35,8 @@ const isAsset = (file) => {
 function mergeCommonLocales() {
   const common = path.join(root, 'nodes', 'lib', 'locales');
   if (!fs.existsSync(common)) return;
-  const walk = (dir) => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]);
+  const walk = (dir) =>
+    fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
   for (const file of walk(path.join(root, 'dist', 'nodes'))) {
     const m = /[\\/]locales[\\/]([^\\/]+)[\\/][^\\/]+\.json$/.exec(file);
     if (!m || file.includes(path.join('lib', 'locales'))) continue;

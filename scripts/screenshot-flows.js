@@ -25,7 +25,9 @@ async function main() {
   });
   // A fresh user data dir each run.
   const browser = await chromium.launchPersistentContext(path.join(work, 'chrome'), {
-    executablePath: '/usr/bin/chromium', headless: true, viewport: { width: 2200, height: 1300 },
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    viewport: { width: 2200, height: 1300 },
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
   try {
@@ -41,10 +43,29 @@ async function main() {
     }
     await page.waitForFunction(() => window.RED && RED.workspaces && RED.nodes.eachWorkspace, null, { timeout: 60000 });
     await page.waitForTimeout(2000);
-    await page.waitForFunction(() => { let n = 0; RED.nodes.eachWorkspace(() => { n += 1; }); return n > 0; }, null, { timeout: 60000 });
-    const tabs = await page.evaluate(() => { const t = []; RED.nodes.eachWorkspace((w) => t.push({ id: w.id, label: w.label })); return t; });
+    await page.waitForFunction(
+      () => {
+        let n = 0;
+        RED.nodes.eachWorkspace(() => {
+          n += 1;
+        });
+        return n > 0;
+      },
+      null,
+      { timeout: 60000 },
+    );
+    const tabs = await page.evaluate(() => {
+      const t = [];
+      RED.nodes.eachWorkspace((w) => t.push({ id: w.id, label: w.label }));
+      return t;
+    });
     for (const tab of tabs) {
-      await page.evaluate((id) => { RED.workspaces.show(id); RED.actions.invoke('core:zoom-reset'); RED.actions.invoke('core:zoom-out'); RED.actions.invoke('core:zoom-out'); }, tab.id);
+      await page.evaluate((id) => {
+        RED.workspaces.show(id);
+        RED.actions.invoke('core:zoom-reset');
+        RED.actions.invoke('core:zoom-out');
+        RED.actions.invoke('core:zoom-out');
+      }, tab.id);
       await page.waitForTimeout(800);
       const file = path.join(out, `${tab.label.replace(/[^\w -]+/g, '_')}.png`);
       await page.locator('#red-ui-workspace-chart').screenshot({ path: file });

@@ -26,7 +26,7 @@ function failureOf(msg: Msg, mode: AckDef['mode']): IntegrationError | undefined
   if (mode === 'auto' && !caught) return undefined;
   const info = msg.errorInfo;
   const message = info?.message ?? caught?.message ?? (mode === 'reject' ? 'rejected by the flow' : 'failed in the flow');
-  const retryable = mode === 'retry' ? true : mode === 'reject' ? false : info?.retryable ?? true;
+  const retryable = mode === 'retry' ? true : mode === 'reject' ? false : (info?.retryable ?? true);
   return new IntegrationError(message, {
     code: info?.code ?? caught?.code ?? (mode === 'reject' ? 'REJECTED_BY_FLOW' : 'FLOW_ERROR'),
     system: info?.system ?? 'node-red',
@@ -47,9 +47,13 @@ export = function (RED: NodeAPI): void {
       const msg = raw as Msg;
       const key = (msg.amqp as { deliveryKey?: string } | undefined)?.deliveryKey;
       if (!key) {
-        done(new IntegrationError(`amqp ack node "${node.name || node.id}" got a message that did not come from an amqp consume node (no msg.amqp.deliveryKey)`, {
-          code: 'BAD_INPUT', system: 'amqp', retryable: false,
-        }));
+        done(
+          new IntegrationError(`amqp ack node "${node.name || node.id}" got a message that did not come from an amqp consume node (no msg.amqp.deliveryKey)`, {
+            code: 'BAD_INPUT',
+            system: 'amqp',
+            retryable: false,
+          }),
+        );
         return;
       }
       const failure = failureOf(msg, mode);

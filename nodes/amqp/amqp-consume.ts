@@ -38,7 +38,7 @@ type Hooks = { add(name: string, fn: (event: CompleteEvent) => void): void; remo
 /** Node-RED's hooks; the test helper's RED lacks them, the runtime's own module is the same object. */
 function hooks(RED: NodeAPI): Hooks {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return ((RED as unknown as { hooks?: Hooks }).hooks ?? (require('@node-red/util') as { hooks: Hooks }).hooks);
+  return (RED as unknown as { hooks?: Hooks }).hooks ?? (require('@node-red/util') as { hooks: Hooks }).hooks;
 }
 
 /** An error from a flow node as the consumer sees it: retryable unless it says otherwise. */
@@ -64,7 +64,14 @@ export = function (RED: NodeAPI): void {
 
     if (!config || !queue) {
       status.failed(node, 'status.not-configured');
-      if (!queue) node.error(new IntegrationError(`Consume node "${node.name || node.id}" has no queue; set one (e.g. invoice_queue)`, { code: 'AMQP_NOT_CONFIGURED', system: 'amqp', retryable: false }));
+      if (!queue)
+        node.error(
+          new IntegrationError(`Consume node "${node.name || node.id}" has no queue; set one (e.g. invoice_queue)`, {
+            code: 'AMQP_NOT_CONFIGURED',
+            system: 'amqp',
+            retryable: false,
+          }),
+        );
       return;
     }
     attachToConfig(node, config);
@@ -105,14 +112,17 @@ export = function (RED: NodeAPI): void {
     };
 
     try {
-      consumer = config.getBroker().consume({
-        queue,
-        prefetch: intSetting(def.prefetch, 10, 1, 10000),
-        maxAttempts: intSetting(def.maxAttempts, 3, 1, 100),
-        retryDelayMs: intSetting(def.retryDelay, 1000, 0, 3600000),
-        format: def.format || 'auto',
-        dedupe: def.dedupe !== false,
-      }, handle);
+      consumer = config.getBroker().consume(
+        {
+          queue,
+          prefetch: intSetting(def.prefetch, 10, 1, 10000),
+          maxAttempts: intSetting(def.maxAttempts, 3, 1, 100),
+          retryDelayMs: intSetting(def.retryDelay, 1000, 0, 3600000),
+          format: def.format || 'auto',
+          dedupe: def.dedupe !== false,
+        },
+        handle,
+      );
     } catch (err) {
       status.failed(node, (err as { code?: string }).code ?? 'status.failed');
       node.error(err);
@@ -125,7 +135,14 @@ export = function (RED: NodeAPI): void {
     });
     consumer.on('retry', (d, err, delayMs) => {
       count('amqp', 'retries', { queue });
-      logEvent(node, 'warn', 'amqp.retry', { queue, correlationId: d.correlationId, messageId: d.messageId, attempt: d.attempt, delayMs, error: errorMessage(err) });
+      logEvent(node, 'warn', 'amqp.retry', {
+        queue,
+        correlationId: d.correlationId,
+        messageId: d.messageId,
+        attempt: d.attempt,
+        delayMs,
+        error: errorMessage(err),
+      });
     });
     consumer.on('duplicate', () => count('amqp', 'duplicates_skipped', { queue }));
     consumer.on('dead-letter', (d, reason) => {
@@ -140,7 +157,10 @@ export = function (RED: NodeAPI): void {
       // Close first: deliveries still in the flow are given back to the queue (not counted as a failed attempt).
       const closing = c ? c.close() : Promise.resolve();
       abandonDeliveries(keyPrefix);
-      closing.then(() => done(), () => done());
+      closing.then(
+        () => done(),
+        () => done(),
+      );
     });
   }
 

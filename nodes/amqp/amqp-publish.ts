@@ -45,9 +45,7 @@ export = function (RED: NodeAPI): void {
       });
       // A message that came from a consume node keeps its delivery, so the flow can still ack it after publishing.
       const consumed = msg.amqp as { deliveryKey?: string } | undefined;
-      msg.amqp = consumed?.deliveryKey
-        ? { ...result, confirmed: true, deliveryKey: consumed.deliveryKey, delivery: consumed }
-        : { ...result, confirmed: true };
+      msg.amqp = consumed?.deliveryKey ? { ...result, confirmed: true, deliveryKey: consumed.deliveryKey, delivery: consumed } : { ...result, confirmed: true };
       send(msg);
     });
   }

@@ -21,9 +21,16 @@ export function openDelivery(key: string, timeoutMs: number, describe: () => str
     if (timeoutMs > 0) {
       entry.timer = setTimeout(() => {
         pending.delete(key);
-        reject(new IntegrationError(`${describe()} was not acknowledged by the flow within ${Math.round(timeoutMs / 1000)} s; wire the flow's end to an amqp ack node (or use ack mode "on done")`, {
-          code: 'AMQP_ACK_TIMEOUT', system: 'amqp', retryable: true,
-        }));
+        reject(
+          new IntegrationError(
+            `${describe()} was not acknowledged by the flow within ${Math.round(timeoutMs / 1000)} s; wire the flow's end to an amqp ack node (or use ack mode "on done")`,
+            {
+              code: 'AMQP_ACK_TIMEOUT',
+              system: 'amqp',
+              retryable: true,
+            },
+          ),
+        );
       }, timeoutMs);
     }
     pending.set(key, entry);
@@ -48,7 +55,9 @@ export function abandonDeliveries(prefix: string): number {
     if (!key.startsWith(prefix)) continue;
     pending.delete(key);
     if (entry.timer) clearTimeout(entry.timer);
-    entry.reject(new IntegrationError('consumer closed before the flow finished the message', { code: 'AMQP_CONSUMER_CLOSED', system: 'amqp', retryable: true }));
+    entry.reject(
+      new IntegrationError('consumer closed before the flow finished the message', { code: 'AMQP_CONSUMER_CLOSED', system: 'amqp', retryable: true }),
+    );
     n += 1;
   }
   return n;

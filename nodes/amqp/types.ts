@@ -52,4 +52,3 @@ export function brokerUrl(configured: string, username?: string, password?: stri
   if (pw) url.password = encodeURIComponent(pw);
   return url.toString();
 }
-

@@ -43,7 +43,10 @@ export function documentRef(payload: unknown): DocRef {
   const spec = typeof p.model === 'string' ? DOCUMENT_MODELS[p.model] : undefined;
   const id = Number(p.id);
   if (!spec || !Number.isInteger(id) || id <= 0) {
-    throw badInput('node-red', `store document: send {model, id} with model ${Object.keys(DOCUMENT_MODELS).join(', ')} and a positive record id; got ${JSON.stringify(payload ?? null).slice(0, 200)}`);
+    throw badInput(
+      'node-red',
+      `store document: send {model, id} with model ${Object.keys(DOCUMENT_MODELS).join(', ')} and a positive record id; got ${JSON.stringify(payload ?? null).slice(0, 200)}`,
+    );
   }
   return { model: p.model as string, id, ...spec };
 }
@@ -56,11 +59,19 @@ export function recordFields(ref: DocRef): string[] {
 /** The record read from Odoo, folded into the reference: its name, its patient, what an earlier run stored. */
 export function withRecord(ref: DocRef, record: Record<string, unknown> | undefined): DocRef {
   if (!record) {
-    throw new IntegrationError(`${ref.model} ${ref.id} does not exist in Odoo (deleted, or a wrong id)`, { code: 'ODOO_MISSING_RECORD', system: 'odoo', retryable: false, details: { model: ref.model, id: ref.id } });
+    throw new IntegrationError(`${ref.model} ${ref.id} does not exist in Odoo (deleted, or a wrong id)`, {
+      code: 'ODOO_MISSING_RECORD',
+      system: 'odoo',
+      retryable: false,
+      details: { model: ref.model, id: ref.id },
+    });
   }
   const patient = record[ref.patientField];
   if (!Array.isArray(patient) || typeof patient[0] !== 'number') {
-    throw badInput('odoo', `${ref.model} ${ref.id} has no patient (${ref.patientField} is empty): set it in Odoo, then send the document again`, { model: ref.model, id: ref.id });
+    throw badInput('odoo', `${ref.model} ${ref.id} has no patient (${ref.patientField} is empty): set it in Odoo, then send the document again`, {
+      model: ref.model,
+      id: ref.id,
+    });
   }
   const text = (v: unknown) => (typeof v === 'string' && v ? v : null);
   return {
@@ -77,7 +88,13 @@ export function withRecord(ref: DocRef, record: Record<string, unknown> | undefi
  * records never claim the same file.
  */
 export function documentFileName(ref: DocRef): string {
-  const clean = (s: string) => s.normalize('NFC').replace(/[^\p{L}\p{N}._ -]+/gu, '_').replace(/_+/g, '_').replace(/^[ ._]+|[ ._]+$/g, '').slice(0, 120);
+  const clean = (s: string) =>
+    s
+      .normalize('NFC')
+      .replace(/[^\p{L}\p{N}._ -]+/gu, '_')
+      .replace(/_+/g, '_')
+      .replace(/^[ ._]+|[ ._]+$/g, '')
+      .slice(0, 120);
   const name = ref.name ?? '';
   const base = ref.model === 'account.move' ? clean(name) : `${clean(name)}_${ref.id}`;
   return `${base || `${ref.model}-${ref.id}`}.pdf`;
@@ -95,15 +112,27 @@ export function noteText(ref: DocRef): string {
 
 /** A domain for mail.message: a note of this record that already names the path (posted once, even on replays). */
 export function noteDomain(ref: DocRef): unknown[] {
-  return [['model', '=', ref.model], ['res_id', '=', ref.id], ['body', 'ilike', ref.file?.path ?? '']];
+  return [
+    ['model', '=', ref.model],
+    ['res_id', '=', ref.id],
+    ['body', 'ilike', ref.file?.path ?? ''],
+  ];
 }
 
 /** What the caller of the chain gets back. */
 export function storedResult(ref: DocRef): Record<string, unknown> {
   return {
-    model: ref.model, id: ref.id, name: ref.name, kind: ref.kind, patient: ref.patient,
-    path: ref.file?.path, file: ref.file?.name, url: ref.link?.url, stored: ref.file?.status,
-    linked: ref.link?.created ? 'now' : 'before', chatter: ref.chatter,
+    model: ref.model,
+    id: ref.id,
+    name: ref.name,
+    kind: ref.kind,
+    patient: ref.patient,
+    path: ref.file?.path,
+    file: ref.file?.name,
+    url: ref.link?.url,
+    stored: ref.file?.status,
+    linked: ref.link?.created ? 'now' : 'before',
+    chatter: ref.chatter,
   };
 }
 
@@ -126,7 +155,13 @@ export function queueMessage(model: unknown, record: Record<string, unknown> | u
   return {
     topic: spec.routingKey,
     messageId: `${model as string}-${id}`,
-    payload: { model: model as string, id, name: typeof name === 'string' && name ? name : null, patientId: Array.isArray(patient) && typeof patient[0] === 'number' ? patient[0] : null, source },
+    payload: {
+      model: model as string,
+      id,
+      name: typeof name === 'string' && name ? name : null,
+      patientId: Array.isArray(patient) && typeof patient[0] === 'number' ? patient[0] : null,
+      source,
+    },
   };
 }
 
@@ -141,13 +176,19 @@ export function unstoredSearches(): Array<{ topic: string; domain: unknown[]; fi
 }
 
 /** The notification of a stored document for notification_queue: who, what and where. */
-export function storedNotification(result: Record<string, unknown>, correlationId: string | undefined): { messageId: string; payload: Record<string, unknown> } {
+export function storedNotification(
+  result: Record<string, unknown>,
+  correlationId: string | undefined,
+): { messageId: string; payload: Record<string, unknown> } {
   return {
     messageId: `notification-${String(result.model)}-${String(result.id)}`,
     payload: {
-      event: 'document.stored', patient: result.patient,
+      event: 'document.stored',
+      patient: result.patient,
       document: { model: result.model, id: result.id, name: result.name, type: result.kind, file: result.file },
-      path: result.path, url: result.url, correlationId,
+      path: result.path,
+      url: result.url,
+      correlationId,
     },
   };
 }

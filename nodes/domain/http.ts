@@ -29,7 +29,8 @@ export function correlationIdOf(req: unknown): string | undefined {
 }
 
 /** Codes that are the caller's fault (400), a missing thing (404), a clash with what exists (409). */
-const BAD_REQUEST = /^(BAD_INPUT|SHARED_DB_BAD_INPUT|ODOO_VALIDATION_ERROR|ODOO_USER_ERROR|ODOO_BAD_VALUE|ODOO_BAD_DOMAIN|ODOO_UNKNOWN_FIELD|NEXTCLOUD_BAD_PATH|NEXTCLOUD_BAD_NAME)$/;
+const BAD_REQUEST =
+  /^(BAD_INPUT|SHARED_DB_BAD_INPUT|ODOO_VALIDATION_ERROR|ODOO_USER_ERROR|ODOO_BAD_VALUE|ODOO_BAD_DOMAIN|ODOO_UNKNOWN_FIELD|NEXTCLOUD_BAD_PATH|NEXTCLOUD_BAD_NAME)$/;
 const NOT_FOUND = /(MISSING_RECORD|NOT_FOUND)$/;
 const CONFLICT = /^(CONFLICT|IN_PROGRESS|ODOO_MOVEMENT_CONFLICT|NEXTCLOUD_CONFLICT|SHARED_DB_CONFLICT)$/;
 const UNPROCESSABLE = /^(ODOO_PDF_UNAVAILABLE)$/;
@@ -39,8 +40,16 @@ const RATE_LIMITED = /RATE_LIMITED$/;
 const REPEAT = /^ODOO_OUTCOME_UNKNOWN$/;
 
 const TITLES: Record<number, string> = {
-  400: 'Bad request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not found', 409: 'Conflict', 413: 'Payload too large',
-  422: 'Unprocessable content', 429: 'Too many requests', 500: 'Internal error', 503: 'Service unavailable',
+  400: 'Bad request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not found',
+  409: 'Conflict',
+  413: 'Payload too large',
+  422: 'Unprocessable content',
+  429: 'Too many requests',
+  500: 'Internal error',
+  503: 'Service unavailable',
 };
 
 /** The HTTP status of an error, by its code first, then by whether repeating it may work. */
@@ -72,17 +81,28 @@ export function problemFor(err: ErrorLike, options: ProblemOptions = {}): HttpAn
   if (options.correlationId) headers['X-Correlation-Id'] = options.correlationId;
   const fromError = Number(err.details?.retryAfterMs);
   if (status === 429 || status === 503 || (Number.isFinite(fromError) && fromError > 0)) {
-    const seconds = Number.isFinite(fromError) && fromError > 0 ? Math.ceil(fromError / 1000) : options.retryAfter ?? 5;
+    const seconds = Number.isFinite(fromError) && fromError > 0 ? Math.ceil(fromError / 1000) : (options.retryAfter ?? 5);
     headers['Retry-After'] = String(seconds);
   }
-  const detail = status === 503
-    ? options.unavailableText ?? 'a backing system is unavailable; try again shortly (the same request is safe to repeat)'
-    : status === 500 ? 'the request could not be answered; see the integration logs under this correlation id' : err.message ?? TITLES[status];
+  const detail =
+    status === 503
+      ? (options.unavailableText ?? 'a backing system is unavailable; try again shortly (the same request is safe to repeat)')
+      : status === 500
+        ? 'the request could not be answered; see the integration logs under this correlation id'
+        : (err.message ?? TITLES[status]);
   const problems = Array.isArray(err.details?.problems) ? { problems: err.details?.problems } : {};
   return {
     statusCode: status,
     headers,
-    payload: { type: `https://clinica.example/problems/${code.toLowerCase().replace(/_/g, '-')}`, title: TITLES[status] ?? 'Error', status, detail, code, correlationId: options.correlationId, ...problems },
+    payload: {
+      type: `https://clinica.example/problems/${code.toLowerCase().replace(/_/g, '-')}`,
+      title: TITLES[status] ?? 'Error',
+      status,
+      detail,
+      code,
+      correlationId: options.correlationId,
+      ...problems,
+    },
   };
 }
 

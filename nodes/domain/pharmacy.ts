@@ -24,18 +24,25 @@ export function checkMovementRequest(body: unknown): PharmacyMovement {
     problems.push(`the body must be a JSON object {${FIELDS.join(', ')}} sent as application/json`);
   } else {
     for (const k of Object.keys(b)) if (!FIELDS.includes(k)) problems.push(`unknown property "${k}" (expected: ${FIELDS.join(', ')})`);
-    if (typeof b.external_ref !== 'string' || !MOVEMENT_REFERENCE.test(b.external_ref)) problems.push("external_ref must be the pharmacy's own reference of this movement: 1 to 100 letters, digits or . _ / -");
-    if (!Number.isInteger(b.odoo_product_id) || (b.odoo_product_id as number) <= 0) problems.push('odoo_product_id must be the Odoo id of a medication (a positive whole number)');
+    if (typeof b.external_ref !== 'string' || !MOVEMENT_REFERENCE.test(b.external_ref))
+      problems.push("external_ref must be the pharmacy's own reference of this movement: 1 to 100 letters, digits or . _ / -");
+    if (!Number.isInteger(b.odoo_product_id) || (b.odoo_product_id as number) <= 0)
+      problems.push('odoo_product_id must be the Odoo id of a medication (a positive whole number)');
     if (!['in', 'out', 'adjustment'].includes(b.movement_type as string)) problems.push('movement_type must be in, out or adjustment');
     const q = b.quantity;
-    if (typeof q !== 'number' || !Number.isFinite(q) || Math.round(q * 1000) === 0 || Math.abs(q) > 1e9) problems.push('quantity must be a number other than 0 (at most 3 decimals)');
+    if (typeof q !== 'number' || !Number.isFinite(q) || Math.round(q * 1000) === 0 || Math.abs(q) > 1e9)
+      problems.push('quantity must be a number other than 0 (at most 3 decimals)');
     else if (b.movement_type !== 'adjustment' && q < 0) problems.push('quantity must be positive for in and out (an adjustment takes a signed quantity)');
-    if (b.notes !== undefined && b.notes !== null && (typeof b.notes !== 'string' || b.notes.length > 1000)) problems.push('notes must be text of at most 1000 characters');
+    if (b.notes !== undefined && b.notes !== null && (typeof b.notes !== 'string' || b.notes.length > 1000))
+      problems.push('notes must be text of at most 1000 characters');
   }
   if (problems.length) throw badInput('node-red', problems.join('; '), { problems });
   return {
-    external_ref: b.external_ref as string, odoo_product_id: b.odoo_product_id as number, movement_type: b.movement_type as PharmacyMovement['movement_type'],
-    quantity: Math.round((b.quantity as number) * 1000) / 1000, notes: (b.notes as string | null | undefined) || null,
+    external_ref: b.external_ref as string,
+    odoo_product_id: b.odoo_product_id as number,
+    movement_type: b.movement_type as PharmacyMovement['movement_type'],
+    quantity: Math.round((b.quantity as number) * 1000) / 1000,
+    notes: (b.notes as string | null | undefined) || null,
   };
 }
 
@@ -49,9 +56,7 @@ export interface StoredMovement {
   [column: string]: unknown;
 }
 
-export type Decision =
-  | { action: 'apply' }
-  | { action: 'replay'; row: StoredMovement };
+export type Decision = { action: 'apply' } | { action: 'replay'; row: StoredMovement };
 
 const conflict = (message: string, code = 'CONFLICT') => new IntegrationError(message, { code, system: 'node-red', retryable: false });
 
@@ -60,20 +65,26 @@ const conflict = (message: string, code = 'CONFLICT') => new IntegrationError(me
  * reference for another movement is refused (CONFLICT); a medication the shared inventory does not hold is
  * BAD_INPUT. Otherwise: store it and apply it.
  */
-export function decideMovement(mv: PharmacyMovement, medication: { active?: boolean } | null | undefined, existing: StoredMovement | null | undefined): Decision {
-  if (!medication || medication.active === false) throw badInput('node-red', `odoo_product_id ${mv.odoo_product_id} is not an active medication of the shared inventory`);
+export function decideMovement(
+  mv: PharmacyMovement,
+  medication: { active?: boolean } | null | undefined,
+  existing: StoredMovement | null | undefined,
+): Decision {
+  if (!medication || medication.active === false)
+    throw badInput('node-red', `odoo_product_id ${mv.odoo_product_id} is not an active medication of the shared inventory`);
   if (existing) {
-    const same = existing.odoo_product_id === mv.odoo_product_id && existing.movement_type === mv.movement_type && Math.abs(existing.quantity - mv.quantity) < 0.0005;
-    if (!same) throw conflict(`external_ref ${mv.external_ref} was already used for another movement (${existing.movement_type} ${existing.quantity} of product ${existing.odoo_product_id})`);
+    const same =
+      existing.odoo_product_id === mv.odoo_product_id && existing.movement_type === mv.movement_type && Math.abs(existing.quantity - mv.quantity) < 0.0005;
+    if (!same)
+      throw conflict(
+        `external_ref ${mv.external_ref} was already used for another movement (${existing.movement_type} ${existing.quantity} of product ${existing.odoo_product_id})`,
+      );
     if (existing.sync_status === 'synced' && existing.odoo_move_id) return { action: 'replay', row: existing };
   }
   return { action: 'apply' };
 }
 
-export type ClaimOutcome =
-  | { action: 'apply' }
-  | { action: 'replay'; row: StoredMovement }
-  | { action: 'claim-again' };
+export type ClaimOutcome = { action: 'apply' } | { action: 'replay'; row: StoredMovement } | { action: 'claim-again' };
 
 /**
  * After the claim statement: only the request that stored (or took over a failed) movement applies it. Not
@@ -86,5 +97,10 @@ export function claimOutcome(claim: { claimed?: number; current?: StoredMovement
   const current = claim?.current;
   if (current && current.sync_status === 'synced' && current.odoo_move_id) return { action: 'replay', row: current };
   if (current && current.sync_status !== 'pending' && attempts < 2) return { action: 'claim-again' };
-  throw new IntegrationError(`movement ${ref} is being applied by another request; retry shortly`, { code: 'IN_PROGRESS', system: 'node-red', retryable: false, details: { retryAfterMs: 5000 } });
+  throw new IntegrationError(`movement ${ref} is being applied by another request; retry shortly`, {
+    code: 'IN_PROGRESS',
+    system: 'node-red',
+    retryable: false,
+    details: { retryAfterMs: 5000 },
+  });
 }

@@ -23,7 +23,13 @@ export function reconcileParams(ids: number[], startedAt: number | undefined): [
 // ------------------------------------------------------------------------------------------- patients
 
 export interface PatientRow {
-  odoo_id: number; name: string; email: string | null; phone: string | null; vat: string | null; active: boolean; odoo_write_date: unknown;
+  odoo_id: number;
+  name: string;
+  email: string | null;
+  phone: string | null;
+  vat: string | null;
+  active: boolean;
+  odoo_write_date: unknown;
 }
 
 /** res.partner → shared_patients. (Stock res.partner has no birthdate: the column stays empty.) */
@@ -47,8 +53,15 @@ export function attendeeIds(events: Rec[]): number[] {
 }
 
 export interface AppointmentRow {
-  odoo_id: number; patient_odoo_id: number | null; name: string | null; datetime: unknown; end_datetime: unknown;
-  status: 'scheduled' | 'cancelled'; doctor_name: string | null; active: boolean; odoo_write_date: unknown;
+  odoo_id: number;
+  patient_odoo_id: number | null;
+  name: string | null;
+  datetime: unknown;
+  end_datetime: unknown;
+  status: 'scheduled' | 'cancelled';
+  doctor_name: string | null;
+  active: boolean;
+  odoo_write_date: unknown;
 }
 
 /**
@@ -58,7 +71,9 @@ export interface AppointmentRow {
 export function appointmentRows(events: Rec[], attendees: Rec[]): AppointmentRow[] {
   const people = new Map(attendees.map((p) => [p.id, p]));
   return events.map((e) => {
-    const present = list(e.partner_ids as number[]).map((id) => people.get(id)).filter((p): p is Rec => Boolean(p));
+    const present = list(e.partner_ids as number[])
+      .map((id) => people.get(id))
+      .filter((p): p is Rec => Boolean(p));
     const patient = present.find((p) => p.x_is_patient);
     const others = present.filter((p) => !p.x_is_patient);
     const doctor = others.find((p) => /m[eé]dic|doctor|\bdra?\b/i.test(String(p.function || ''))) ?? others[0];
@@ -118,8 +133,16 @@ export function stockVersions(quants: Rec[]): Record<number, string> {
 }
 
 export interface MedicationRow {
-  odoo_product_id: number; name: string; category: string | null; stock_quantity: number; min_stock_level: number | null;
-  max_stock_level: number | null; unit_price: number | null; active: boolean; sync_status: 'synced'; odoo_write_date: string | undefined;
+  odoo_product_id: number;
+  name: string;
+  category: string | null;
+  stock_quantity: number;
+  min_stock_level: number | null;
+  max_stock_level: number | null;
+  unit_price: number | null;
+  active: boolean;
+  sync_status: 'synced';
+  odoo_write_date: string | undefined;
 }
 
 /**
@@ -137,7 +160,11 @@ export function medicationRows(products: Rec[], rules: Rec[], versions: Record<n
     o.max += Number(r.product_max_qty || 0);
     if (typeof r.write_date === 'string' && r.write_date > o.date) o.date = r.write_date;
   }
-  const newest = (...dates: unknown[]) => dates.filter((d): d is string => typeof d === 'string' && d !== '').sort().pop();
+  const newest = (...dates: unknown[]) =>
+    dates
+      .filter((d): d is string => typeof d === 'string' && d !== '')
+      .sort()
+      .pop();
   return products.map((p) => {
     const rule = byProduct[p.id];
     const categ = p.categ_id as Many2one;
@@ -169,8 +196,13 @@ export function oldestWriteDate(moves: Rec[], since?: string | null): string | n
 }
 
 export interface MoveRow {
-  odoo_move_id: number; odoo_product_id: number; source: 'odoo'; movement_type: 'in' | 'out' | 'adjustment';
-  quantity: number; reference_document: string | null; movement_date: unknown;
+  odoo_move_id: number;
+  odoo_product_id: number;
+  source: 'odoo';
+  movement_type: 'in' | 'out' | 'adjustment';
+  quantity: number;
+  reference_document: string | null;
+  movement_date: unknown;
 }
 
 export interface MoveEntry {
@@ -193,28 +225,37 @@ export function moveEntries(moves: Rec[], locations: Rec[]): MoveEntry[] {
     const refs = [m.reference, m.origin, m.name].filter((r): r is string => typeof r === 'string' && r !== '');
     const qty = Number(m.quantity || m.product_uom_qty || 0);
     const adjustment = from === 'inventory' || to === 'inventory';
-    out.push({ refs, row: {
-      odoo_move_id: m.id,
-      odoo_product_id: m2oId(m.product_id) as number,
-      source: 'odoo',
-      movement_type: adjustment ? 'adjustment' : to === 'internal' ? 'in' : 'out',
-      quantity: adjustment && to !== 'internal' ? -qty : qty,
-      reference_document: cut(m.reference || m.origin || m.name, 100),
-      movement_date: m.date || m.write_date,
-    } });
+    out.push({
+      refs,
+      row: {
+        odoo_move_id: m.id,
+        odoo_product_id: m2oId(m.product_id) as number,
+        source: 'odoo',
+        movement_type: adjustment ? 'adjustment' : to === 'internal' ? 'in' : 'out',
+        quantity: adjustment && to !== 'internal' ? -qty : qty,
+        reference_document: cut(m.reference || m.origin || m.name, 100),
+        movement_date: m.date || m.write_date,
+      },
+    });
   }
   return out;
 }
 
 export interface PharmacyRow {
-  external_ref: string; odoo_product_id: number; movement_type: string; quantity: number;
+  external_ref: string;
+  odoo_product_id: number;
+  movement_type: string;
+  quantity: number;
 }
 
 /**
  * A move Odoo made for a pharmacy movement carries its reference: it completes that movement (odoo_move_id,
  * synced) instead of becoming a second row. Returns Odoo's own moves and the completed pharmacy movements.
  */
-export function splitPharmacyMoves(entries: MoveEntry[], pharmacy: PharmacyRow[]): { own: MoveRow[]; matched: Array<PharmacyRow & { odoo_move_id: number; sync_status: 'synced' }> } {
+export function splitPharmacyMoves(
+  entries: MoveEntry[],
+  pharmacy: PharmacyRow[],
+): { own: MoveRow[]; matched: Array<PharmacyRow & { odoo_move_id: number; sync_status: 'synced' }> } {
   const byRef = new Map(pharmacy.map((r) => [r.external_ref, r]));
   const own: MoveRow[] = [];
   const matched: Array<PharmacyRow & { odoo_move_id: number; sync_status: 'synced' }> = [];
@@ -225,14 +266,25 @@ export function splitPharmacyMoves(entries: MoveEntry[], pharmacy: PharmacyRow[]
       continue;
     }
     const p = byRef.get(ref) as PharmacyRow;
-    matched.push({ external_ref: ref, odoo_product_id: p.odoo_product_id, movement_type: p.movement_type, quantity: p.quantity, odoo_move_id: e.row.odoo_move_id, sync_status: 'synced' });
+    matched.push({
+      external_ref: ref,
+      odoo_product_id: p.odoo_product_id,
+      movement_type: p.movement_type,
+      quantity: p.quantity,
+      odoo_move_id: e.row.odoo_move_id,
+      sync_status: 'synced',
+    });
   }
   return { own, matched };
 }
 
 /** A done-moves search from a write_date on (to re-read what a failed write lost). */
 export function movesSince(from: string): unknown[] {
-  return [['state', '=', 'done'], ['product_id.categ_id.name', '=', MEDICATIONS_CATEGORY], ['write_date', '>=', from]];
+  return [
+    ['state', '=', 'done'],
+    ['product_id.categ_id.name', '=', MEDICATIONS_CATEGORY],
+    ['write_date', '>=', from],
+  ];
 }
 
 /** The sync_state error text of a failure. */

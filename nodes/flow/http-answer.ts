@@ -55,7 +55,9 @@ export = function (RED: NodeAPI): void {
 
     handleInput(node, { system: 'node-red' }, async (msg: Msg, send) => {
       const correlationId = msg.correlationId;
-      const failed = msg.errorInfo ?? (msg.error ? { code: 'UNEXPECTED', retryable: false, message: String((msg.error as { message?: unknown }).message ?? '') } : undefined);
+      const failed =
+        msg.errorInfo ??
+        (msg.error ? { code: 'UNEXPECTED', retryable: false, message: String((msg.error as { message?: unknown }).message ?? '') } : undefined);
       if (ack) {
         // Answer now, on the request's own response (what an http response node would do), then pass the work on.
         const res = (msg.res as { _res?: ExpressResponse } | undefined)?._res;
@@ -78,8 +80,14 @@ export = function (RED: NodeAPI): void {
       } else {
         const status = typeof msg.statusCode === 'number' ? msg.statusCode : okStatus;
         const page = msg.page as Record<string, unknown> | undefined;
-        const payload = def.body === 'body' ? msg.payload
-          : { data: msg.payload, ...(page ? { page: { ...page, count: Array.isArray(msg.payload) ? msg.payload.length : 0 } } : {}), ...(msg.replayed ? { replayed: true } : {}) };
+        const payload =
+          def.body === 'body'
+            ? msg.payload
+            : {
+                data: msg.payload,
+                ...(page ? { page: { ...page, count: Array.isArray(msg.payload) ? msg.payload.length : 0 } } : {}),
+                ...(msg.replayed ? { replayed: true } : {}),
+              };
         answer = successFor(payload, status, correlationId);
       }
       for (const k of ['errorInfo', 'error', 'page', 'replayed']) delete msg[k];

@@ -5,14 +5,38 @@
  * has to delete them.
  */
 import {
-  alreadyLinked, documentFileName, documentRef, noteDomain, noteText, queueMessage, recordFields, storedNotification,
-  storedResult, unstoredSearches, withRecord, type DocRef,
+  alreadyLinked,
+  documentFileName,
+  documentRef,
+  noteDomain,
+  noteText,
+  queueMessage,
+  recordFields,
+  storedNotification,
+  storedResult,
+  unstoredSearches,
+  withRecord,
+  type DocRef,
 } from '../domain/documents';
 import { idOf, listingParams, type Listing } from '../domain/gateway';
 import { checkMovementRequest, claimOutcome, decideMovement, type PharmacyMovement, type StoredMovement } from '../domain/pharmacy';
 import {
-  appointmentRows, attendeeIds, lastErrorText, medicationDomains, medicationRows, moveEntries, moveLocationIds, movesSince,
-  oldestWriteDate, patientRows, reconcileParams, splitPharmacyMoves, stockVersions, touchedMedications, type MoveEntry, type PharmacyRow,
+  appointmentRows,
+  attendeeIds,
+  lastErrorText,
+  medicationDomains,
+  medicationRows,
+  moveEntries,
+  moveLocationIds,
+  movesSince,
+  oldestWriteDate,
+  patientRows,
+  reconcileParams,
+  splitPharmacyMoves,
+  stockVersions,
+  touchedMedications,
+  type MoveEntry,
+  type PharmacyRow,
 } from '../domain/sync';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- messages are open-ended objects */
@@ -154,7 +178,13 @@ export const STEPS: Record<string, Step> = {
     outputs: 3,
     run(msg, api) {
       const info = msg.errorInfo ?? {};
-      api.warn('document.store.failed', { model: msg.docRef?.model, id: msg.docRef?.id, code: info.code, retryable: info.retryable, message: info.message ?? msg.error?.message });
+      api.warn('document.store.failed', {
+        model: msg.docRef?.model,
+        id: msg.docRef?.id,
+        code: info.code,
+        retryable: info.retryable,
+        message: info.message ?? msg.error?.message,
+      });
       // Back to the link call that sent it; else the queue delivery is failed at an ack node; else the HTTP request is answered.
       if (Array.isArray(msg._linkSource) && msg._linkSource.length) return [msg, null, null];
       if (msg.amqp?.deliveryKey) return [null, msg, null];
@@ -202,7 +232,11 @@ export const STEPS: Record<string, Step> = {
         take(msg, 'error', 'errorInfo');
         return msg;
       }
-      api.warn(fromPublish ? 'documents.publish.failed' : 'documents.intake.failed', { code: info.code, message: info.message ?? msg.error?.message, messageId: msg.messageId });
+      api.warn(fromPublish ? 'documents.publish.failed' : 'documents.intake.failed', {
+        code: info.code,
+        message: info.message ?? msg.error?.message,
+        messageId: msg.messageId,
+      });
       return null;
     },
   },
@@ -214,7 +248,10 @@ export const STEPS: Record<string, Step> = {
       const recs = records(msg.payload);
       if (!recs.length) return null;
       msg.payload = patientRows(recs);
-      msg.params = reconcileParams(recs.map((r) => r.id), msg.startedAt);
+      msg.params = reconcileParams(
+        recs.map((r) => r.id),
+        msg.startedAt,
+      );
       msg.sync = { name: 'patients', cursor: msg.odoo?.cursor ?? null };
       msg.topic = 'patients';
       return msg;
@@ -227,7 +264,10 @@ export const STEPS: Record<string, Step> = {
       if (!events.length) return null;
       msg.events = events;
       msg.sync = { name: 'appointments', cursor: msg.odoo?.cursor ?? null };
-      msg.domain = [['id', 'in', attendeeIds(events)], ['active', 'in', [true, false]]];
+      msg.domain = [
+        ['id', 'in', attendeeIds(events)],
+        ['active', 'in', [true, false]],
+      ];
       return msg;
     },
   },
@@ -236,7 +276,10 @@ export const STEPS: Record<string, Step> = {
     run(msg) {
       const events = records(msg.events);
       msg.payload = appointmentRows(events, records(msg.payload));
-      msg.params = reconcileParams(events.map((e) => e.id), msg.startedAt);
+      msg.params = reconcileParams(
+        events.map((e) => e.id),
+        msg.startedAt,
+      );
       msg.topic = 'appointments';
       take(msg, 'events', 'domain');
       return msg;
@@ -278,7 +321,10 @@ export const STEPS: Record<string, Step> = {
       const products = records(msg.payload);
       if (!products.length) return null;
       msg.products = products;
-      msg.domain = [['product_id', 'in', products.map((p) => p.id)], ['active', '=', true]];
+      msg.domain = [
+        ['product_id', 'in', products.map((p) => p.id)],
+        ['active', '=', true],
+      ];
       return msg;
     },
   },
@@ -287,7 +333,10 @@ export const STEPS: Record<string, Step> = {
     run(msg) {
       const products = records(msg.products);
       msg.payload = medicationRows(products, records(msg.payload), msg.stockVersion ?? {});
-      msg.params = reconcileParams(products.map((p) => p.id), msg.startedAt);
+      msg.params = reconcileParams(
+        products.map((p) => p.id),
+        msg.startedAt,
+      );
       msg.sync = { name: 'medications', cursor: null };
       msg.topic = 'medications';
       take(msg, 'products', 'stockVersion', 'domain');
@@ -302,7 +351,10 @@ export const STEPS: Record<string, Step> = {
       msg.moves = moves;
       msg.sync = { name: 'stock_movements', cursor: msg.odoo?.cursor ?? null };
       msg.resyncFrom = oldestWriteDate(moves, msg.resyncFrom);
-      msg.domain = [['id', 'in', moveLocationIds(moves)], ['active', 'in', [true, false]]];
+      msg.domain = [
+        ['id', 'in', moveLocationIds(moves)],
+        ['active', 'in', [true, false]],
+      ];
       return msg;
     },
   },
@@ -417,15 +469,20 @@ export const STEPS: Record<string, Step> = {
   },
 
   // ---------------------------------------------------------------------------------------- gateway (05)
-  ...Object.fromEntries((['patients', 'appointments', 'medications', 'alerts'] as Listing[]).map((listing) => [`gateway.${listing}`, {
-    outputs: 1,
-    run(msg: StepMsg) {
-      const { params, page } = listingParams(listing, msg.req?.query);
-      msg.params = params;
-      msg.page = page;
-      return msg;
-    },
-  }])),
+  ...Object.fromEntries(
+    (['patients', 'appointments', 'medications', 'alerts'] as Listing[]).map((listing) => [
+      `gateway.${listing}`,
+      {
+        outputs: 1,
+        run(msg: StepMsg) {
+          const { params, page } = listingParams(listing, msg.req?.query);
+          msg.params = params;
+          msg.page = page;
+          return msg;
+        },
+      },
+    ]),
+  ),
   'gateway.patient': {
     outputs: 1,
     run(msg) {

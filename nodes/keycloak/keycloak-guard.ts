@@ -84,13 +84,25 @@ export = function (RED: NodeAPI): void {
       } catch (err) {
         if (err instanceof TokenError) {
           if (err.problem !== 'MISSING') config.reportReachable(true);
-          return refuse(msg, send, { status: 401, error: err, oauthError: err.problem === 'MISSING' ? undefined : 'invalid_token', text: err.publicText }, where, realm.realm);
+          return refuse(
+            msg,
+            send,
+            { status: 401, error: err, oauthError: err.problem === 'MISSING' ? undefined : 'invalid_token', text: err.publicText },
+            where,
+            realm.realm,
+          );
         }
         const failure = asFailure(err);
         if (failure.retryable) config.reportReachable(false, failure.code);
-        refuse(msg, send, failure.retryable
-          ? { status: 503, error: failure, text: 'the identity provider cannot be reached; try again shortly' }
-          : { status: 500, error: failure, text: 'the server cannot check tokens of this realm' }, where, realm.realm);
+        refuse(
+          msg,
+          send,
+          failure.retryable
+            ? { status: 503, error: failure, text: 'the identity provider cannot be reached; try again shortly' }
+            : { status: 500, error: failure, text: 'the server cannot check tokens of this realm' },
+          where,
+          realm.realm,
+        );
         // Answered already; done(err) still tells Catch nodes and the monitor what is wrong.
         if (respondItself) throw failure;
         return;
@@ -98,9 +110,18 @@ export = function (RED: NodeAPI): void {
       config.reportReachable(true);
       const username = verified.user.username;
       if (!hasRoles(verified, required, mode)) {
-        return refuse(msg, send, {
-          status: 403, error: forbidden(realm.realm, username, required, mode), oauthError: 'insufficient_scope', text: 'the caller lacks a required role',
-        }, { ...where, username }, realm.realm);
+        return refuse(
+          msg,
+          send,
+          {
+            status: 403,
+            error: forbidden(realm.realm, username, required, mode),
+            oauthError: 'insufficient_scope',
+            text: 'the caller lacks a required role',
+          },
+          { ...where, username },
+          realm.realm,
+        );
       }
       msg.user = verified.user;
       msg.keycloak = {
@@ -142,7 +163,10 @@ export = function (RED: NodeAPI): void {
       if (respondItself) {
         const res = (msg.res as { _res?: ExpressResponseLike } | undefined)?._res;
         if (!res) {
-          throw badInput('keycloak', `Guard "${node.name || node.id}" must answer a refused request but the message has no msg.res: put it right after an "http in" node, or choose "send to the second output"`);
+          throw badInput(
+            'keycloak',
+            `Guard "${node.name || node.id}" must answer a refused request but the message has no msg.res: put it right after an "http in" node, or choose "send to the second output"`,
+          );
         }
         if (!res.headersSent) res.status(status).set(headers).json(body);
         return;
@@ -163,7 +187,9 @@ export = function (RED: NodeAPI): void {
 };
 
 function asFailure(err: unknown): IntegrationError {
-  return err instanceof IntegrationError ? err : new IntegrationError(String(err), { code: 'KEYCLOAK_ERROR', system: 'keycloak', retryable: false, cause: err });
+  return err instanceof IntegrationError
+    ? err
+    : new IntegrationError(String(err), { code: 'KEYCLOAK_ERROR', system: 'keycloak', retryable: false, cause: err });
 }
 
 function stringOrUndefined(value: unknown): string | undefined {

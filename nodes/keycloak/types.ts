@@ -35,7 +35,11 @@ export interface RealmConfigNode extends Node<RealmConfigCredentials> {
  * falls back to KEYCLOAK_CLIENT_SECRET only for the client named by KEYCLOAK_CLIENT_ID: another client's
  * secret is never guessed from the environment; likewise KEYCLOAK_PUBLIC_URL only for KEYCLOAK_URL.
  */
-export function realmSettings(def: Partial<RealmConfigDef>, credentials: RealmConfigCredentials | undefined, env: NodeJS.ProcessEnv = process.env): RealmSettings {
+export function realmSettings(
+  def: Partial<RealmConfigDef>,
+  credentials: RealmConfigCredentials | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): RealmSettings {
   const clientId = settingOrEnv(def.clientId, 'KEYCLOAK_CLIENT_ID', '', env);
   const envClient = (env.KEYCLOAK_CLIENT_ID ?? '').trim();
   const secret = expandEnv(credentials?.clientSecret, env).trim() || (clientId && clientId === envClient ? (env.KEYCLOAK_CLIENT_SECRET ?? '').trim() : '');

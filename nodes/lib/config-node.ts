@@ -24,7 +24,10 @@ export class ConnectionUsers {
   private state: ConnectionState = 'idle';
   private detail?: string;
 
-  constructor(private readonly onFirst: () => void, private readonly onLast: () => void) {}
+  constructor(
+    private readonly onFirst: () => void,
+    private readonly onLast: () => void,
+  ) {}
 
   get size(): number {
     return this.users.size;
@@ -141,7 +144,10 @@ export function defineConfigNode<N extends ConfigNode, D extends NodeDef, C>(spe
       let client: C | undefined;
       // eslint-disable-next-line prefer-const -- set once setup() returns; the callbacks above run after that
       let parts: ConfigNodeParts<C> | undefined;
-      const users = new ConnectionUsers(() => parts?.onFirstUser?.(), () => parts?.onLastUser?.());
+      const users = new ConnectionUsers(
+        () => parts?.onFirstUser?.(),
+        () => parts?.onLastUser?.(),
+      );
       const ctx: ConfigContext<C> = {
         users,
         client: () => {
@@ -178,7 +184,11 @@ export function defineConfigNode<N extends ConfigNode, D extends NodeDef, C>(spe
         client = undefined;
         if (closing === undefined) return done();
         const closed = own.closeClient(closing);
-        if (closed instanceof Promise) closed.then(() => done(), () => done());
+        if (closed instanceof Promise)
+          closed.then(
+            () => done(),
+            () => done(),
+          );
         else done();
       });
     }
@@ -211,6 +221,8 @@ export function configNodeOf<T extends object>(RED: NodeLookup, id: string | und
 /** The error of a node used without its config node: `<SYSTEM>_NOT_CONFIGURED`, never retried, names the fix. */
 export function missingConfigError(user: Node, system: SystemName, what: string, configType: string): IntegrationError {
   return new IntegrationError(`Node ${user.type} "${user.name || user.id}" has no ${what}; pick a ${configType} in its settings`, {
-    code: `${system.toUpperCase().replace(/-/g, '_')}_NOT_CONFIGURED`, system, retryable: false,
+    code: `${system.toUpperCase().replace(/-/g, '_')}_NOT_CONFIGURED`,
+    system,
+    retryable: false,
   });
 }

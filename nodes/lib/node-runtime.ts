@@ -73,10 +73,18 @@ type Level = 'debug' | 'info' | 'warn' | 'error';
 export function logEvent(node: Node, level: Level, event: string, fields: Record<string, unknown> = {}): void {
   const record = { event, ...(redact(fields) as Record<string, unknown>) };
   switch (level) {
-    case 'debug': node.debug(record as unknown as string); break;
-    case 'info': node.log(record as unknown as string); break;
-    case 'warn': node.warn(record as unknown as string); break;
-    case 'error': node.error(record as unknown as string); break;
+    case 'debug':
+      node.debug(record as unknown as string);
+      break;
+    case 'info':
+      node.log(record as unknown as string);
+      break;
+    case 'warn':
+      node.warn(record as unknown as string);
+      break;
+    case 'error':
+      node.error(record as unknown as string);
+      break;
   }
 }
 
@@ -102,11 +110,7 @@ export interface InputOptions {
  * number in flight), the handler sends what it produces, then done(); on failure a red ring, msg.errorInfo
  * and done(err) so Catch nodes fire. Counts operations and failures for the node's family.
  */
-export function handleInput(
-  node: Node,
-  options: InputOptions,
-  handler: (msg: Msg, send: Send) => Promise<void>,
-): void {
+export function handleInput(node: Node, options: InputOptions, handler: (msg: Msg, send: Send) => Promise<void>): void {
   let inFlight = 0;
   const family = options.system;
   node.on('input', (rawMsg, send, done) => {
@@ -133,7 +137,10 @@ export function handleInput(
         msg.errorInfo = info;
         node.status({ fill: 'red', shape: 'ring', text: shortCode(info.code) });
         logEvent(node, 'debug', 'operation.failed', {
-          correlationId: msg.correlationId, code: info.code, retryable: info.retryable, ms: Date.now() - started,
+          correlationId: msg.correlationId,
+          code: info.code,
+          retryable: info.retryable,
+          ms: Date.now() - started,
         });
         done(err instanceof Error ? err : new Error(info.message));
       },

@@ -17,7 +17,14 @@ import type { NextcloudConfigDef, NextcloudConfigNode } from './types';
 
 const MiB = 1024 * 1024;
 /** Codes that say the server or the login is the problem, not one message. */
-const CONNECTION_CODES = new Set(['NEXTCLOUD_UNREACHABLE', 'NEXTCLOUD_TIMEOUT', 'NEXTCLOUD_AUTH', 'NEXTCLOUD_LOCKED_OUT', 'NEXTCLOUD_NOT_CONFIGURED', 'NEXTCLOUD_SERVER_ERROR']);
+const CONNECTION_CODES = new Set([
+  'NEXTCLOUD_UNREACHABLE',
+  'NEXTCLOUD_TIMEOUT',
+  'NEXTCLOUD_AUTH',
+  'NEXTCLOUD_LOCKED_OUT',
+  'NEXTCLOUD_NOT_CONFIGURED',
+  'NEXTCLOUD_SERVER_ERROR',
+]);
 /** Connection troubles that need a fix (login, configuration, a blocked host), shown as failed rather than disconnected. */
 const FAILED_CODES = new Set(['NEXTCLOUD_AUTH', 'NEXTCLOUD_LOCKED_OUT', 'NEXTCLOUD_NOT_CONFIGURED']);
 /** How long a closing config node still tries the clean-ups that failed before (chunks left on the server). */
@@ -37,17 +44,23 @@ const registerConfig = defineConfigNode<NextcloudConfigNode, NextcloudConfigDef,
       // reported when the client is made
     }
 
-    const check = () => ctx.check(
-      () => ctx.client().check(),
-      () => logEvent(node, 'info', 'nextcloud.connected', { url: shownUrl, user: username }),
-      node.report,
-    );
+    const check = () =>
+      ctx.check(
+        () => ctx.client().check(),
+        () => logEvent(node, 'info', 'nextcloud.connected', { url: shownUrl, user: username }),
+        node.report,
+      );
 
     node.getClient = ctx.client;
     node.report = ctx.reporter(CONNECTION_CODES, FAILED_CODES, (code, err) => {
       // a refused login is said once, loudly, with its fix; the nodes then fail at once without asking Nextcloud
       const refused = code === 'NEXTCLOUD_AUTH' || code === 'NEXTCLOUD_LOCKED_OUT';
-      logEvent(node, refused ? 'error' : 'warn', refused ? 'nextcloud.login-refused' : 'nextcloud.unavailable', { url: shownUrl, user: username, code, error: errorMessage(err) });
+      logEvent(node, refused ? 'error' : 'warn', refused ? 'nextcloud.login-refused' : 'nextcloud.unavailable', {
+        url: shownUrl,
+        user: username,
+        code,
+        error: errorMessage(err),
+      });
     });
     node.retryLogin = async () => {
       ctx.current?.retryLogin();
@@ -57,24 +70,29 @@ const registerConfig = defineConfigNode<NextcloudConfigNode, NextcloudConfigDef,
 
     return {
       describe: { url: shownUrl, username },
-      makeClient: () => new NextcloudClient({
-        url,
-        username,
-        appPassword,
-        timeoutMs: intSetting(def.timeout, 30, 1, 3600) * 1000,
-        chunkSize: intSetting(def.chunkSizeMb, DEFAULT_CHUNK_SIZE / MiB, 5, 1024) * MiB,
-        chunkThreshold: intSetting(def.thresholdMb, DEFAULT_CHUNK_THRESHOLD / MiB, 1, 16384) * MiB,
-        shareLimit: intSetting(def.shareLimit, 20, 0, 100000),
-        rejectUnauthorized: !def.insecure,
-        onRetry: (info) => {
-          count('nextcloud', 'retries', { node: 'clinica-nextcloud-config' });
-          logEvent(node, 'debug', 'nextcloud.retry', info);
-        },
-        onCleanupFailed: (info) => {
-          count('nextcloud', 'cleanups_failed', {});
-          logEvent(node, 'warn', 'nextcloud.cleanup-failed', { ...info, url: shownUrl, fix: 'delete it in Nextcloud (an aborted upload under the user\'s uploads, or a hidden .clinica-upload-… file)' });
-        },
-      }),
+      makeClient: () =>
+        new NextcloudClient({
+          url,
+          username,
+          appPassword,
+          timeoutMs: intSetting(def.timeout, 30, 1, 3600) * 1000,
+          chunkSize: intSetting(def.chunkSizeMb, DEFAULT_CHUNK_SIZE / MiB, 5, 1024) * MiB,
+          chunkThreshold: intSetting(def.thresholdMb, DEFAULT_CHUNK_THRESHOLD / MiB, 1, 16384) * MiB,
+          shareLimit: intSetting(def.shareLimit, 20, 0, 100000),
+          rejectUnauthorized: !def.insecure,
+          onRetry: (info) => {
+            count('nextcloud', 'retries', { node: 'clinica-nextcloud-config' });
+            logEvent(node, 'debug', 'nextcloud.retry', info);
+          },
+          onCleanupFailed: (info) => {
+            count('nextcloud', 'cleanups_failed', {});
+            logEvent(node, 'warn', 'nextcloud.cleanup-failed', {
+              ...info,
+              url: shownUrl,
+              fix: "delete it in Nextcloud (an aborted upload under the user's uploads, or a hidden .clinica-upload-… file)",
+            });
+          },
+        }),
       closeClient: (closing) => {
         const timer = setTimeout(() => closing.close(), CLOSE_CLEANUP_MS);
         return closing.closeGracefully().finally(() => clearTimeout(timer));
@@ -95,6 +113,9 @@ export = function (RED: NodeAPI): void {
       res.status(404).json({ error: 'no deployed Nextcloud config node with this id; deploy first' });
       return;
     }
-    config.retryLogin().then((outcome) => res.json(outcome), (err: unknown) => res.status(500).json({ error: errorMessage(err) }));
+    config.retryLogin().then(
+      (outcome) => res.json(outcome),
+      (err: unknown) => res.status(500).json({ error: errorMessage(err) }),
+    );
   });
 };

@@ -39,7 +39,11 @@ export = function (RED: NodeAPI): void {
         throw err;
       }
       count('nextcloud', 'operation', { op });
-      logEvent(node, 'info', `nextcloud.${op}`, { correlationId: msg.correlationId, path: (msg.nextcloud as { path?: string }).path, ms: Date.now() - started });
+      logEvent(node, 'info', `nextcloud.${op}`, {
+        correlationId: msg.correlationId,
+        path: (msg.nextcloud as { path?: string }).path,
+        ms: Date.now() - started,
+      });
       send(msg);
     });
   }

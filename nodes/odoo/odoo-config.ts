@@ -14,7 +14,15 @@ import type { ProtocolName } from '../clients/odoo/protocols';
 import type { OdooConfigDef, OdooConfigNode } from './types';
 
 /** Codes that say Odoo or the login is the problem, not one message. */
-const CONNECTION_CODES = new Set(['ODOO_UNREACHABLE', 'ODOO_TIMEOUT', 'ODOO_UNAVAILABLE', 'ODOO_ACCESS_DENIED', 'ODOO_NOT_CONFIGURED', 'ODOO_NOT_FOUND', 'ODOO_BAD_RESPONSE']);
+const CONNECTION_CODES = new Set([
+  'ODOO_UNREACHABLE',
+  'ODOO_TIMEOUT',
+  'ODOO_UNAVAILABLE',
+  'ODOO_ACCESS_DENIED',
+  'ODOO_NOT_CONFIGURED',
+  'ODOO_NOT_FOUND',
+  'ODOO_BAD_RESPONSE',
+]);
 /** Connection troubles that need a fix (login, configuration), shown as failed rather than disconnected. */
 const FAILED_CODES = new Set(['ODOO_ACCESS_DENIED', 'ODOO_NOT_CONFIGURED', 'ODOO_NOT_FOUND']);
 const PROTOCOLS = new Set(['auto', 'jsonrpc', 'xmlrpc', 'json2']);
@@ -39,32 +47,46 @@ export = defineConfigNode<OdooConfigNode, OdooConfigDef, OdooClient>({
 
     return {
       describe: { url: shownUrl, db, username },
-      makeClient: () => new OdooClient({
-        url,
-        db,
-        username,
-        apiKey: apiKey || undefined,
-        password: password || undefined,
-        protocol,
-        timeoutMs: intSetting(def.timeout, 30, 1, 3600) * 1000,
-        concurrency: intSetting(def.concurrency, 4, 1, 64),
-        retries: intSetting(def.retries, 2, 0, 10),
-        context: lang ? { lang } : undefined,
-        onRetry: (info) => {
-          logEvent(node, 'warn', 'odoo.retry', { operation: info.operation, attempt: info.attempt, delayMs: Math.round(info.delayMs), code: info.error.code });
-          if (users.current === 'connected') users.setState('reconnecting');
-        },
-      }),
+      makeClient: () =>
+        new OdooClient({
+          url,
+          db,
+          username,
+          apiKey: apiKey || undefined,
+          password: password || undefined,
+          protocol,
+          timeoutMs: intSetting(def.timeout, 30, 1, 3600) * 1000,
+          concurrency: intSetting(def.concurrency, 4, 1, 64),
+          retries: intSetting(def.retries, 2, 0, 10),
+          context: lang ? { lang } : undefined,
+          onRetry: (info) => {
+            logEvent(node, 'warn', 'odoo.retry', {
+              operation: info.operation,
+              attempt: info.attempt,
+              delayMs: Math.round(info.delayMs),
+              code: info.error.code,
+            });
+            if (users.current === 'connected') users.setState('reconnecting');
+          },
+        }),
       closeClient: (c) => c.close(),
-      onFirstUser: () => void check(
-        async () => {
-          const c = client();
-          await c.login();
-          return c;
-        },
-        async (c) => logEvent(node, 'info', 'odoo.connected', { url: shownUrl, db, user: username, protocol: await c.protocolName(), version: (await c.version()).server_version }),
-        node.report,
-      ),
+      onFirstUser: () =>
+        void check(
+          async () => {
+            const c = client();
+            await c.login();
+            return c;
+          },
+          async (c) =>
+            logEvent(node, 'info', 'odoo.connected', {
+              url: shownUrl,
+              db,
+              user: username,
+              protocol: await c.protocolName(),
+              version: (await c.version()).server_version,
+            }),
+          node.report,
+        ),
     };
   },
 });

@@ -52,11 +52,17 @@ export = function (RED: NodeAPI): void {
       if (!config) throw notConfigured(node);
       const odoo = msg.odoo as { model?: unknown; id?: unknown } | undefined;
       const p = msg.payload;
-      const ids = idList(node, def.recordId, 'the record id setting')
-        ?? (typeof p === 'number' || (p && typeof p === 'object' && !Buffer.isBuffer(p) && typeof (p as { id?: unknown }).id === 'number') ? idList(node, p, 'msg.payload') : undefined)
-        ?? (odoo && odoo.model === model && typeof odoo.id === 'number' ? [odoo.id] : undefined);
+      const ids =
+        idList(node, def.recordId, 'the record id setting') ??
+        (typeof p === 'number' || (p && typeof p === 'object' && !Buffer.isBuffer(p) && typeof (p as { id?: unknown }).id === 'number')
+          ? idList(node, p, 'msg.payload')
+          : undefined) ??
+        (odoo && odoo.model === model && typeof odoo.id === 'number' ? [odoo.id] : undefined);
       if (!ids || ids.length !== 1) {
-        throw badInput('odoo', `${label(node)}: which ${model} record? Send its id as msg.payload (or {id}), or msg.odoo.id from a node that worked on a ${model}`);
+        throw badInput(
+          'odoo',
+          `${label(node)}: which ${model} record? Send its id as msg.payload (or {id}), or msg.odoo.id from a node that worked on a ${model}`,
+        );
       }
       const client = config.getClient();
       try {
@@ -73,7 +79,10 @@ export = function (RED: NodeAPI): void {
         msg.document = { type: docType, name: pdf.filename, contentType: pdf.mimetype };
         if (msg.patientId === undefined && patientId !== undefined) msg.patientId = patientId;
         msg.odoo = {
-          model, id: ids[0], operation: 'pdf', name: pdf.recordName,
+          model,
+          id: ids[0],
+          operation: 'pdf',
+          name: pdf.recordName,
           pdf: { path: pdf.path, attachmentId: pdf.attachmentId, attempts: pdf.attempts, bytes: pdf.content.length },
         };
       } catch (err) {

@@ -67,16 +67,18 @@ export = function (RED: NodeAPI): void {
     let timer: NodeJS.Timeout | undefined;
     let closed = false;
 
-    const contextGet = () => new Promise<CursorState | undefined>((resolve, reject) => {
-      const cb = (err: Error | null | undefined, value: unknown) => (err ? reject(err) : resolve(value as CursorState | undefined));
-      if (store) node.context().get(CURSOR_KEY, store, cb);
-      else node.context().get(CURSOR_KEY, cb);
-    });
-    const contextSet = (state: CursorState) => new Promise<void>((resolve, reject) => {
-      const cb = (err?: Error | null) => (err ? reject(err) : resolve());
-      if (store) node.context().set(CURSOR_KEY, state, store, cb);
-      else node.context().set(CURSOR_KEY, state, cb);
-    });
+    const contextGet = () =>
+      new Promise<CursorState | undefined>((resolve, reject) => {
+        const cb = (err: Error | null | undefined, value: unknown) => (err ? reject(err) : resolve(value as CursorState | undefined));
+        if (store) node.context().get(CURSOR_KEY, store, cb);
+        else node.context().get(CURSOR_KEY, cb);
+      });
+    const contextSet = (state: CursorState) =>
+      new Promise<void>((resolve, reject) => {
+        const cb = (err?: Error | null) => (err ? reject(err) : resolve());
+        if (store) node.context().set(CURSOR_KEY, state, store, cb);
+        else node.context().set(CURSOR_KEY, state, cb);
+      });
 
     function getFeed(): ChangeFeed {
       if (!config) throw notConfigured(node);
@@ -100,12 +102,22 @@ export = function (RED: NodeAPI): void {
       return (records: OdooRecord[], source: ChangeSource) => {
         count('odoo', 'trigger_records', { model, source }, records.length);
         if (output === 'batch') {
-          send({ payload: records, topic: model, correlationId: correlationId ?? randomUUID(), odoo: { model, ids: records.map((r) => r.id), count: records.length, source, action, cursor: feed?.cursor } } as NodeMessage);
+          send({
+            payload: records,
+            topic: model,
+            correlationId: correlationId ?? randomUUID(),
+            odoo: { model, ids: records.map((r) => r.id), count: records.length, source, action, cursor: feed?.cursor },
+          } as NodeMessage);
           return;
         }
         for (const r of records) {
           const event = r.create_date !== undefined && r.create_date === r.write_date ? 'created' : 'updated';
-          send({ payload: r, topic: model, correlationId: correlationId ?? randomUUID(), odoo: { model, id: r.id, writeDate: r.write_date, event, source, action } } as NodeMessage);
+          send({
+            payload: r,
+            topic: model,
+            correlationId: correlationId ?? randomUUID(),
+            odoo: { model, id: r.id, writeDate: r.write_date, event, source, action },
+          } as NodeMessage);
         }
       };
     }
@@ -121,20 +133,22 @@ export = function (RED: NodeAPI): void {
       timer = setTimeout(() => {
         timer = undefined;
         node.status({ fill: 'blue', shape: 'dot', text: 'status.polling' });
-        poll((m) => node.send(m as Msg)).then(
-          (n) => {
-            node.status(idle);
-            if (n) logEvent(node, 'debug', 'odoo.trigger.polled', { model, records: n, cursor: feed?.cursor });
-          },
-          (err: unknown) => {
-            config?.report(err);
-            const info = errorInfoOf(err, node, 'odoo');
-            count('odoo', 'failures', { node: node.type });
-            node.status({ fill: 'red', shape: 'ring', text: info.code.slice(0, 32) });
-            // A message for Catch nodes: a poll has no input message of its own.
-            node.error(info.message, { topic: model, correlationId: randomUUID(), errorInfo: info, payload: null } as unknown as Msg);
-          },
-        ).finally(() => schedule(intervalMs));
+        poll((m) => node.send(m as Msg))
+          .then(
+            (n) => {
+              node.status(idle);
+              if (n) logEvent(node, 'debug', 'odoo.trigger.polled', { model, records: n, cursor: feed?.cursor });
+            },
+            (err: unknown) => {
+              config?.report(err);
+              const info = errorInfoOf(err, node, 'odoo');
+              count('odoo', 'failures', { node: node.type });
+              node.status({ fill: 'red', shape: 'ring', text: info.code.slice(0, 32) });
+              // A message for Catch nodes: a poll has no input message of its own.
+              node.error(info.message, { topic: model, correlationId: randomUUID(), errorInfo: info, payload: null } as unknown as Msg);
+            },
+          )
+          .finally(() => schedule(intervalMs));
       }, delay);
     }
 
@@ -154,7 +168,10 @@ export = function (RED: NodeAPI): void {
         const outcome = await getFeed().webhook(body, emitter(send, msg.correlationId, body._action));
         count('odoo', 'trigger_webhooks', { model, outcome: outcome.outcome });
         logEvent(node, outcome.outcome === 'not-committed' ? 'warn' : 'debug', `odoo.trigger.webhook.${outcome.outcome}`, {
-          correlationId: msg.correlationId, model, id: 'record' in outcome ? outcome.record.id : outcome.id, action: body._action,
+          correlationId: msg.correlationId,
+          model,
+          id: 'record' in outcome ? outcome.record.id : outcome.id,
+          action: body._action,
         });
         return;
       }

@@ -64,7 +64,13 @@ export function jsonSetting<T>(node: Node, text: unknown, what: string, fallback
 /** "name, email" or ["name", "email"] → a list of field names. */
 export function fieldList(node: Node, value: unknown, where: string): string[] | undefined {
   if (value === undefined || value === null || value === '') return undefined;
-  const list = typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : value;
+  const list =
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : value;
   if (!Array.isArray(list) || !list.every((f) => typeof f === 'string' && /^[A-Za-z_][\w.]*$/.test(f))) {
     throw badInput('odoo', `${label(node)}: ${where} must be field names, e.g. "name, email" or ["name", "email"]; got ${JSON.stringify(value)}`);
   }
@@ -78,7 +84,8 @@ export function checkDomain(node: Node, value: unknown, where: string): unknown[
     throw badInput('odoo', `${label(node)}: ${where} must be a domain list such as [["is_company", "=", false]]; got ${JSON.stringify(value)}`);
   }
   for (const term of value) {
-    const ok = term === '&' || term === '|' || term === '!' || (Array.isArray(term) && term.length === 3 && typeof term[0] === 'string' && typeof term[1] === 'string');
+    const ok =
+      term === '&' || term === '|' || term === '!' || (Array.isArray(term) && term.length === 3 && typeof term[0] === 'string' && typeof term[1] === 'string');
     if (!ok) {
       throw badInput('odoo', `${label(node)}: ${where} has ${JSON.stringify(term)}, which is neither a [field, operator, value] condition nor '&', '|' or '!'`);
     }
@@ -90,7 +97,12 @@ export function checkDomain(node: Node, value: unknown, where: string): unknown[
 export function idList(node: Node, value: unknown, where: string): number[] | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   let list: unknown[];
-  if (typeof value === 'string') list = value.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  if (typeof value === 'string')
+    list = value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map(Number);
   else if (typeof value === 'number') list = [value];
   else if (Array.isArray(value)) list = value;
   else if (typeof value === 'object' && 'id' in (value as object)) list = [(value as { id: unknown }).id];

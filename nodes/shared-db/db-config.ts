@@ -70,12 +70,13 @@ export = defineConfigNode<DbConfigNode, DbConfigDef, SharedDb>({
     };
     return {
       describe: { url: shownUrl },
-      makeClient: () => new SharedDb({
-        url,
-        max: intSetting(def.poolSize, 10, 1, 100),
-        statementTimeoutMs: intSetting(def.statementTimeout, 30000, 0, 3600000),
-        applicationName: `node-red:${node.id}`,
-      }),
+      makeClient: () =>
+        new SharedDb({
+          url,
+          max: intSetting(def.poolSize, 10, 1, 100),
+          statementTimeoutMs: intSetting(def.statementTimeout, 30000, 0, 3600000),
+          applicationName: `node-red:${node.id}`,
+        }),
       closeClient: (pool) => pool.close(),
       onFirstUser: () => {
         void node.getDb().catch(() => undefined);

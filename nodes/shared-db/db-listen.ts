@@ -24,7 +24,10 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const config = dbConfigOf(RED, def.config);
-    const channels = (def.channels || 'shared_changes').split(',').map((c) => c.trim()).filter(Boolean);
+    const channels = (def.channels || 'shared_changes')
+      .split(',')
+      .map((c) => c.trim())
+      .filter(Boolean);
     let listener: PgListener | undefined;
 
     if (!config) {
@@ -67,7 +70,10 @@ export = function (RED: NodeAPI): void {
     node.on('close', (_removed: boolean, done: () => void) => {
       const l = listener;
       listener = undefined;
-      (l ? l.close() : Promise.resolve()).then(() => done(), () => done());
+      (l ? l.close() : Promise.resolve()).then(
+        () => done(),
+        () => done(),
+      );
     });
   }
 

@@ -38,7 +38,7 @@ export = function (RED: NodeAPI): void {
       const db = await config.getDb();
       const started = Date.now();
       const res = await db.query(sql, (params as unknown[] | undefined) ?? [], `query of node "${node.name || node.id}"`);
-      msg.payload = output === 'first' ? res.rows[0] ?? null : output === 'count' ? res.rowCount : res.rows;
+      msg.payload = output === 'first' ? (res.rows[0] ?? null) : output === 'count' ? res.rowCount : res.rows;
       msg.db = { command: res.command, rowCount: res.rowCount, durationMs: Date.now() - started };
       send(msg);
     });

@@ -31,7 +31,10 @@ export = function (RED: NodeAPI): void {
       if (!config) throw notConfigured(node);
       const entity = !def.entity || def.entity === 'msg' ? String(msg.topic ?? '') : def.entity;
       if (!ENTITY_NAMES.includes(entity)) {
-        throw badInput('shared-db', `Upsert node "${node.name || node.id}" got entity "${entity}"; set one of ${ENTITY_NAMES.join(', ')} in the node or in msg.topic`);
+        throw badInput(
+          'shared-db',
+          `Upsert node "${node.name || node.id}" got entity "${entity}"; set one of ${ENTITY_NAMES.join(', ')} in the node or in msg.topic`,
+        );
       }
       const records = Array.isArray(msg.payload) ? msg.payload : [msg.payload];
       const db = await config.getDb();

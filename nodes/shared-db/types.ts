@@ -27,7 +27,6 @@ export interface DbConfigNode extends Node<DbConfigCredentials> {
   createListener(channels: string[]): PgListener;
 }
 
-
 /** The connection string with the credential password put in (it never sits in the flow). */
 export function connectionUrl(configured: string, password: string | undefined): string {
   const url = settingOrEnv(configured, 'SHARED_DB_URL', 'postgres://postgres@127.0.0.1:5432/clinica_shared');
@@ -37,7 +36,6 @@ export function connectionUrl(configured: string, password: string | undefined):
   u.password = pw;
   return u.toString();
 }
-
 
 /** The config node a user node names, if it is one. */
 export function dbConfigOf(RED: { nodes: { getNode(id: string): unknown } }, id: string | undefined): DbConfigNode | undefined {

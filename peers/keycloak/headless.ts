@@ -31,7 +31,12 @@ export class HeadlessBrowser {
   }
 
   /** Posts the login form found on `page` and follows the redirects that come back. */
-  async submitLogin(page: { url: string; body: string }, username: string, password: string, stopAt?: string): Promise<{ url: string; status: number; body: string }> {
+  async submitLogin(
+    page: { url: string; body: string },
+    username: string,
+    password: string,
+    stopAt?: string,
+  ): Promise<{ url: string; status: number; body: string }> {
     const action = /<form[^>]*id="kc-form-login"[^>]*action="([^"]+)"/.exec(page.body)?.[1];
     if (!action) throw new Error(`no login form at ${page.url}: ${page.body.slice(0, 200)}`);
     const target = new URL(action.replace(/&amp;/g, '&'), page.url).href;

@@ -53,7 +53,7 @@ export interface SeedRealm {
 function loadRealmSeed(file = SEED_FILE, env: NodeJS.ProcessEnv = {}): SeedRealm {
   const text = fs.readFileSync(file, 'utf8').replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}/g, (_m, name: string, fallback?: string) => {
     const value = env[name];
-    return JSON.stringify(value !== undefined && value !== '' ? value : fallback ?? '').slice(1, -1);
+    return JSON.stringify(value !== undefined && value !== '' ? value : (fallback ?? '')).slice(1, -1);
   });
   return JSON.parse(text) as SeedRealm;
 }
@@ -340,7 +340,12 @@ export class KeycloakPeer {
       interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `${this.issuer}/login-actions/${interaction.uid}` },
       // First-party clients: no consent screen (as Keycloak with consent off), everything requested is granted.
       async loadExistingGrant(ctx: {
-        oidc: { client: { clientId: string }; session: { accountId?: string }; requestParamScopes: Set<string>; resourceServers?: Record<string, { scope?: string }> };
+        oidc: {
+          client: { clientId: string };
+          session: { accountId?: string };
+          requestParamScopes: Set<string>;
+          resourceServers?: Record<string, { scope?: string }>;
+        };
       }) {
         const accountId = ctx.oidc.session.accountId;
         if (!accountId) return undefined;
@@ -354,9 +359,7 @@ export class KeycloakPeer {
         customizers: {
           // Keycloak's access-token shape: header typ JWT, payload typ Bearer, azp, roles, username.
           async jwt(_ctx: unknown, token: { accountId?: string; clientId: string }, jwt: { header?: Record<string, unknown>; payload: JWTPayload }) {
-            const user = token.accountId
-              ? usersBySub.get(token.accountId)
-              : peer.seed.users.find((u) => u.serviceAccountClientId === token.clientId);
+            const user = token.accountId ? usersBySub.get(token.accountId) : peer.seed.users.find((u) => u.serviceAccountClientId === token.clientId);
             if (!user) return;
             const { scope: _ignored, ...claims } = peer.keycloakClaims(user, token.clientId);
             jwt.header = { typ: 'JWT' };
@@ -385,13 +388,15 @@ function providerClient(c: SeedClient): Array<Record<string, unknown>> {
   if (c.standardFlowEnabled) grants.push('authorization_code', 'refresh_token');
   if (c.serviceAccountsEnabled && !c.publicClient) grants.push('client_credentials');
   if (grants.length === 0) return [];
-  return [{
-    client_id: c.clientId,
-    ...(c.publicClient ? { token_endpoint_auth_method: 'none' } : { client_secret: c.secret, token_endpoint_auth_method: 'client_secret_post' }),
-    grant_types: grants,
-    response_types: c.standardFlowEnabled ? ['code'] : [],
-    redirect_uris: c.standardFlowEnabled ? (c.redirectUris ?? []).map((u) => u.replace(/\*$/, '')) : [],
-  }];
+  return [
+    {
+      client_id: c.clientId,
+      ...(c.publicClient ? { token_endpoint_auth_method: 'none' } : { client_secret: c.secret, token_endpoint_auth_method: 'client_secret_post' }),
+      grant_types: grants,
+      response_types: c.standardFlowEnabled ? ['code'] : [],
+      redirect_uris: c.standardFlowEnabled ? (c.redirectUris ?? []).map((u) => u.replace(/\*$/, '')) : [],
+    },
+  ];
 }
 
 /** Keycloak's redirect URI rule: exact, or a prefix when the registered URI ends with `*`. */

@@ -27,10 +27,11 @@ async function main(): Promise<void> {
     minChunkSize: arg('min-chunk-mb', 5) * 1024 * 1024,
   }).start();
   process.stdout.write(`${JSON.stringify({ url: peer.url, root: peer.layout.root, users: { alice: 'alice-app-password', bob: 'bob-app-password' } })}\n`);
-  const stop = () => void peer.close().then(() => {
-    if (root) fs.rmSync(peer.layout.root, { recursive: true, force: true });
-    process.exit(0);
-  });
+  const stop = () =>
+    void peer.close().then(() => {
+      if (root) fs.rmSync(peer.layout.root, { recursive: true, force: true });
+      process.exit(0);
+    });
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   process.stdin.on('end', stop);

@@ -8,7 +8,11 @@
 export class BruteForceGuard {
   private readonly failures = new Map<string, number[]>();
 
-  constructor(private readonly maxAttempts = 10, private readonly windowMs = 30 * 60 * 1000, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly maxAttempts = 10,
+    private readonly windowMs = 30 * 60 * 1000,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** true when logins from this address are refused. */
   blocked(address: string): boolean {
@@ -42,7 +46,10 @@ export interface RateLimit {
 export class RateLimiter {
   private readonly calls = new Map<string, number[]>();
 
-  constructor(private readonly rule: RateLimit | false, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly rule: RateLimit | false,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Counts a call of `key` (user + action) and says whether it is over the limit (then it is not counted). */
   allow(key: string): boolean {

@@ -29,7 +29,10 @@ export interface PeerShare {
 }
 
 export class OcsError extends Error {
-  constructor(readonly statuscode: number, message: string) {
+  constructor(
+    readonly statuscode: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -41,7 +44,8 @@ export interface OcsContext {
 
 export function ocsContext(url: URL, req: http.IncomingMessage): OcsContext {
   const version = url.pathname.startsWith('/ocs/v1.php/') ? 1 : 2;
-  const json = url.searchParams.get('format') === 'json' || (url.searchParams.get('format') !== 'xml' && String(req.headers.accept ?? '').includes('application/json'));
+  const json =
+    url.searchParams.get('format') === 'json' || (url.searchParams.get('format') !== 'xml' && String(req.headers.accept ?? '').includes('application/json'));
   return { version, json };
 }
 
@@ -72,7 +76,9 @@ function xmlOf(name: string, value: unknown, depth: number): string {
   if (value === null || value === undefined || (Array.isArray(value) && value.length === 0)) return `${pad}<${name}/>\n`;
   if (Array.isArray(value)) return `${pad}<${name}>\n${value.map((v) => xmlOf('element', v, depth + 1)).join('')}${pad}</${name}>\n`;
   if (typeof value === 'object') {
-    const inner = Object.entries(value as Record<string, unknown>).map(([k, v]) => xmlOf(k, v, depth + 1)).join('');
+    const inner = Object.entries(value as Record<string, unknown>)
+      .map(([k, v]) => xmlOf(k, v, depth + 1))
+      .join('');
     return `${pad}<${name}>\n${inner}${pad}</${name}>\n`;
   }
   const text = typeof value === 'boolean' ? (value ? '1' : '') : String(value);
@@ -140,9 +146,21 @@ export class ShareStore {
     // links: read + share (17); user and group shares: all the item allows
     const permissions = params.permissions ? Number(params.permissions) : shareType === 3 ? 17 : isFolder ? 31 : 19;
     const share: PeerShare = {
-      id: String(this.nextId++), shareType, owner: user, path: normalise(rel), itemType: isFolder ? 'folder' : 'file',
-      fileSource: stat.ino, fileParent: fs.statSync(path.dirname(disk!)).ino, shareWith, token, password, expiration, label: params.label ?? '', note: params.note ?? '',
-      permissions, stime: Math.floor(Date.now() / 1000),
+      id: String(this.nextId++),
+      shareType,
+      owner: user,
+      path: normalise(rel),
+      itemType: isFolder ? 'folder' : 'file',
+      fileSource: stat.ino,
+      fileParent: fs.statSync(path.dirname(disk!)).ino,
+      shareWith,
+      token,
+      password,
+      expiration,
+      label: params.label ?? '',
+      note: params.note ?? '',
+      permissions,
+      stime: Math.floor(Date.now() / 1000),
     };
     this.shares.set(share.id, share);
     return share;

@@ -342,7 +342,10 @@ export class NextcloudPeer {
 
   private startSession(res: http.ServerResponse, user: string): void {
     if (!this.sessionCookies) return;
-    const id = randomBytes(13).toString('base64url').toLowerCase().replace(/[^a-z0-9]/g, '0');
+    const id = randomBytes(13)
+      .toString('base64url')
+      .toLowerCase()
+      .replace(/[^a-z0-9]/g, '0');
     this.sessions.set(id, { user, expiresAt: Date.now() + this.opts.sessionTtlMs });
     this.stats.sessionsCreated += 1;
     res.setHeader('Set-Cookie', [
@@ -372,14 +375,20 @@ export class NextcloudPeer {
       return sabreError(res, 400, EXCEPTION.badRequest, 'Invalid percent-encoding in the path');
     }
     switch (req.method) {
-      case 'PUT': return this.put(req, res, user, rel);
-      case 'PROPFIND': return this.propfind(req, res, user, rel);
+      case 'PUT':
+        return this.put(req, res, user, rel);
+      case 'PROPFIND':
+        return this.propfind(req, res, user, rel);
       case 'GET':
-      case 'HEAD': return this.get(req, res, user, rel);
-      case 'MKCOL': return this.mkcol(req, res, user, rel);
-      case 'DELETE': return this.remove(req, res, user, rel);
+      case 'HEAD':
+        return this.get(req, res, user, rel);
+      case 'MKCOL':
+        return this.mkcol(req, res, user, rel);
+      case 'DELETE':
+        return this.remove(req, res, user, rel);
       case 'MOVE':
-      case 'COPY': return this.transfer(req, res, user, rel);
+      case 'COPY':
+        return this.transfer(req, res, user, rel);
     }
     // The rest (LOCK, UNLOCK, PROPPATCH, OPTIONS) is webdav-server's: it sees the user's folder as /<user>/….
     delete req.headers.authorization;
@@ -421,7 +430,10 @@ export class NextcloudPeer {
     if (!disk || !stat) return sabreError(res, 404, EXCEPTION.notFound, MESSAGE.notLocated(rel));
     if (stat.isDirectory()) return sabreError(res, 501, 'Sabre\\DAV\\Exception\\NotImplemented', 'GET is only implemented on File objects');
     res.writeHead(200, {
-      'Content-Type': mimeOf(rel), 'Content-Length': stat.size, ETag: `"${etagOf(stat)}"`, 'OC-ETag': `"${etagOf(stat)}"`,
+      'Content-Type': mimeOf(rel),
+      'Content-Length': stat.size,
+      ETag: `"${etagOf(stat)}"`,
+      'OC-ETag': `"${etagOf(stat)}"`,
       'Last-Modified': stat.mtime.toUTCString(),
     });
     if (req.method === 'HEAD') return void res.end();
@@ -469,7 +481,13 @@ export class NextcloudPeer {
     req.resume();
     const destination = typeof req.headers.destination === 'string' ? req.headers.destination : '';
     const dest = this.destinationOf(destination, user);
-    if (!dest) return sabreError(res, destination ? 403 : 400, destination ? EXCEPTION.forbidden : EXCEPTION.badRequest, destination ? 'The destination is outside the files of this user' : 'The Destination header is required');
+    if (!dest)
+      return sabreError(
+        res,
+        destination ? 403 : 400,
+        destination ? EXCEPTION.forbidden : EXCEPTION.badRequest,
+        destination ? 'The destination is outside the files of this user' : 'The Destination header is required',
+      );
     const disk = this.layout.userFile(user, rel);
     const stat = disk ? statOrUndefined(disk) : undefined;
     if (!disk || !stat) return sabreError(res, 404, EXCEPTION.notFound, MESSAGE.notLocated(rel));
@@ -544,7 +562,12 @@ export class NextcloudPeer {
     const expected = Number(req.headers['content-length']);
     if (Number.isFinite(expected) && written.bytes !== expected && !written.truncated) {
       await fsp.rm(part, { force: true });
-      return sabreError(res, 400, EXCEPTION.badRequest, `Expected filesize of ${expected} bytes but read (from Nextcloud client) and wrote (to Nextcloud storage) ${written.bytes} bytes. Could either be a network problem on the sending side or a problem writing to the storage on the server side.`);
+      return sabreError(
+        res,
+        400,
+        EXCEPTION.badRequest,
+        `Expected filesize of ${expected} bytes but read (from Nextcloud client) and wrote (to Nextcloud storage) ${written.bytes} bytes. Could either be a network problem on the sending side or a problem writing to the storage on the server side.`,
+      );
     }
     const mtime = Number(req.headers['x-oc-mtime']);
     if (Number.isFinite(mtime) && mtime > 0) {
@@ -609,13 +632,15 @@ export class NextcloudPeer {
       corrupt,
       truncate,
       algorithms,
-      onBytes: countsAsUpload ? (n) => {
-        this.stats.uploadBytes += n;
-        if (faults.stopAfterBytes !== undefined && this.stats.uploadBytes >= faults.stopAfterBytes) {
-          faults.stopAfterBytes = undefined;
-          void this.stop();
-        }
-      } : undefined,
+      onBytes: countsAsUpload
+        ? (n) => {
+            this.stats.uploadBytes += n;
+            if (faults.stopAfterBytes !== undefined && this.stats.uploadBytes >= faults.stopAfterBytes) {
+              faults.stopAfterBytes = undefined;
+              void this.stop();
+            }
+          }
+        : undefined,
     });
   }
 
@@ -747,12 +772,20 @@ export class NextcloudPeer {
     const before = statOrUndefined(disk);
     if (before?.isDirectory()) return sabreError(res, 409, EXCEPTION.conflict, MESSAGE.putOnFolder);
     if (before && String(req.headers.overwrite ?? 'T').toUpperCase() === 'F') return sabreError(res, 412, EXCEPTION.precondition, MESSAGE.noOverwrite);
-    const chunks = fs.readdirSync(dir).filter((f) => /^\d+$/.test(f)).sort((a, b) => Number(a) - Number(b));
+    const chunks = fs
+      .readdirSync(dir)
+      .filter((f) => /^\d+$/.test(f))
+      .sort((a, b) => Number(a) - Number(b));
     const sizes = chunks.map((c) => fs.statSync(path.join(dir, c)).size);
     const sum = sizes.reduce((a, b) => a + b, 0);
     const small = sizes.slice(0, -1).findIndex((s) => s < this.opts.minChunkSize);
     if (meta.destination !== null && small >= 0) {
-      return sabreError(res, 400, EXCEPTION.badRequest, `Chunk ${chunks[small]} has ${sizes[small]} bytes; chunks but the last must be at least ${this.opts.minChunkSize} bytes`);
+      return sabreError(
+        res,
+        400,
+        EXCEPTION.badRequest,
+        `Chunk ${chunks[small]} has ${sizes[small]} bytes; chunks but the last must be at least ${this.opts.minChunkSize} bytes`,
+      );
     }
     const total = Number(req.headers['oc-total-length'] ?? meta.totalLength);
     if (Number.isFinite(total) && total !== sum) {
@@ -798,7 +831,13 @@ export class NextcloudPeer {
     const m = /^\/ocs\/v[12]\.php\/apps\/files_sharing\/api\/v1\/shares(?:\/([^/]+))?\/?$/.exec(url.pathname);
     if (!m) {
       req.resume();
-      return sendOcs(res, ctx, 404, 'Invalid query, please check the syntax. API specifications are here: http://www.freedesktop.org/wiki/Specifications/open-collaboration-services.', []);
+      return sendOcs(
+        res,
+        ctx,
+        404,
+        'Invalid query, please check the syntax. API specifications are here: http://www.freedesktop.org/wiki/Specifications/open-collaboration-services.',
+        [],
+      );
     }
     const id = m[1];
     try {
@@ -815,7 +854,13 @@ export class NextcloudPeer {
       }
       if (req.method !== 'PUT') req.resume();
       if (req.method === 'GET' && !id) {
-        return sendOcs(res, ctx, 200, 'OK', this.shares.list(user, url.searchParams.get('path') ?? undefined).map((s) => this.shares.describe(s)));
+        return sendOcs(
+          res,
+          ctx,
+          200,
+          'OK',
+          this.shares.list(user, url.searchParams.get('path') ?? undefined).map((s) => this.shares.describe(s)),
+        );
       }
       if (req.method === 'GET' && id) return sendOcs(res, ctx, 200, 'OK', [this.shares.describe(this.shares.get(user, id))]);
       if (req.method === 'PUT' && id) return sendOcs(res, ctx, 200, 'OK', this.shares.describe(this.shares.update(user, id, await readParams(req))));
@@ -853,8 +898,14 @@ export class NextcloudPeer {
 
 /** What status.php says (the keys of Nextcloud 32). */
 const STATUS = {
-  installed: true, maintenance: false, needsDbUpgrade: false, version: '32.0.1.2', versionstring: '32.0.1', edition: '',
-  productname: 'Nextcloud test peer', extendedSupport: false,
+  installed: true,
+  maintenance: false,
+  needsDbUpgrade: false,
+  version: '32.0.1.2',
+  versionstring: '32.0.1',
+  edition: '',
+  productname: 'Nextcloud test peer',
+  extendedSupport: false,
 };
 
 /** Counts and hashes bytes as they arrive and applies the armed faults; a stream stage or called piece by piece. */
@@ -913,14 +964,29 @@ class FaultStage extends Transform {
 
 function newStats(): PeerStats {
   return {
-    passwordChecks: 0, failedLogins: 0, sessionsCreated: 0, requests: 0, puts: 0, chunkPuts: 0, assemblies: 0, uploadsAborted: 0,
-    uploadBytes: 0, sharesCreated: 0, inFlight: 0, maxInFlight: 0, correlationIds: new Set(), methods: {},
+    passwordChecks: 0,
+    failedLogins: 0,
+    sessionsCreated: 0,
+    requests: 0,
+    puts: 0,
+    chunkPuts: 0,
+    assemblies: 0,
+    uploadsAborted: 0,
+    uploadBytes: 0,
+    sharesCreated: 0,
+    inFlight: 0,
+    maxInFlight: 0,
+    correlationIds: new Set(),
+    methods: {},
   };
 }
 
 /** The path below the user's files ("/a/b"), decoded and NFC-normalised as Nextcloud keeps names. */
 function relOf(rawRel: string): string {
-  const segments = rawRel.split('/').filter(Boolean).map((s) => decodeURIComponent(s).normalize('NFC'));
+  const segments = rawRel
+    .split('/')
+    .filter(Boolean)
+    .map((s) => decodeURIComponent(s).normalize('NFC'));
   return `/${segments.join('/')}`;
 }
 

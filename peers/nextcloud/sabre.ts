@@ -34,20 +34,23 @@ export const MESSAGE = {
   noOverwrite: 'The destination node already exists, and the overwrite header is set to false',
   destinationMissing: 'The destination node is not found',
   principal: (user: string) => `Principal with name ${user} not found`,
-  wrongPassword: 'No public access to this resource., AppAPIAuth has not passed, This request is not for a federated calendar, Username or password was incorrect, No \'Authorization: Bearer\' header found. Either the client didn\'t send one, or the server is mis-configured, Username or password was incorrect',
-  noLogin: 'No public access to this resource., AppAPIAuth has not passed, This request is not for a federated calendar, No \'Authorization: Basic\' header found. Either the client didn\'t send one, or the server is misconfigured, No \'Authorization: Bearer\' header found. Either the client didn\'t send one, or the server is mis-configured, No \'Authorization: Basic\' header found. Either the client didn\'t send one, or the server is misconfigured',
+  wrongPassword:
+    "No public access to this resource., AppAPIAuth has not passed, This request is not for a federated calendar, Username or password was incorrect, No 'Authorization: Bearer' header found. Either the client didn't send one, or the server is mis-configured, Username or password was incorrect",
+  noLogin:
+    "No public access to this resource., AppAPIAuth has not passed, This request is not for a federated calendar, No 'Authorization: Basic' header found. Either the client didn't send one, or the server is misconfigured, No 'Authorization: Bearer' header found. Either the client didn't send one, or the server is mis-configured, No 'Authorization: Basic' header found. Either the client didn't send one, or the server is misconfigured",
 };
 
 const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** A Sabre error answer: `<d:error>` with `<s:exception>` and `<s:message>` (and Nextcloud's hint when given). */
 export function sabreError(res: http.ServerResponse, status: number, exception: string, message: string, hint?: string): void {
-  const body = '<?xml version="1.0" encoding="utf-8"?>\n'
-    + `<d:error xmlns:d="DAV:" xmlns:s="http://sabredav.org/ns"${hint ? ' xmlns:o="http://owncloud.org/ns"' : ''}>\n`
-    + `  <s:exception>${escapeXml(exception)}</s:exception>\n`
-    + (message ? `  <s:message>${escapeXml(message)}</s:message>\n` : '  <s:message/>\n')
-    + (hint ? `  <o:hint xmlns:o="o:">${escapeXml(hint)}</o:hint>\n` : '')
-    + '</d:error>\n';
+  const body =
+    '<?xml version="1.0" encoding="utf-8"?>\n' +
+    `<d:error xmlns:d="DAV:" xmlns:s="http://sabredav.org/ns"${hint ? ' xmlns:o="http://owncloud.org/ns"' : ''}>\n` +
+    `  <s:exception>${escapeXml(exception)}</s:exception>\n` +
+    (message ? `  <s:message>${escapeXml(message)}</s:message>\n` : '  <s:message/>\n') +
+    (hint ? `  <o:hint xmlns:o="o:">${escapeXml(hint)}</o:hint>\n` : '') +
+    '</d:error>\n';
   res.writeHead(status, { 'Content-Type': 'application/xml; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
 }
@@ -58,10 +61,22 @@ export function encodeHref(path: string): string {
 }
 
 const MIME: Record<string, string> = {
-  pdf: 'application/pdf', txt: 'text/plain', png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', json: 'application/json',
-  xml: 'application/xml', html: 'text/html', csv: 'text/csv', md: 'text/markdown', odt: 'application/vnd.oasis.opendocument.text',
-  doc: 'application/msword', docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', zip: 'application/zip', dcm: 'application/dicom',
+  pdf: 'application/pdf',
+  txt: 'text/plain',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  json: 'application/json',
+  xml: 'application/xml',
+  html: 'text/html',
+  csv: 'text/csv',
+  md: 'text/markdown',
+  odt: 'application/vnd.oasis.opendocument.text',
+  doc: 'application/msword',
+  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  zip: 'application/zip',
+  dcm: 'application/dicom',
 };
 
 /** Nextcloud detects a file's type from its extension (not from what the client said). */
@@ -121,7 +136,8 @@ export function multistatus(entries: Entry[], hrefOf: (e: Entry) => string, want
       if (value === undefined) missing.push(emptyElement(name));
       else found.push(value === '' ? `<${name}/>` : `<${name}>${value}</${name}>`);
     }
-    const propstat = (props: string[], status: string) => (props.length ? `<d:propstat><d:prop>${props.join('')}</d:prop><d:status>HTTP/1.1 ${status}</d:status></d:propstat>` : '');
+    const propstat = (props: string[], status: string) =>
+      props.length ? `<d:propstat><d:prop>${props.join('')}</d:prop><d:status>HTTP/1.1 ${status}</d:status></d:propstat>` : '';
     return `<d:response><d:href>${hrefOf(e)}</d:href>${propstat(found, '200 OK')}${propstat(missing, '404 Not Found')}</d:response>`;
   });
   return `<?xml version="1.0"?>\n<d:multistatus ${NAMESPACES}>${responses.join('')}</d:multistatus>\n`;

@@ -30,18 +30,32 @@ async function main(): Promise<void> {
   for (let i = 0; i < partners; i++) {
     const first = FIRST[i % FIRST.length];
     const last = `${LAST[(i * 7) % LAST.length]} ${LAST[(i * 3) % LAST.length]}`;
-    peer.registry.insertRaw('res.partner', {
-      name: `${first} ${last} ${i + 1}`, email: `${first.toLowerCase()}.${i + 1}@pacientes.example`, phone: `+34 6${String(10000000 + i).slice(-8)}`,
-      street: `Calle Mayor ${1 + (i % 150)}, ${1 + (i % 9)}º`, city: CITIES[i % CITIES.length], zip: String(28001 + (i % 900)),
-      country_id: 68, vat: `ES${String(10000000 + i)}${'TRWAGMYFPDXBNJZSQVHLCKE'[i % 23]}`, active: true, type: 'contact', customer_rank: 1,
-    }, now);
+    peer.registry.insertRaw(
+      'res.partner',
+      {
+        name: `${first} ${last} ${i + 1}`,
+        email: `${first.toLowerCase()}.${i + 1}@pacientes.example`,
+        phone: `+34 6${String(10000000 + i).slice(-8)}`,
+        street: `Calle Mayor ${1 + (i % 150)}, ${1 + (i % 9)}º`,
+        city: CITIES[i % CITIES.length],
+        zip: String(28001 + (i % 900)),
+        country_id: 68,
+        vat: `ES${String(10000000 + i)}${'TRWAGMYFPDXBNJZSQVHLCKE'[i % 23]}`,
+        active: true,
+        type: 'contact',
+        customer_rank: 1,
+      },
+      now,
+    );
   }
   if (process.argv.includes('--seed')) {
     const client = new OdooClient({ url: peer.url, db: peer.db, username: peer.admin.login, apiKey: peer.admin.apiKey });
     await seedOdoo({ client, nodeRedUrl: arg('node-red-url') });
     client.close();
   }
-  process.stdout.write(`${JSON.stringify({ url: peer.url, db: peer.db, login: peer.admin.login, password: peer.admin.password, apiKey: peer.admin.apiKey, version })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ url: peer.url, db: peer.db, login: peer.admin.login, password: peer.admin.password, apiKey: peer.admin.apiKey, version })}\n`,
+  );
   const lines = readline.createInterface({ input: process.stdin });
   const stop = async () => {
     await peer.stop();

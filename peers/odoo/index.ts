@@ -31,7 +31,10 @@ export { makePdf } from './pdf';
 
 export type FailureKind =
   /** Answer with this HTTP status and an HTML page, without running the call. */
-  | 'http500' | 'http502' | 'http503' | 'http504'
+  | 'http500'
+  | 'http502'
+  | 'http503'
+  | 'http504'
   /** Close the connection without answering, without running the call. */
   | 'reset'
   /** Run and commit the call, then close the connection without answering (the answer is lost). */
@@ -126,7 +129,17 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** base_automation.py: the triggers run by a create, and by a write. */
 const CREATE_TRIGGERS = ['on_create', 'on_create_or_write', 'on_priority_set', 'on_stage_set', 'on_state_set', 'on_tag_set', 'on_user_set'];
-const WRITE_TRIGGERS = ['on_write', 'on_archive', 'on_unarchive', 'on_create_or_write', 'on_priority_set', 'on_stage_set', 'on_state_set', 'on_tag_set', 'on_user_set'];
+const WRITE_TRIGGERS = [
+  'on_write',
+  'on_archive',
+  'on_unarchive',
+  'on_create_or_write',
+  'on_priority_set',
+  'on_stage_set',
+  'on_state_set',
+  'on_tag_set',
+  'on_user_set',
+];
 
 export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<OdooPeer> {
   const version = options.version ?? 18;
@@ -145,7 +158,8 @@ export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<Odoo
   defineModels(reg);
   installModules(reg, ['base']);
   for (const u of reg.users.values()) {
-    if (u.id > 2 && !reg.get(undefined, 'res.partner', u.partnerId)) reg.insertRaw('res.partner', { id: u.partnerId, name: u.name, active: true, type: 'contact' });
+    if (u.id > 2 && !reg.get(undefined, 'res.partner', u.partnerId))
+      reg.insertRaw('res.partner', { id: u.partnerId, name: u.name, active: true, type: 'contact' });
   }
   installModules(reg, options.modules ?? ['contacts', 'calendar', 'product', 'stock', 'account', 'base_automation']);
   const generic = ormMethods(version);
@@ -165,12 +179,20 @@ export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<Odoo
   };
 
   const versionInfo = () => ({
-    server_version: `${version}.0`, server_version_info: [version, 0, 0, 'final', 0, ''], server_serie: `${version}.0`, protocol_version: 1,
+    server_version: `${version}.0`,
+    server_version_info: [version, 0, 0, 'final', 0, ''],
+    server_serie: `${version}.0`,
+    protocol_version: 1,
   });
 
   const checkDb = (name: unknown) => {
     // psycopg2.connect() failing in sql_db.borrow(): the class is psycopg2.OperationalError itself.
-    if (name !== db) throw new PyException('psycopg2.OperationalError', `connection to server on socket "/var/run/postgresql/.s.PGSQL.5432" failed: FATAL:  database "${String(name)}" does not exist\n`, 'builtin');
+    if (name !== db)
+      throw new PyException(
+        'psycopg2.OperationalError',
+        `connection to server on socket "/var/run/postgresql/.s.PGSQL.5432" failed: FATAL:  database "${String(name)}" does not exist\n`,
+        'builtin',
+      );
   };
 
   /** security.check: the uid with its password or one of its API keys. */
@@ -191,7 +213,13 @@ export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<Odoo
 
   // ------------------------------------------------------------------------------- ORM dispatch
 
-  async function runMethod(uid: number, model: string, method: string, bind: (m: MethodDef) => { ids: number[]; params: Record<string, unknown> }, context: Record<string, unknown>): Promise<unknown> {
+  async function runMethod(
+    uid: number,
+    model: string,
+    method: string,
+    bind: (m: MethodDef) => { ids: number[]; params: Record<string, unknown> },
+    context: Record<string, unknown>,
+  ): Promise<unknown> {
     const def = reg.modelOrFail(model);
     const m = lookupMethod(reg, def, method, generic);
     const { ids, params } = bind(m);
@@ -254,7 +282,8 @@ export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<Odoo
           records.push(now);
         }
         if (!records.length) continue;
-        const actions = reg.search(sys, 'ir.actions.server', [['base_automation_id', '=', rule.id]])
+        const actions = reg
+          .search(sys, 'ir.actions.server', [['base_automation_id', '=', rule.id]])
           .map((id) => reg.get(sys, 'ir.actions.server', id) as Rec)
           .filter((a) => a.state === 'webhook');
         for (const action of actions) {
@@ -322,17 +351,30 @@ export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<Odoo
       };
       try {
         const body = Buffer.from(text, 'utf8');
-        const req = http.request(url, {
-          method: 'POST', agent: webhookAgent, timeout: webhookTimeout,
-          headers: { 'User-Agent': 'python-requests/2.28.1', 'Accept-Encoding': 'gzip, deflate', Accept: '*/*', Connection: 'keep-alive', 'Content-Type': 'application/json', 'Content-Length': String(body.length) },
-        }, (res) => {
-          res.resume();
-          res.on('end', () => {
-            finish(res.statusCode);
-            req.destroy(); // requests.post closes its one-off session
-          });
-          res.on('error', () => finish(res.statusCode));
-        });
+        const req = http.request(
+          url,
+          {
+            method: 'POST',
+            agent: webhookAgent,
+            timeout: webhookTimeout,
+            headers: {
+              'User-Agent': 'python-requests/2.28.1',
+              'Accept-Encoding': 'gzip, deflate',
+              Accept: '*/*',
+              Connection: 'keep-alive',
+              'Content-Type': 'application/json',
+              'Content-Length': String(body.length),
+            },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => {
+              finish(res.statusCode);
+              req.destroy(); // requests.post closes its one-off session
+            });
+            res.on('error', () => finish(res.statusCode));
+          },
+        );
         req.on('timeout', () => {
           req.destroy();
           finish(undefined, `Read timed out. (read timeout=${webhookTimeout / 1000})`);
@@ -391,17 +433,39 @@ export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<Odoo
   function failBefore(plan: FailurePlan | undefined, req: http.IncomingMessage, res: http.ServerResponse): boolean {
     if (!plan) return false;
     switch (plan.kind) {
-      case 'http500': send(res, 500, 'text/html', html(500, 'Internal Server Error')); return true;
-      case 'http502': send(res, 502, 'text/html', html(502, 'Bad Gateway')); return true;
-      case 'http503': send(res, 503, 'text/html', html(503, 'Service Unavailable')); return true;
-      case 'http504': send(res, 504, 'text/html', html(504, 'Gateway Time-out')); return true;
-      case 'reset': req.socket.destroy(); return true;
-      case 'hang': hung.add(res); return true;
-      default: return false;
+      case 'http500':
+        send(res, 500, 'text/html', html(500, 'Internal Server Error'));
+        return true;
+      case 'http502':
+        send(res, 502, 'text/html', html(502, 'Bad Gateway'));
+        return true;
+      case 'http503':
+        send(res, 503, 'text/html', html(503, 'Service Unavailable'));
+        return true;
+      case 'http504':
+        send(res, 504, 'text/html', html(504, 'Gateway Time-out'));
+        return true;
+      case 'reset':
+        req.socket.destroy();
+        return true;
+      case 'hang':
+        hung.add(res);
+        return true;
+      default:
+        return false;
     }
   }
 
-  async function handleRpc(protocol: 'xmlrpc' | 'jsonrpc', service: string, method: string, params: unknown[], v1: boolean, req: http.IncomingMessage, res: http.ServerResponse, id?: unknown): Promise<void> {
+  async function handleRpc(
+    protocol: 'xmlrpc' | 'jsonrpc',
+    service: string,
+    method: string,
+    params: unknown[],
+    v1: boolean,
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    id?: unknown,
+  ): Promise<void> {
     const started = Date.now();
     const model = callModel(service, params);
     const rpcMethod = callMethod(service, method, params);
@@ -419,7 +483,16 @@ export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<Odoo
     } catch (err) {
       failed = err;
     }
-    log({ protocol, service, method: rpcMethod, model, uid: typeof params[1] === 'number' ? params[1] : undefined, ok: !failed, error: failed ? (failed as Error).message : undefined, ms: Date.now() - started });
+    log({
+      protocol,
+      service,
+      method: rpcMethod,
+      model,
+      uid: typeof params[1] === 'number' ? params[1] : undefined,
+      ok: !failed,
+      error: failed ? (failed as Error).message : undefined,
+      ms: Date.now() - started,
+    });
     if (plan?.kind === 'reset-after-commit') {
       req.socket.destroy();
       return;
@@ -441,9 +514,9 @@ export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<Odoo
     }
     const envelope = failed
       ? `{"jsonrpc":"2.0","id":${JSON.stringify(id ?? null)},"error":${JSON.stringify(jsonRpcError(failed))}}`
-      // Odoo's JSON-RPC dispatcher sets `result` only when it is not None: a method that returns
-      // nothing answers {"jsonrpc": "2.0", "id": N} (after committing, like any other call).
-      : result === undefined || result === null
+      : // Odoo's JSON-RPC dispatcher sets `result` only when it is not None: a method that returns
+        // nothing answers {"jsonrpc": "2.0", "id": N} (after committing, like any other call).
+        result === undefined || result === null
         ? `{"jsonrpc":"2.0","id":${JSON.stringify(id ?? null)}}`
         : `{"jsonrpc":"2.0","id":${JSON.stringify(id ?? null)},"result":${jsonValue(result)}}`;
     send(res, 200, 'application/json', envelope);
@@ -477,22 +550,38 @@ export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<Odoo
       }
       const { ids, context, ...params } = named as { ids?: unknown; context?: Record<string, unknown> } & Record<string, unknown>;
       if (!reg.model(model)) throw HttpErr('NotFound', 404, `the model '${model}' does not exist`);
-      result = await runMethod(user.id, model, method, (md) => {
-        if (md.api === 'model' && Array.isArray(ids) && ids.length) throw HttpErr('UnprocessableEntity', 422, `cannot call ${model}.${method} with ids`);
-        for (const k of Object.keys(params)) {
-          if (!md.params.includes(k)) throw HttpErr('UnprocessableEntity', 422, `got an unexpected keyword argument '${k}'`);
-        }
-        return { ids: md.api === 'records' ? normaliseIds(ids ?? []) : [], params };
-      }, context ?? {}).catch((err: unknown) => {
+      result = await runMethod(
+        user.id,
+        model,
+        method,
+        (md) => {
+          if (md.api === 'model' && Array.isArray(ids) && ids.length) throw HttpErr('UnprocessableEntity', 422, `cannot call ${model}.${method} with ids`);
+          for (const k of Object.keys(params)) {
+            if (!md.params.includes(k)) throw HttpErr('UnprocessableEntity', 422, `got an unexpected keyword argument '${k}'`);
+          }
+          return { ids: md.api === 'records' ? normaliseIds(ids ?? []) : [], params };
+        },
+        context ?? {},
+      ).catch((err: unknown) => {
         if (err instanceof PyException && err.pyName === 'builtins.AttributeError') throw HttpErr('NotFound', 404, err.message);
-        if (err instanceof PyException && err.pyName === 'odoo.exceptions.UserError' && /^Object \S+ doesn't exist/.test(err.message)) throw HttpErr('NotFound', 404, `the model '${model}' does not exist`);
+        if (err instanceof PyException && err.pyName === 'odoo.exceptions.UserError' && /^Object \S+ doesn't exist/.test(err.message))
+          throw HttpErr('NotFound', 404, `the model '${model}' does not exist`);
         throw err;
       });
       // BaseModel results come back as ids; here results are already plain.
     } catch (err) {
       failed = err;
     }
-    log({ protocol: 'json2', service: 'json2', method, model, uid, ok: !failed, error: failed ? (failed as Error).message : undefined, ms: Date.now() - started });
+    log({
+      protocol: 'json2',
+      service: 'json2',
+      method,
+      model,
+      uid,
+      ok: !failed,
+      error: failed ? (failed as Error).message : undefined,
+      ms: Date.now() - started,
+    });
     if (plan?.kind === 'reset-after-commit') {
       req.socket.destroy();
       return;
@@ -548,7 +637,13 @@ export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<Odoo
     if (version < 19 && path.startsWith('/json/')) {
       // Odoo 17/18's /json/<path> is the web client's auth='user' route: without a session, a redirect to the login.
       const location = `/web/login?redirect=${encodeURIComponent(`${path}?${url.search.slice(1)}`)}`;
-      send(res, 303, 'text/html; charset=utf-8', `<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n<h1>Redirecting...</h1>\n<p>You should be redirected automatically to the target URL: <a href="${location}">${location}</a>. If not, click the link.\n`, { Location: location });
+      send(
+        res,
+        303,
+        'text/html; charset=utf-8',
+        `<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n<h1>Redirecting...</h1>\n<p>You should be redirected automatically to the target URL: <a href="${location}">${location}</a>. If not, click the link.\n`,
+        { Location: location },
+      );
       return;
     }
     if ((path === '/web/version' && version >= 19) || path === '/web/webclient/version_info') {
@@ -575,9 +670,27 @@ export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<Odoo
       const sid = randomBytes(20).toString('hex');
       sessions.set(sid, { uid: u.id, db });
       log({ protocol: 'web', service: 'session', method: 'authenticate', uid: u.id, ok: true, ms: 0 });
-      send(res, 200, 'application/json', JSON.stringify({ jsonrpc: '2.0', id: msg.id ?? null, result: { uid: u.id, is_admin: Boolean(u.admin), name: u.name, username: u.login, db, server_version: `${version}.0`, user_context: { lang: 'en_US', tz: 'Europe/Madrid', uid: u.id } } }), {
-        'Set-Cookie': `session_id=${sid}; Expires=${new Date(Date.now() + 7 * 86400000).toUTCString()}; Max-Age=604800; HttpOnly; Path=/; SameSite=Lax`,
-      });
+      send(
+        res,
+        200,
+        'application/json',
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: msg.id ?? null,
+          result: {
+            uid: u.id,
+            is_admin: Boolean(u.admin),
+            name: u.name,
+            username: u.login,
+            db,
+            server_version: `${version}.0`,
+            user_context: { lang: 'en_US', tz: 'Europe/Madrid', uid: u.id },
+          },
+        }),
+        {
+          'Set-Cookie': `session_id=${sid}; Expires=${new Date(Date.now() + 7 * 86400000).toUTCString()}; Max-Age=604800; HttpOnly; Path=/; SameSite=Lax`,
+        },
+      );
       return;
     }
     if (req.method === 'GET' && (m = /^\/report\/pdf\/([^/]+)\/([\d,]+)$/.exec(path))) {
@@ -594,7 +707,9 @@ export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<Odoo
         if (reportId === undefined) throw UserError(`Report not found: ${reportName}`);
         const report = reg.get(env, 'ir.actions.report', reportId) as Rec;
         reg.checkAccess(env, String(report.model), 'read');
-        for (const id of ids) if (!reg.get(env, String(report.model), id)) throw new PyException('odoo.exceptions.MissingError', 'Record does not exist or has been deleted.', 'missing');
+        for (const id of ids)
+          if (!reg.get(env, String(report.model), id))
+            throw new PyException('odoo.exceptions.MissingError', 'Record does not exist or has been deleted.', 'missing');
         const pdf = report.model === 'account.move' && ids.length === 1 ? renderInvoicePdf(env, ids[0]) : makePdf(`${String(report.name)} ${ids.join(', ')}`);
         log({ protocol: 'web', service: 'report', method: reportName, model: String(report.model), uid: session.uid, ok: true, ms: 0 });
         send(res, 200, 'application/pdf', pdf);
@@ -635,7 +750,15 @@ export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<Odoo
         return;
       }
       log({ protocol: 'web', service: 'portal', method: 'invoice_pdf', model: 'account.move', ok: true, ms: 0 });
-      send(res, 200, 'application/pdf', renderInvoicePdf(env, id), url.searchParams.get('download') === 'true' ? { 'Content-Disposition': `attachment; filename*=UTF-8''${encodeURIComponent(`${String(move.name).replace(/\//g, '_')}.pdf`)}` } : {});
+      send(
+        res,
+        200,
+        'application/pdf',
+        renderInvoicePdf(env, id),
+        url.searchParams.get('download') === 'true'
+          ? { 'Content-Disposition': `attachment; filename*=UTF-8''${encodeURIComponent(`${String(move.name).replace(/\//g, '_')}.pdf`)}` }
+          : {},
+      );
       return;
     }
     if (path === '/web/login') {
@@ -678,9 +801,22 @@ export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<Odoo
   const url = `http://${options.host ?? '127.0.0.1'}:${port}`;
 
   return {
-    url, port, db, version, registry: reg, admin, calls, webhooks, sentMail: reg.sentMail, stats,
-    setLatency: (ms) => { latency = Math.max(0, ms); },
-    failNext: (plan) => { failures.push({ times: 1, ...plan, kind: plan.kind } as Required<Pick<FailurePlan, 'kind' | 'times'>> & FailurePlan); },
+    url,
+    port,
+    db,
+    version,
+    registry: reg,
+    admin,
+    calls,
+    webhooks,
+    sentMail: reg.sentMail,
+    stats,
+    setLatency: (ms) => {
+      latency = Math.max(0, ms);
+    },
+    failNext: (plan) => {
+      failures.push({ times: 1, ...plan, kind: plan.kind } as Required<Pick<FailurePlan, 'kind' | 'times'>> & FailurePlan);
+    },
     clearFailures: () => {
       failures.length = 0;
       for (const res of hung) res.socket?.destroy();

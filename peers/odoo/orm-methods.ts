@@ -11,11 +11,15 @@ const asDomain = (v: unknown) => (v === undefined ? [] : v);
 export function ormMethods(version: number): Record<string, MethodDef> {
   return {
     search: {
-      api: 'model', params: ['domain', 'offset', 'limit', 'order'], readOnly: true,
+      api: 'model',
+      params: ['domain', 'offset', 'limit', 'order'],
+      readOnly: true,
       fn: (env, _ids, p) => env.registry.search(env, env.model as string, asDomain(p.domain), p),
     },
     search_read: {
-      api: 'model', params: ['domain', 'fields', 'offset', 'limit', 'order', 'load'], readOnly: true,
+      api: 'model',
+      params: ['domain', 'fields', 'offset', 'limit', 'order', 'load'],
+      readOnly: true,
       fn: (env, _ids, p) => {
         const model = env.model as string;
         const ids = env.registry.search(env, model, asDomain(p.domain), p);
@@ -23,25 +27,35 @@ export function ormMethods(version: number): Record<string, MethodDef> {
       },
     },
     search_count: {
-      api: 'model', params: ['domain', 'limit'], readOnly: true,
+      api: 'model',
+      params: ['domain', 'limit'],
+      readOnly: true,
       fn: (env, _ids, p) => env.registry.search(env, env.model as string, asDomain(p.domain), { limit: p.limit }).length,
     },
     read: {
-      api: 'records', params: ['fields', 'load'], readOnly: true,
+      api: 'records',
+      params: ['fields', 'load'],
+      readOnly: true,
       fn: (env, ids, p) => env.registry.read(env, env.model as string, ids, p.fields, p.load === undefined ? '_classic_read' : (p.load as string | null)),
     },
     create: {
-      api: 'model', params: ['vals_list'],
+      api: 'model',
+      params: ['vals_list'],
       fn: (env, _ids, p) => {
         const single = p.vals_list && typeof p.vals_list === 'object' && !Array.isArray(p.vals_list);
         if (p.vals_list === undefined) throw TypeErr("create() missing 1 required positional argument: 'vals_list'");
-        const ids = env.registry.create(env, env.model as string, single ? [p.vals_list as Record<string, unknown>] : (p.vals_list as Array<Record<string, unknown>>));
+        const ids = env.registry.create(
+          env,
+          env.model as string,
+          single ? [p.vals_list as Record<string, unknown>] : (p.vals_list as Array<Record<string, unknown>>),
+        );
         // @api.model_create_multi: a dict in, one record out (an int over RPC); a list in, a list out.
         return single ? ids[0] : ids;
       },
     },
     write: {
-      api: 'records', params: ['vals'],
+      api: 'records',
+      params: ['vals'],
       fn: (env, ids, p) => {
         if (p.vals === undefined) throw TypeErr("write() missing 1 required positional argument: 'vals'");
         return env.registry.write(env, env.model as string, ids, p.vals as Record<string, unknown>);
@@ -54,15 +68,22 @@ export function ormMethods(version: number): Record<string, MethodDef> {
     action_archive: { api: 'records', params: [], fn: (env, ids) => setActive(env, ids, (was) => (was ? false : undefined)) },
     action_unarchive: { api: 'records', params: [], fn: (env, ids) => setActive(env, ids, (was) => (was ? undefined : true)) },
     exists: {
-      api: 'records', params: [], readOnly: true,
+      api: 'records',
+      params: [],
+      readOnly: true,
       fn: (env, ids) => ids.filter((id) => env.registry.get(env, env.model as string, id)),
     },
     fields_get: {
-      api: 'model', params: ['allfields', 'attributes'], readOnly: true,
-      fn: (env, _ids, p) => fieldsGet(env.registry, env.registry.modelOrFail(env.model as string), p.allfields as string[] | undefined, p.attributes as string[] | undefined),
+      api: 'model',
+      params: ['allfields', 'attributes'],
+      readOnly: true,
+      fn: (env, _ids, p) =>
+        fieldsGet(env.registry, env.registry.modelOrFail(env.model as string), p.allfields as string[] | undefined, p.attributes as string[] | undefined),
     },
     default_get: {
-      api: 'model', params: ['fields_list'], readOnly: true,
+      api: 'model',
+      params: ['fields_list'],
+      readOnly: true,
       fn: (env, _ids, p) => {
         const def = env.registry.modelOrFail(env.model as string);
         const out: Record<string, unknown> = {};
@@ -76,7 +97,9 @@ export function ormMethods(version: number): Record<string, MethodDef> {
       },
     },
     name_search: {
-      api: 'model', params: ['name', version >= 18 ? 'domain' : 'args', 'operator', 'limit'], readOnly: true,
+      api: 'model',
+      params: ['name', version >= 18 ? 'domain' : 'args', 'operator', 'limit'],
+      readOnly: true,
       fn: (env, _ids, p) => {
         const model = env.model as string;
         const def = env.registry.modelOrFail(model);
@@ -88,7 +111,8 @@ export function ormMethods(version: number): Record<string, MethodDef> {
       },
     },
     name_create: {
-      api: 'model', params: ['name'],
+      api: 'model',
+      params: ['name'],
       fn: (env, _ids, p) => {
         const model = env.model as string;
         const def = env.registry.modelOrFail(model);
@@ -98,7 +122,8 @@ export function ormMethods(version: number): Record<string, MethodDef> {
       },
     },
     copy: {
-      api: 'records', params: ['default'],
+      api: 'records',
+      params: ['default'],
       fn: (env, ids, p) => {
         const model = env.model as string;
         const def = env.registry.modelOrFail(model);
@@ -115,7 +140,9 @@ export function ormMethods(version: number): Record<string, MethodDef> {
       },
     },
     check_access_rights: {
-      api: 'model', params: ['operation', 'raise_exception'], readOnly: true,
+      api: 'model',
+      params: ['operation', 'raise_exception'],
+      readOnly: true,
       fn: (env, _ids, p) => {
         try {
           env.registry.checkAccess(env, env.model as string, p.operation as 'read');
@@ -152,8 +179,14 @@ function fieldsGet(registry: Registry, def: ModelDef, allfields?: string[], attr
     if (allfields?.length && !allfields.includes(name)) continue;
     const f = registry.field(def, name)!;
     const full: Record<string, unknown> = {
-      type: f.type, string: f.string, required: Boolean(f.required), readonly: Boolean(f.readonly),
-      store: f.store !== false, searchable: true, sortable: f.store !== false, manual: Boolean(f.custom),
+      type: f.type,
+      string: f.string,
+      required: Boolean(f.required),
+      readonly: Boolean(f.readonly),
+      store: f.store !== false,
+      searchable: true,
+      sortable: f.store !== false,
+      manual: Boolean(f.custom),
       ...(f.relation ? { relation: f.relation } : {}),
       ...(f.selection ? { selection: f.selection } : {}),
       ...(f.related ? { related: f.related.join('.') } : {}),
@@ -168,9 +201,32 @@ function fieldsGet(registry: Registry, def: ModelDef, allfields?: string[], attr
  * AccessError; any other name starting with _ does not exist (AttributeError), like any unknown name.
  */
 const PRIVATE_METHODS: Array<[string, string]> = [
-  ...['_search', '_read_group', '_create', '_write', '_compute_display_name', '_name_search', '_check_company', '_get_view', '_fetch_query', '_flush_search', '_where_calc', '_filtered_access', '_read_format', '_check_access', '_as_query'].map((n): [string, string] => ['*', n]),
-  ['res.partner', '_get_gravatar_image'], ['res.partner', '_compute_commercial_partner'], ['ir.actions.report', '_render_qweb_pdf'], ['ir.actions.report', '_render'],
-  ['stock.quant', '_apply_inventory'], ['stock.quant', '_get_inventory_move_values'], ['stock.move', '_action_done'], ['stock.move', '_action_confirm'], ['account.move', '_post'],
+  ...[
+    '_search',
+    '_read_group',
+    '_create',
+    '_write',
+    '_compute_display_name',
+    '_name_search',
+    '_check_company',
+    '_get_view',
+    '_fetch_query',
+    '_flush_search',
+    '_where_calc',
+    '_filtered_access',
+    '_read_format',
+    '_check_access',
+    '_as_query',
+  ].map((n): [string, string] => ['*', n]),
+  ['res.partner', '_get_gravatar_image'],
+  ['res.partner', '_compute_commercial_partner'],
+  ['ir.actions.report', '_render_qweb_pdf'],
+  ['ir.actions.report', '_render'],
+  ['stock.quant', '_apply_inventory'],
+  ['stock.quant', '_get_inventory_move_values'],
+  ['stock.move', '_action_done'],
+  ['stock.move', '_action_confirm'],
+  ['account.move', '_post'],
 ];
 
 /** The method as Python would find it on the model, or AttributeError / AccessError. */
@@ -178,7 +234,10 @@ export function lookupMethod(registry: Registry, def: ModelDef, name: string, ge
   // odoo/service/model.py get_public_method (Odoo 18): unknown first, then private.
   const own = def.methods[name];
   const g = generic[name];
-  const exists = (own && !(name === 'message_post' && !def.mailThread)) || g || (name.startsWith('_') && PRIVATE_METHODS.some(([m, n]) => n === name && (m === '*' || m === def.name)));
+  const exists =
+    (own && !(name === 'message_post' && !def.mailThread)) ||
+    g ||
+    (name.startsWith('_') && PRIVATE_METHODS.some(([m, n]) => n === name && (m === '*' || m === def.name)));
   if (!exists) throw AttributeErr(`The method '${def.name}.${name}' does not exist`);
   if (name.startsWith('_')) {
     if (registry.version >= 18) throw AccessError(`Private methods (such as '${def.name}.${name}') cannot be called remotely.`);
@@ -200,7 +259,9 @@ export function bindArgs(method: string, m: MethodDef, args: unknown[], kwargs: 
   if (positional.length > m.params.length) {
     throw TypeErr(`${method}() takes ${m.params.length + 1} positional argument${m.params.length ? 's' : ''} but ${positional.length + 1} were given`);
   }
-  positional.forEach((v, i) => { params[m.params[i]] = v; });
+  positional.forEach((v, i) => {
+    params[m.params[i]] = v;
+  });
   for (const [k, v] of Object.entries(kwargs)) {
     if (k === 'context') continue;
     if (!m.params.includes(k)) throw TypeErr(`${qualified(method)}() got an unexpected keyword argument '${k}'`);
@@ -212,7 +273,9 @@ export function bindArgs(method: string, m: MethodDef, args: unknown[], kwargs: 
 
 /** Python 3.11 names a function by its __qualname__: the ORM's own methods live on BaseModel. */
 function qualified(method: string): string {
-  return ['search', 'search_count', 'search_read', 'read', 'fields_get', 'exists', 'name_search', 'default_get'].includes(method) ? `BaseModel.${method}` : method;
+  return ['search', 'search_count', 'search_read', 'read', 'fields_get', 'exists', 'name_search', 'default_get'].includes(method)
+    ? `BaseModel.${method}`
+    : method;
 }
 
 export function normaliseIds(v: unknown): number[] {

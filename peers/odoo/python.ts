@@ -107,11 +107,17 @@ export function pyRepr(v: unknown): string {
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(v).includes('.') || String(v).includes('e') ? String(v) : `${v}.0`;
   if (typeof v === 'string') {
     const quote = v.includes("'") && !v.includes('"') ? '"' : "'";
-    const body = v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(quote === "'" ? /'/g : /"/g, `\\${quote}`);
+    const body = v
+      .replace(/\\/g, '\\\\')
+      .replace(/\n/g, '\\n')
+      .replace(quote === "'" ? /'/g : /"/g, `\\${quote}`);
     return `${quote}${body}${quote}`;
   }
   if (Array.isArray(v)) return `[${v.map(pyRepr).join(', ')}]`;
-  if (typeof v === 'object') return `{${Object.entries(v as Record<string, unknown>).map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`).join(', ')}}`;
+  if (typeof v === 'object')
+    return `{${Object.entries(v as Record<string, unknown>)
+      .map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`)
+      .join(', ')}}`;
   return String(v);
 }
 

@@ -6,15 +6,25 @@
  * stay invisible to other calls until it commits (which matters while an automation rule's webhook is
  * being sent, before the commit), and an exception rolls every change of the call back.
  */
-import {
-  AccessError, KeyErr, PgError, TypeErr, UserError, ValidationError, ValueErr, leafRepr,
-  missingRecord, pyRepr,
-} from './python';
+import { AccessError, KeyErr, PgError, TypeErr, UserError, ValidationError, ValueErr, leafRepr, missingRecord, pyRepr } from './python';
 import { performance } from 'node:perf_hooks';
 
 export type FieldType =
-  | 'char' | 'text' | 'html' | 'integer' | 'float' | 'monetary' | 'boolean' | 'date' | 'datetime'
-  | 'selection' | 'many2one' | 'one2many' | 'many2many' | 'binary' | 'json';
+  | 'char'
+  | 'text'
+  | 'html'
+  | 'integer'
+  | 'float'
+  | 'monetary'
+  | 'boolean'
+  | 'date'
+  | 'datetime'
+  | 'selection'
+  | 'many2one'
+  | 'one2many'
+  | 'many2many'
+  | 'binary'
+  | 'json';
 
 export type Rec = Record<string, unknown> & { id: number };
 
@@ -194,7 +204,14 @@ function sqlTimestamp(value: unknown): string {
 }
 
 const DATETIME_FORMAT = '%Y-%m-%d %H:%M:%S';
-const FORMAT_PART: Record<string, string> = { '%Y': '(\\d{4})', '%m': '(\\d{1,2})', '%d': '(\\d{1,2})', '%H': '(\\d{1,2})', '%M': '(\\d{1,2})', '%S': '(\\d{1,2})' };
+const FORMAT_PART: Record<string, string> = {
+  '%Y': '(\\d{4})',
+  '%m': '(\\d{1,2})',
+  '%d': '(\\d{1,2})',
+  '%H': '(\\d{1,2})',
+  '%M': '(\\d{1,2})',
+  '%S': '(\\d{1,2})',
+};
 
 /**
  * fields.Datetime.to_datetime(value): datetime.strptime(value, DATETIME_FORMAT[:len(value)-2]), so a
@@ -216,10 +233,24 @@ function toOdooDatetime(value: string): string {
   return `${y}-${p2(mo)}-${p2(d)} ${p2(h)}:${p2(mi)}:${p2(Math.min(s, 59))}`;
 }
 
-export function makeModel(name: string, description: string, module: string, fields: Array<Omit<FieldDef, 'string'> & { string?: string }>, extra: Partial<ModelDef> = {}): ModelDef {
+export function makeModel(
+  name: string,
+  description: string,
+  module: string,
+  fields: Array<Omit<FieldDef, 'string'> & { string?: string }>,
+  extra: Partial<ModelDef> = {},
+): ModelDef {
   const map = new Map<string, FieldDef>();
   for (const [fname, type, string, relation] of MAGIC) {
-    map.set(fname, { name: fname, type, string, relation, store: fname !== 'display_name', readonly: true, compute: fname === 'display_name' ? (env, rec) => env.registry.displayName(env, name, rec) : undefined });
+    map.set(fname, {
+      name: fname,
+      type,
+      string,
+      relation,
+      store: fname !== 'display_name',
+      readonly: true,
+      compute: fname === 'display_name' ? (env, rec) => env.registry.displayName(env, name, rec) : undefined,
+    });
   }
   for (const f of fields) map.set(f.name, { string: f.name.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase()), ...f });
   return { name, description, module, fields: map, order: 'id', recName: map.has('name') ? 'name' : undefined, methods: {}, hooks: {}, ...extra };
@@ -230,7 +261,9 @@ class Mutex {
   private tail: Promise<void> = Promise.resolve();
   async lock(): Promise<() => void> {
     let release!: () => void;
-    const next = new Promise<void>((r) => { release = r; });
+    const next = new Promise<void>((r) => {
+      release = r;
+    });
     const prev = this.tail;
     this.tail = prev.then(() => next);
     await prev;
@@ -373,7 +406,9 @@ export class Registry {
     const user = this.users.get(env.uid);
     const verb = { read: 'access', write: 'modify', create: 'create', unlink: 'delete' }[op];
     const refuse = (groups: string) =>
-      AccessError(`You are not allowed to ${verb} '${def.description}' (${model}) records.\n\n${groups}\n\nContact your administrator to request access if necessary.`);
+      AccessError(
+        `You are not allowed to ${verb} '${def.description}' (${model}) records.\n\n${groups}\n\nContact your administrator to request access if necessary.`,
+      );
     if (!user || env.uid === 1) return;
     if (user.deniedModels?.includes(model)) throw refuse('This operation is allowed for the following groups:\n\t- Administration/Settings');
     if (user.readOnly && op !== 'read') throw refuse('This operation is allowed for the following groups:\n\t- Role / User');
@@ -487,7 +522,7 @@ export class Registry {
     if (domain === undefined || domain === null || domain === false) return () => true;
     if (!Array.isArray(domain)) throw ValueErr(`Invalid domain: ${pyRepr(domain)}`);
     let i = 0;
-    const parse = (): (rec: Rec) => boolean => {
+    const parse = (): ((rec: Rec) => boolean) => {
       if (i >= domain.length) throw ValueErr(`Domain ${pyRepr(domain)} is syntactically not correct.`);
       const item = domain[i++];
       if (item === '&' || item === '|') {
@@ -533,7 +568,11 @@ export class Registry {
       };
     }
     checkLeafValue(def, f, op, value, leaf);
-    if ((f.type === 'many2one' || f.type === 'many2many' || f.type === 'one2many') && f.relation && (typeof value === 'string' || (Array.isArray(value) && value.some((x) => typeof x === 'string')))) {
+    if (
+      (f.type === 'many2one' || f.type === 'many2many' || f.type === 'one2many') &&
+      f.relation &&
+      (typeof value === 'string' || (Array.isArray(value) && value.some((x) => typeof x === 'string')))
+    ) {
       // Odoo resolves names given for a relational field with a name search on the target.
       const target = this.modelOrFail(f.relation);
       const names = Array.isArray(value) ? value : [value];
@@ -576,15 +615,21 @@ export class Registry {
   sorter(env: Env, def: ModelDef, order: string | undefined): ((a: Rec, b: Rec) => number) | null {
     const spec = (order ?? def.order ?? 'id').trim() || 'id';
     if (/^id( asc)?$/i.test(spec)) return null; // tables iterate in id order already
-    const parts = spec.split(',').map((p) => p.trim()).filter(Boolean).map((p) => {
-      const m = /^([\w.]+)(?:\s+(asc|desc))?(?:\s+nulls\s+(first|last))?$/i.exec(p);
-      if (!m) {
-        throw ValueErr(`Invalid "order" specified (${spec}). A valid "order" specification is a comma-separated list of valid field names (optionally followed by asc/desc for the direction)`);
-      }
-      const f = this.field(def, m[1]);
-      if (!f) throw ValueErr(`Invalid field '${m[1]}' on model '${def.name}'`);
-      return { f, desc: (m[2] ?? '').toLowerCase() === 'desc' };
-    });
+    const parts = spec
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)
+      .map((p) => {
+        const m = /^([\w.]+)(?:\s+(asc|desc))?(?:\s+nulls\s+(first|last))?$/i.exec(p);
+        if (!m) {
+          throw ValueErr(
+            `Invalid "order" specified (${spec}). A valid "order" specification is a comma-separated list of valid field names (optionally followed by asc/desc for the direction)`,
+          );
+        }
+        const f = this.field(def, m[1]);
+        if (!f) throw ValueErr(`Invalid field '${m[1]}' on model '${def.name}'`);
+        return { f, desc: (m[2] ?? '').toLowerCase() === 'desc' };
+      });
     const key = (rec: Rec, f: FieldDef): unknown => {
       const v = f.name === 'id' ? rec.id : this.raw(env, def, rec, f.name);
       if (f.type === 'many2one' && v && f.relation) {
@@ -654,7 +699,11 @@ export class Registry {
     const def = this.modelOrFail(model);
     this.checkAccess(env, model, 'read');
     // ir.attachment._search: attachments of binary fields (res_field set) stay out unless asked for.
-    if (model === 'ir.attachment' && !env.context.skip_res_field_check && !(Array.isArray(domain) && domain.some((x) => Array.isArray(x) && (x[0] === 'id' || x[0] === 'res_field')))) {
+    if (
+      model === 'ir.attachment' &&
+      !env.context.skip_res_field_check &&
+      !(Array.isArray(domain) && domain.some((x) => Array.isArray(x) && (x[0] === 'id' || x[0] === 'res_field')))
+    ) {
       domain = [['res_field', '=', false], ...(Array.isArray(domain) ? domain : [])];
     }
     const match = this.compileDomain(env, def, withActiveTest(env, def, domain));
@@ -693,10 +742,12 @@ export class Registry {
     // Odoo 18 fetches what exists: a missing id is left out of the answer, never an error.
     ids = ids.filter((id) => this.get(env, model, id));
     // While a transaction is uncommitted, what a reader sees depends on who reads: never cache then.
-    const cacheable = this.shield.size === 0 && names.every((n) => {
-      const f = this.field(def, n);
-      return f && !f.volatile && !f.related && (!f.compute || n === 'display_name') && f.type !== 'one2many';
-    });
+    const cacheable =
+      this.shield.size === 0 &&
+      names.every((n) => {
+        const f = this.field(def, n);
+        return f && !f.volatile && !f.related && (!f.compute || n === 'display_name') && f.type !== 'one2many';
+      });
     const sig = cacheable ? this.cacheSignature(def, names, load) : undefined;
     return ids.map((id) => {
       const rec = this.get(env, model, id) as Rec;
@@ -762,8 +813,8 @@ export class Registry {
             const target = this.models.get(f.relation);
             throw ValidationError(
               `The operation cannot be completed: another model requires the record being deleted. If possible, archive it instead.\n\n` +
-              `Model: ${def.description} (${def.name})\nConstraint: ${def.name.replace(/\./g, '_')}_${f.name}_fkey\n` +
-              (target ? '' : ''),
+                `Model: ${def.description} (${def.name})\nConstraint: ${def.name.replace(/\./g, '_')}_${f.name}_fkey\n` +
+                (target ? '' : ''),
             );
           }
         }
@@ -772,14 +823,19 @@ export class Registry {
       case 'float':
       case 'monetary': {
         const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' && !Number.isNaN(Number(value)) ? Number(value) : NaN;
-        if (!Number.isFinite(n)) throw PgError('InvalidTextRepresentation', `invalid input syntax for type ${f.type === 'float' ? 'double precision' : 'numeric'}: "${String(value)}"\nLINE 1: ...`);
+        if (!Number.isFinite(n))
+          throw PgError(
+            'InvalidTextRepresentation',
+            `invalid input syntax for type ${f.type === 'float' ? 'double precision' : 'numeric'}: "${String(value)}"\nLINE 1: ...`,
+          );
         return n;
       }
       case 'boolean':
         return Boolean(value);
       case 'date': {
         const s = String(value);
-        if (!/^\d{4}-\d{2}-\d{2}$/.test(s.slice(0, 10)) || Number.isNaN(Date.parse(s.slice(0, 10)))) throw ValueErr(`time data ${pyRepr(s)} does not match format '%Y-%m-%d'`);
+        if (!/^\d{4}-\d{2}-\d{2}$/.test(s.slice(0, 10)) || Number.isNaN(Date.parse(s.slice(0, 10))))
+          throw ValueErr(`time data ${pyRepr(s)} does not match format '%Y-%m-%d'`);
         return s.slice(0, 10);
       }
       case 'datetime':
@@ -839,7 +895,9 @@ export class Registry {
   private checkIds(env: Env, model: string, ids: number[], def: ModelDef, f: FieldDef): number[] {
     for (const id of ids) {
       if (!this.get(env, model, id)) {
-        throw ValidationError(`The operation cannot be completed: another model requires the record being deleted. If possible, archive it instead.\n\nModel: ${def.description} (${def.name})\nConstraint: ${def.name.replace(/\./g, '_')}_${f.name}_fkey\n`);
+        throw ValidationError(
+          `The operation cannot be completed: another model requires the record being deleted. If possible, archive it instead.\n\nModel: ${def.description} (${def.name})\nConstraint: ${def.name.replace(/\./g, '_')}_${f.name}_fkey\n`,
+        );
       }
     }
     return [...new Set(ids)];
@@ -891,10 +949,16 @@ export class Registry {
         else rec[k] = this.convert(env, def, f, v);
       }
       for (const f of def.fields.values()) {
-        if (f.required && f.store !== false && !f.compute && (rec[f.name] === undefined || rec[f.name] === false || rec[f.name] === '') && f.type !== 'boolean') {
+        if (
+          f.required &&
+          f.store !== false &&
+          !f.compute &&
+          (rec[f.name] === undefined || rec[f.name] === false || rec[f.name] === '') &&
+          f.type !== 'boolean'
+        ) {
           throw ValidationError(
             `The operation cannot be completed:\n- Create/update: a mandatory field is not set.\n- Delete: another model requires the record being deleted. If possible, archive it instead.\n\n` +
-            `Model: ${def.description} (${def.name})\nField: ${f.string} (${f.name})\n`,
+              `Model: ${def.description} (${def.name})\nField: ${f.string} (${f.name})\n`,
           );
         }
       }
@@ -962,7 +1026,7 @@ export class Registry {
         if (f.required && f.type !== 'boolean' && (live[k] === false || live[k] === '')) {
           throw ValidationError(
             `The operation cannot be completed:\n- Create/update: a mandatory field is not set.\n- Delete: another model requires the record being deleted. If possible, archive it instead.\n\n` +
-            `Model: ${def.description} (${def.name})\nField: ${f.string} (${f.name})\n`,
+              `Model: ${def.description} (${def.name})\nField: ${f.string} (${f.name})\n`,
           );
         }
         stored.add(k);
@@ -1007,7 +1071,25 @@ export class Registry {
 
 export const CACHE_KEY = Symbol('odoo-peer-cache-key');
 
-const OPERATORS = new Set(['=', '!=', '<', '<=', '>', '>=', 'in', 'not in', 'like', 'not like', 'ilike', 'not ilike', '=like', '=ilike', '=?', 'child_of', 'parent_of']);
+const OPERATORS = new Set([
+  '=',
+  '!=',
+  '<',
+  '<=',
+  '>',
+  '>=',
+  'in',
+  'not in',
+  'like',
+  'not like',
+  'ilike',
+  'not ilike',
+  '=like',
+  '=ilike',
+  '=?',
+  'child_of',
+  'parent_of',
+]);
 
 function emptyOf(f: FieldDef): unknown {
   switch (f.type) {
@@ -1048,7 +1130,10 @@ function checkLeafValue(def: ModelDef, f: FieldDef, op: string, value: unknown, 
   const values = Array.isArray(value) ? value : [value];
   const wrong = values.find(bad);
   if (wrong !== undefined) {
-    throw PgError('InvalidTextRepresentation', `invalid input syntax for type ${f.type === 'float' ? 'double precision' : 'integer'}: "${String(wrong)}"\nLINE 1: ...WHERE ("${def.name.replace(/\./g, '_')}"."${f.name}" ${op.toUpperCase()} ...\n(leaf ${leafRepr(leaf)})`);
+    throw PgError(
+      'InvalidTextRepresentation',
+      `invalid input syntax for type ${f.type === 'float' ? 'double precision' : 'integer'}: "${String(wrong)}"\nLINE 1: ...WHERE ("${def.name.replace(/\./g, '_')}"."${f.name}" ${op.toUpperCase()} ...\n(leaf ${leafRepr(leaf)})`,
+    );
   }
 }
 

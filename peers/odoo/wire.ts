@@ -114,12 +114,17 @@ export function xmlFaultFor(err: unknown, v1 = false): string {
   const exc = asPy(err);
   if (v1) {
     switch (exc.kind) {
-      case 'missing': return xmlFault(`warning -- MissingError\n\n${exc.message}`, '');
-      case 'access_error': return xmlFault(`warning -- AccessError\n\n${exc.message}`, '');
-      case 'access_denied': return xmlFault('AccessDenied', exc.message);
+      case 'missing':
+        return xmlFault(`warning -- MissingError\n\n${exc.message}`, '');
+      case 'access_error':
+        return xmlFault(`warning -- AccessError\n\n${exc.message}`, '');
+      case 'access_denied':
+        return xmlFault('AccessDenied', exc.message);
       case 'user':
-      case 'validation': return xmlFault(`warning -- UserError\n\n${exc.message}`, '');
-      default: return xmlFault(exc.message, traceback(exc));
+      case 'validation':
+        return xmlFault(`warning -- UserError\n\n${exc.message}`, '');
+      default:
+        return xmlFault(exc.message, traceback(exc));
     }
   }
   return xmlFault(exc.faultCode, exc.faultCode === 1 ? traceback(exc) : exc.message);
@@ -160,14 +165,22 @@ export function json2Error(err: unknown): { status: number; body: Record<string,
   const exc = asPy(err);
   return {
     status: exc.json2Status,
-    body: { name: exc.pyName, message: exc.message, arguments: [exc.message, exc.json2Status], context: {}, debug: exc.kind === 'access_denied' ? '' : traceback(exc, 'web_json_2_rpc') },
+    body: {
+      name: exc.pyName,
+      message: exc.message,
+      arguments: [exc.message, exc.json2Status],
+      context: {},
+      debug: exc.kind === 'access_denied' ? '' : traceback(exc, 'web_json_2_rpc'),
+    },
   };
 }
 
 /** Parses an XML-RPC <methodCall> with the `xmlrpc` package (independent of the client's own parser). */
 export function parseXmlCall(body: Buffer): Promise<{ method: string; params: unknown[] }> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const Deserializer = require('xmlrpc/lib/deserializer') as new () => { deserializeMethodCall(s: Readable, cb: (e: Error | null, m?: string, p?: unknown[]) => void): void };
+  const Deserializer = require('xmlrpc/lib/deserializer') as new () => {
+    deserializeMethodCall(s: Readable, cb: (e: Error | null, m?: string, p?: unknown[]) => void): void;
+  };
   return new Promise((resolve, reject) => {
     new Deserializer().deserializeMethodCall(Readable.from([body]), (err, method, params) => {
       if (err) reject(err);

@@ -5,7 +5,9 @@ function pdfText(s: string): string {
 
 /** `info.creationDate`: an Info dictionary with /CreationDate (D:YYYYMMDDHHmmSSZ), as wkhtmltopdf stamps every rendering. */
 export function makePdf(title: string, lines: string[] = [], info: { creationDate?: Date } = {}): Buffer {
-  const text = [`BT /F1 18 Tf 72 770 Td (${pdfText(title)}) Tj ET`, ...lines.map((l, i) => `BT /F1 11 Tf 72 ${740 - i * 16} Td (${pdfText(l)}) Tj ET`)].join('\n');
+  const text = [`BT /F1 18 Tf 72 770 Td (${pdfText(title)}) Tj ET`, ...lines.map((l, i) => `BT /F1 11 Tf 72 ${740 - i * 16} Td (${pdfText(l)}) Tj ET`)].join(
+    '\n',
+  );
   const objects = [
     '<< /Type /Catalog /Pages 2 0 R >>',
     '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',

@@ -22,7 +22,11 @@ export interface NextcloudSeedReport {
 }
 
 /** Creates the clinic's folder tree; returns which folders it created and which were there already. */
-export async function seedNextcloud(client: NextcloudClient, patientIds: Array<string | number> = [], opts: { shareWithGroup?: string } = {}): Promise<NextcloudSeedReport> {
+export async function seedNextcloud(
+  client: NextcloudClient,
+  patientIds: Array<string | number> = [],
+  opts: { shareWithGroup?: string } = {},
+): Promise<NextcloudSeedReport> {
   const report: NextcloudSeedReport = { created: [], existing: [] };
   const folders = [PATIENT_ROOT];
   // every id is checked before anything is made
@@ -45,7 +49,8 @@ export function patientsArg(argv: string[]): string[] {
     const i = argv.indexOf(name);
     if (i < 0) return undefined;
     const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--')) throw badInput('nextcloud', `${name} needs a value: a number of patients or a list of ids (e.g. ${name} 20, --ids 7,8,9)`);
+    if (v === undefined || v.startsWith('--'))
+      throw badInput('nextcloud', `${name} needs a value: a number of patients or a list of ids (e.g. ${name} 20, --ids 7,8,9)`);
     return v;
   };
   const ids = value('--ids');

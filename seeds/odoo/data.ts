@@ -4,12 +4,70 @@
  * prescriptions. Plain data: seed.ts turns it into Odoo records.
  */
 
-const FIRST = ['Lucía', 'Hugo', 'Martina', 'Mateo', 'Sofía', 'Leo', 'María', 'Daniel', 'Julia', 'Pablo', 'Paula', 'Álvaro',
-  'Valeria', 'Manuel', 'Emma', 'Adrián', 'Daniela', 'David', 'Carmen', 'Javier', 'Elena', 'Marcos', 'Sara', 'Diego', 'Irene',
-  'Jorge', 'Laura', 'Sergio', 'Ana', 'Carlos'];
-const LAST = ['García', 'Rodríguez', 'González', 'Fernández', 'López', 'Martínez', 'Sánchez', 'Pérez', 'Gómez', 'Martín',
-  'Jiménez', 'Ruiz', 'Hernández', 'Díaz', 'Moreno', 'Muñoz', 'Álvarez', 'Romero', 'Alonso', 'Gutiérrez', 'Navarro', 'Torres',
-  'Domínguez', 'Vázquez', 'Ramos', 'Gil', 'Ramírez', 'Serrano', 'Blanco', 'Molina'];
+const FIRST = [
+  'Lucía',
+  'Hugo',
+  'Martina',
+  'Mateo',
+  'Sofía',
+  'Leo',
+  'María',
+  'Daniel',
+  'Julia',
+  'Pablo',
+  'Paula',
+  'Álvaro',
+  'Valeria',
+  'Manuel',
+  'Emma',
+  'Adrián',
+  'Daniela',
+  'David',
+  'Carmen',
+  'Javier',
+  'Elena',
+  'Marcos',
+  'Sara',
+  'Diego',
+  'Irene',
+  'Jorge',
+  'Laura',
+  'Sergio',
+  'Ana',
+  'Carlos',
+];
+const LAST = [
+  'García',
+  'Rodríguez',
+  'González',
+  'Fernández',
+  'López',
+  'Martínez',
+  'Sánchez',
+  'Pérez',
+  'Gómez',
+  'Martín',
+  'Jiménez',
+  'Ruiz',
+  'Hernández',
+  'Díaz',
+  'Moreno',
+  'Muñoz',
+  'Álvarez',
+  'Romero',
+  'Alonso',
+  'Gutiérrez',
+  'Navarro',
+  'Torres',
+  'Domínguez',
+  'Vázquez',
+  'Ramos',
+  'Gil',
+  'Ramírez',
+  'Serrano',
+  'Blanco',
+  'Molina',
+];
 const CITIES = ['Madrid', 'Sevilla', 'Valencia', 'Zaragoza', 'Málaga', 'Bilbao', 'Valladolid', 'Granada', 'Salamanca', 'Toledo'];
 const STREETS = ['Calle Mayor', 'Avenida de la Constitución', 'Calle Real', 'Paseo del Prado', 'Calle del Sol', 'Plaza de España'];
 
@@ -25,7 +83,11 @@ function rng(seed: number): () => number {
   };
 }
 
-const ascii = (s: string) => s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+const ascii = (s: string) =>
+  s
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase();
 const DNI_LETTERS = 'TRWAGMYFPDXBNJZSQVHLCKE';
 
 export interface PersonSeed {
@@ -102,10 +164,39 @@ export function appointments(patientRefs: string[], doctorRefs: string[], n = 12
   return out;
 }
 
-const MEDICATIONS = ['Paracetamol', 'Ibuprofeno', 'Amoxicilina', 'Omeprazol', 'Metformina', 'Atorvastatina', 'Enalapril', 'Salbutamol',
-  'Loratadina', 'Diazepam', 'Levotiroxina', 'Simvastatina', 'Amlodipino', 'Losartán', 'Prednisona', 'Azitromicina', 'Ciprofloxacino',
-  'Metamizol', 'Tramadol', 'Insulina glargina', 'Furosemida', 'Bisoprolol', 'Clopidogrel', 'Sertralina', 'Fluoxetina'];
-const FORMS = [['500 mg comprimidos', 20], ['1 g comprimidos', 40], ['600 mg sobres', 30], ['20 mg cápsulas', 28]] as const;
+const MEDICATIONS = [
+  'Paracetamol',
+  'Ibuprofeno',
+  'Amoxicilina',
+  'Omeprazol',
+  'Metformina',
+  'Atorvastatina',
+  'Enalapril',
+  'Salbutamol',
+  'Loratadina',
+  'Diazepam',
+  'Levotiroxina',
+  'Simvastatina',
+  'Amlodipino',
+  'Losartán',
+  'Prednisona',
+  'Azitromicina',
+  'Ciprofloxacino',
+  'Metamizol',
+  'Tramadol',
+  'Insulina glargina',
+  'Furosemida',
+  'Bisoprolol',
+  'Clopidogrel',
+  'Sertralina',
+  'Fluoxetina',
+];
+const FORMS = [
+  ['500 mg comprimidos', 20],
+  ['1 g comprimidos', 40],
+  ['600 mg sobres', 30],
+  ['20 mg cápsulas', 28],
+] as const;
 
 export interface MedicationSeed {
   code: string;
@@ -124,7 +215,14 @@ export function medications(n = 100): MedicationSeed[] {
     const max = min * 4;
     // A few start under their minimum, so the low-stock alerts have something to show.
     const initial = i % 10 === 0 ? Math.floor(min / 2) : min + Math.floor(random() * (max - min));
-    return { code: `MED-${String(i + 1).padStart(3, '0')}`, name: `${MEDICATIONS[i % MEDICATIONS.length]} ${form} (${pack} uds)`, price: Math.round((2 + random() * 48) * 100) / 100, min, max, initial };
+    return {
+      code: `MED-${String(i + 1).padStart(3, '0')}`,
+      name: `${MEDICATIONS[i % MEDICATIONS.length]} ${form} (${pack} uds)`,
+      price: Math.round((2 + random() * 48) * 100) / 100,
+      min,
+      max,
+      initial,
+    };
   });
 }
 

@@ -95,14 +95,27 @@ class Seeder {
   }
 
   async fieldIds(model: string, names: string[]): Promise<number[]> {
-    const rows = await this.c.searchRead('ir.model.fields', { domain: [['model', '=', model], ['name', 'in', names]], fields: ['name'] });
+    const rows = await this.c.searchRead('ir.model.fields', {
+      domain: [
+        ['model', '=', model],
+        ['name', 'in', names],
+      ],
+      fields: ['name'],
+    });
     const missing = names.filter((n) => !rows.some((r) => r.name === n));
     if (missing.length) throw new Error(`fields ${missing.join(', ')} do not exist on ${model}`);
     return names.map((n) => (rows.find((r) => r.name === n) as OdooRecord).id);
   }
 
   async xmlid(module: string, name: string): Promise<number> {
-    const [row] = await this.c.searchRead('ir.model.data', { domain: [['module', '=', module], ['name', '=', name]], fields: ['res_id'], limit: 1 });
+    const [row] = await this.c.searchRead('ir.model.data', {
+      domain: [
+        ['module', '=', module],
+        ['name', '=', name],
+      ],
+      fields: ['res_id'],
+      limit: 1,
+    });
     if (!row) throw new Error(`External ID ${module}.${name} not found`);
     return row.res_id as number;
   }
@@ -129,7 +142,11 @@ class Seeder {
     const toCreate = desired.filter((d) => !byKey.has(keyValue(d.vals[key])));
     const ids = new Map<unknown, number>();
     if (toCreate.length) {
-      const created = await this.c.create(model, toCreate.map((d) => ({ ...d.createOnly, ...d.vals })), context);
+      const created = await this.c.create(
+        model,
+        toCreate.map((d) => ({ ...d.createOnly, ...d.vals })),
+        context,
+      );
       toCreate.forEach((d, i) => ids.set(keyValue(d.vals[key]), created[i]));
       this.count('created', model, created.length);
     }
@@ -151,22 +168,40 @@ class Seeder {
   async ensureSampleDocuments(model: string, docs: Array<{ id: number | undefined; title: string; lines: string[] }>): Promise<void> {
     const ids = docs.map((d) => d.id).filter((id): id is number => typeof id === 'number');
     const existing = await this.c.searchRead('ir.attachment', {
-      domain: [['res_model', '=', model], ['res_id', 'in', ids], ['mimetype', '=', 'application/pdf']], fields: ['res_id'],
+      domain: [
+        ['res_model', '=', model],
+        ['res_id', 'in', ids],
+        ['mimetype', '=', 'application/pdf'],
+      ],
+      fields: ['res_id'],
     });
     const attached = new Set(existing.map((a) => a.res_id));
     const missing = docs.filter((d) => typeof d.id === 'number' && !attached.has(d.id));
     if (!missing.length) return;
-    await this.c.create('ir.attachment', missing.map((d) => ({
-      name: `${d.title}.pdf`, type: 'binary', mimetype: 'application/pdf', res_model: model, res_id: d.id,
-      datas: makePdf(d.title, ['Clínica Universitaria', ...d.lines]).toString('base64'),
-    })));
+    await this.c.create(
+      'ir.attachment',
+      missing.map((d) => ({
+        name: `${d.title}.pdf`,
+        type: 'binary',
+        mimetype: 'application/pdf',
+        res_model: model,
+        res_id: d.id,
+        datas: makePdf(d.title, ['Clínica Universitaria', ...d.lines]).toString('base64'),
+      })),
+    );
     this.count('created', 'ir.attachment', missing.length);
   }
 
   /** Fields created through ir.model.fields on any model (custom fields start with x_). */
   async ensureFields(model: string, fields: Array<Vals & { name: string }>): Promise<void> {
     const modelId = await this.modelId(model);
-    const existing = await this.c.searchRead('ir.model.fields', { domain: [['model', '=', model], ['name', 'in', fields.map((f) => f.name)]], fields: ['name'] });
+    const existing = await this.c.searchRead('ir.model.fields', {
+      domain: [
+        ['model', '=', model],
+        ['name', 'in', fields.map((f) => f.name)],
+      ],
+      fields: ['name'],
+    });
     for (const f of fields.filter((x) => !existing.some((e) => e.name === x.name))) {
       await this.c.create('ir.model.fields', { ...f, model_id: modelId });
       this.count('created', 'ir.model.fields', 1);
@@ -183,7 +218,9 @@ class Seeder {
     }
     const groupUser = await this.xmlid('base', 'group_user');
     const id = await this.c.create('ir.model', {
-      name: description, model, is_mail_thread: true,
+      name: description,
+      model,
+      is_mail_thread: true,
       field_id: fields.map((f) => [0, 0, f]),
       // Given here, the rules work at once; created separately, Odoo 18 does not see them until its caches clear.
       access_ids: [[0, 0, { name: `${model} user`, group_id: groupUser, perm_read: true, perm_write: true, perm_create: true, perm_unlink: true }]],
@@ -194,14 +231,34 @@ class Seeder {
   }
 
   /** An automation rule that posts a webhook to Node-RED; its trigger fields are set explicitly. */
-  async ensureWebhookRule(rule: { name: string; model: string; trigger: 'on_create' | 'on_create_or_write'; triggerFields: string[]; filter?: string; path: string; send: string[] }): Promise<void> {
+  async ensureWebhookRule(rule: {
+    name: string;
+    model: string;
+    trigger: 'on_create' | 'on_create_or_write';
+    triggerFields: string[];
+    filter?: string;
+    path: string;
+    send: string[];
+  }): Promise<void> {
     const url = `${(this.o.nodeRedUrl ?? process.env.NODE_RED_URL ?? 'http://localhost:1880').replace(/\/+$/, '')}${rule.path}`;
     const modelId = await this.modelId(rule.model);
     const triggerIds = await this.fieldIds(rule.model, rule.triggerFields);
     const sendIds = await this.fieldIds(rule.model, rule.send);
     const actionName = `Webhook a Node-RED: ${rule.name}`;
-    const wanted = { name: rule.name, model_id: modelId, trigger: rule.trigger, trigger_field_ids: [[6, 0, triggerIds]], filter_domain: rule.filter ?? false, active: true };
-    const [existing] = await this.c.searchRead('base.automation', { domain: [['name', '=', rule.name]], fields: ['name', 'model_id', 'trigger', 'trigger_field_ids', 'filter_domain', 'active', 'action_server_ids'], limit: 1, context: ACTIVE_TOO });
+    const wanted = {
+      name: rule.name,
+      model_id: modelId,
+      trigger: rule.trigger,
+      trigger_field_ids: [[6, 0, triggerIds]],
+      filter_domain: rule.filter ?? false,
+      active: true,
+    };
+    const [existing] = await this.c.searchRead('base.automation', {
+      domain: [['name', '=', rule.name]],
+      fields: ['name', 'model_id', 'trigger', 'trigger_field_ids', 'filter_domain', 'active', 'action_server_ids'],
+      limit: 1,
+      context: ACTIVE_TOO,
+    });
     if (!existing) {
       await this.c.create('base.automation', {
         ...wanted,
@@ -219,7 +276,14 @@ class Seeder {
     const actions = await this.c.read('ir.actions.server', existing.action_server_ids as number[], ['name', 'state', 'webhook_url', 'webhook_field_ids']);
     const action = actions.find((a) => a.state === 'webhook');
     if (!action) {
-      await this.c.create('ir.actions.server', { name: actionName, model_id: modelId, base_automation_id: existing.id, state: 'webhook', webhook_url: url, webhook_field_ids: [[6, 0, sendIds]] });
+      await this.c.create('ir.actions.server', {
+        name: actionName,
+        model_id: modelId,
+        base_automation_id: existing.id,
+        state: 'webhook',
+        webhook_url: url,
+        webhook_field_ids: [[6, 0, sendIds]],
+      });
       this.count('created', 'ir.actions.server', 1);
     } else if (action.webhook_url !== url || !sameValue([[6, 0, sendIds]], action.webhook_field_ids)) {
       await this.c.write('ir.actions.server', action.id, { webhook_url: url, webhook_field_ids: [[6, 0, sendIds]] });
@@ -265,58 +329,190 @@ class Seeder {
     const doctorTag = await this.ensureOne('res.partner.category', [['name', '=', 'Médico']], { name: 'Médico' });
     const spain = await this.xmlid('base', 'es');
     const doctors = data.doctors(this.o.doctors ?? 8);
-    const doctorIds = await this.ensureRecords('res.partner', 'ref', doctors.map((d) => ({
-      vals: { ref: d.ref, name: d.name, email: d.email, phone: d.phone, street: d.street, city: d.city, zip: d.zip, country_id: spain, function: d.function, category_id: [[6, 0, [doctorTag]]] },
-    })));
+    const doctorIds = await this.ensureRecords(
+      'res.partner',
+      'ref',
+      doctors.map((d) => ({
+        vals: {
+          ref: d.ref,
+          name: d.name,
+          email: d.email,
+          phone: d.phone,
+          street: d.street,
+          city: d.city,
+          zip: d.zip,
+          country_id: spain,
+          function: d.function,
+          category_id: [[6, 0, [doctorTag]]],
+        },
+      })),
+    );
     const patients = data.patients(this.o.patients ?? 200);
-    const patientIds = await this.ensureRecords('res.partner', 'ref', patients.map((p) => ({
-      vals: { ref: p.ref, name: p.name, email: p.email, phone: p.phone, street: p.street, city: p.city, zip: p.zip, vat: p.vat, country_id: spain, x_is_patient: true, category_id: [[6, 0, [patientTag]]] },
-      createOnly: { comment: p.comment },
-    })));
+    const patientIds = await this.ensureRecords(
+      'res.partner',
+      'ref',
+      patients.map((p) => ({
+        vals: {
+          ref: p.ref,
+          name: p.name,
+          email: p.email,
+          phone: p.phone,
+          street: p.street,
+          city: p.city,
+          zip: p.zip,
+          vat: p.vat,
+          country_id: spain,
+          x_is_patient: true,
+          category_id: [[6, 0, [patientTag]]],
+        },
+        createOnly: { comment: p.comment },
+      })),
+    );
 
     // Appointments.
-    const apps = data.appointments(patients.map((p) => p.ref), doctors.map((d) => d.ref), this.o.appointments ?? 120);
-    await this.ensureRecords('calendar.event', 'name', apps.map((a) => ({
-      vals: { name: a.name, start: a.start, stop: a.stop, partner_ids: [[6, 0, [patientIds.get(a.patientRef), doctorIds.get(a.doctorRef)]]] },
-      createOnly: { description: `${a.description} · ${a.doctorRef}` },
-    })));
+    const apps = data.appointments(
+      patients.map((p) => p.ref),
+      doctors.map((d) => d.ref),
+      this.o.appointments ?? 120,
+    );
+    await this.ensureRecords(
+      'calendar.event',
+      'name',
+      apps.map((a) => ({
+        vals: { name: a.name, start: a.start, stop: a.stop, partner_ids: [[6, 0, [patientIds.get(a.patientRef), doctorIds.get(a.doctorRef)]]] },
+        createOnly: { description: `${a.description} · ${a.doctorRef}` },
+      })),
+    );
 
     // Medications: storable products in "Medicamentos", reorder rules, initial stock.
     const category = await this.ensureOne('product.category', [['name', '=', 'Medicamentos']], { name: 'Medicamentos' });
     const meds = data.medications(this.o.medications ?? 100);
     const storable = v >= 18 ? { type: 'consu', is_storable: true } : { type: 'product' };
-    const productIds = await this.ensureRecords('product.product', 'default_code', meds.map((m) => ({
-      vals: { default_code: m.code, name: m.name, list_price: m.price, categ_id: category, ...storable, sale_ok: true, purchase_ok: true },
-    })));
+    const productIds = await this.ensureRecords(
+      'product.product',
+      'default_code',
+      meds.map((m) => ({
+        vals: { default_code: m.code, name: m.name, list_price: m.price, categ_id: category, ...storable, sale_ok: true, purchase_ok: true },
+      })),
+    );
     const stockLocation = await this.xmlid('stock', 'stock_location_stock');
-    await this.ensureRecords('stock.warehouse.orderpoint', 'product_id', meds.map((m) => ({
-      vals: { product_id: productIds.get(m.code), location_id: stockLocation, product_min_qty: m.min, product_max_qty: m.max, trigger: 'auto' },
-    })));
+    await this.ensureRecords(
+      'stock.warehouse.orderpoint',
+      'product_id',
+      meds.map((m) => ({
+        vals: { product_id: productIds.get(m.code), location_id: stockLocation, product_min_qty: m.min, product_max_qty: m.max, trigger: 'auto' },
+      })),
+    );
     await this.initialStock(meds, productIds, stockLocation);
 
     // Invoices (posted), medical records, prescriptions.
-    await this.invoices(data.invoices(patients.map((p) => p.ref), this.o.invoices ?? 6), patientIds, productIds);
-    const records = data.medicalRecords(patients.map((p) => p.ref), doctors.map((d) => d.ref));
-    const recordIds = await this.ensureRecords('x_medical_record', 'x_name', records.map((r) => ({
-      vals: { x_name: r.name, x_patient_id: patientIds.get(r.patientRef), x_doctor_id: doctorIds.get(r.doctorRef), x_date: r.date, x_diagnosis: r.text },
-    })));
-    const prescriptions = data.prescriptions(patients.map((p) => p.ref), doctors.map((d) => d.ref));
-    const prescriptionIds = await this.ensureRecords('x_prescription', 'x_name', prescriptions.map((r) => ({
-      vals: { x_name: r.name, x_patient_id: patientIds.get(r.patientRef), x_doctor_id: doctorIds.get(r.doctorRef), x_date: r.date, x_medication_id: productIds.get(r.medicationCode as string), x_dosage: r.text },
-    })));
+    await this.invoices(
+      data.invoices(
+        patients.map((p) => p.ref),
+        this.o.invoices ?? 6,
+      ),
+      patientIds,
+      productIds,
+    );
+    const records = data.medicalRecords(
+      patients.map((p) => p.ref),
+      doctors.map((d) => d.ref),
+    );
+    const recordIds = await this.ensureRecords(
+      'x_medical_record',
+      'x_name',
+      records.map((r) => ({
+        vals: { x_name: r.name, x_patient_id: patientIds.get(r.patientRef), x_doctor_id: doctorIds.get(r.doctorRef), x_date: r.date, x_diagnosis: r.text },
+      })),
+    );
+    const prescriptions = data.prescriptions(
+      patients.map((p) => p.ref),
+      doctors.map((d) => d.ref),
+    );
+    const prescriptionIds = await this.ensureRecords(
+      'x_prescription',
+      'x_name',
+      prescriptions.map((r) => ({
+        vals: {
+          x_name: r.name,
+          x_patient_id: patientIds.get(r.patientRef),
+          x_doctor_id: doctorIds.get(r.doctorRef),
+          x_date: r.date,
+          x_medication_id: productIds.get(r.medicationCode as string),
+          x_dosage: r.text,
+        },
+      })),
+    );
     // The custom models have no printed report: their document is a PDF attachment, as the document flows expect.
-    await this.ensureSampleDocuments('x_medical_record', records.map((r) => ({ id: recordIds.get(r.name), title: `Historia clínica ${r.name}`, lines: [r.date, r.text] })));
-    await this.ensureSampleDocuments('x_prescription', prescriptions.map((r) => ({ id: prescriptionIds.get(r.name), title: `Receta ${r.name}`, lines: [r.date, r.text] })));
+    await this.ensureSampleDocuments(
+      'x_medical_record',
+      records.map((r) => ({ id: recordIds.get(r.name), title: `Historia clínica ${r.name}`, lines: [r.date, r.text] })),
+    );
+    await this.ensureSampleDocuments(
+      'x_prescription',
+      prescriptions.map((r) => ({ id: prescriptionIds.get(r.name), title: `Receta ${r.name}`, lines: [r.date, r.text] })),
+    );
 
     // Automation rules → Node-RED webhooks (fields stored on the model written: list_price is the template's).
     const P = WEBHOOK_PATHS;
-    await this.ensureWebhookRule({ name: 'Clínica: paciente creado o cambiado', model: 'res.partner', trigger: 'on_create_or_write', triggerFields: ['name', 'email', 'phone', 'vat', 'street', 'city', 'x_is_patient', 'active'], filter: "[('x_is_patient', '=', True)]", path: P.patient, send: ['name', 'email', 'phone', 'vat', 'write_date'] });
-    await this.ensureWebhookRule({ name: 'Clínica: cita creada o cambiada', model: 'calendar.event', trigger: 'on_create_or_write', triggerFields: ['name', 'start', 'stop', 'partner_ids', 'active'], path: P.appointment, send: ['name', 'start', 'stop', 'write_date'] });
-    await this.ensureWebhookRule({ name: 'Clínica: factura publicada', model: 'account.move', trigger: 'on_create_or_write', triggerFields: ['state'], filter: "[('move_type', '=', 'out_invoice'), ('state', '=', 'posted')]", path: P.invoice, send: ['name', 'state', 'partner_id', 'write_date'] });
-    await this.ensureWebhookRule({ name: 'Clínica: historia clínica creada', model: 'x_medical_record', trigger: 'on_create', triggerFields: ['x_name'], path: P.medicalRecord, send: ['x_name', 'x_patient_id', 'write_date'] });
-    await this.ensureWebhookRule({ name: 'Clínica: receta creada', model: 'x_prescription', trigger: 'on_create', triggerFields: ['x_name'], path: P.prescription, send: ['x_name', 'x_patient_id', 'write_date'] });
-    await this.ensureWebhookRule({ name: 'Clínica: stock cambiado', model: 'stock.quant', trigger: 'on_create_or_write', triggerFields: ['quantity'], path: P.stock, send: ['product_id', 'location_id', 'quantity', 'write_date'] });
-    await this.ensureWebhookRule({ name: 'Clínica: precio de medicamento', model: 'product.template', trigger: 'on_create_or_write', triggerFields: ['list_price', 'name'], path: P.medication, send: ['name', 'list_price', 'write_date'] });
+    await this.ensureWebhookRule({
+      name: 'Clínica: paciente creado o cambiado',
+      model: 'res.partner',
+      trigger: 'on_create_or_write',
+      triggerFields: ['name', 'email', 'phone', 'vat', 'street', 'city', 'x_is_patient', 'active'],
+      filter: "[('x_is_patient', '=', True)]",
+      path: P.patient,
+      send: ['name', 'email', 'phone', 'vat', 'write_date'],
+    });
+    await this.ensureWebhookRule({
+      name: 'Clínica: cita creada o cambiada',
+      model: 'calendar.event',
+      trigger: 'on_create_or_write',
+      triggerFields: ['name', 'start', 'stop', 'partner_ids', 'active'],
+      path: P.appointment,
+      send: ['name', 'start', 'stop', 'write_date'],
+    });
+    await this.ensureWebhookRule({
+      name: 'Clínica: factura publicada',
+      model: 'account.move',
+      trigger: 'on_create_or_write',
+      triggerFields: ['state'],
+      filter: "[('move_type', '=', 'out_invoice'), ('state', '=', 'posted')]",
+      path: P.invoice,
+      send: ['name', 'state', 'partner_id', 'write_date'],
+    });
+    await this.ensureWebhookRule({
+      name: 'Clínica: historia clínica creada',
+      model: 'x_medical_record',
+      trigger: 'on_create',
+      triggerFields: ['x_name'],
+      path: P.medicalRecord,
+      send: ['x_name', 'x_patient_id', 'write_date'],
+    });
+    await this.ensureWebhookRule({
+      name: 'Clínica: receta creada',
+      model: 'x_prescription',
+      trigger: 'on_create',
+      triggerFields: ['x_name'],
+      path: P.prescription,
+      send: ['x_name', 'x_patient_id', 'write_date'],
+    });
+    await this.ensureWebhookRule({
+      name: 'Clínica: stock cambiado',
+      model: 'stock.quant',
+      trigger: 'on_create_or_write',
+      triggerFields: ['quantity'],
+      path: P.stock,
+      send: ['product_id', 'location_id', 'quantity', 'write_date'],
+    });
+    await this.ensureWebhookRule({
+      name: 'Clínica: precio de medicamento',
+      model: 'product.template',
+      trigger: 'on_create_or_write',
+      triggerFields: ['list_price', 'name'],
+      path: P.medication,
+      send: ['name', 'list_price', 'write_date'],
+    });
     return this.report;
   }
 
@@ -324,7 +520,13 @@ class Seeder {
   private async initialStock(meds: data.MedicationSeed[], productIds: Map<unknown, number>, location: number): Promise<void> {
     const ids = meds.map((m) => productIds.get(m.code) as number);
     const products = await this.c.read('product.product', ids, ['qty_available']);
-    const moves = await this.c.searchRead('stock.move', { domain: [['product_id', 'in', ids], ['state', '=', 'done']], fields: ['product_id'] });
+    const moves = await this.c.searchRead('stock.move', {
+      domain: [
+        ['product_id', 'in', ids],
+        ['state', '=', 'done'],
+      ],
+      fields: ['product_id'],
+    });
     const moved = new Set(moves.map((mv) => (mv.product_id as [number, string])[0]));
     const todo = meds.filter((m) => {
       const p = products.find((x) => x.id === productIds.get(m.code));
@@ -332,21 +534,42 @@ class Seeder {
     });
     if (!todo.length) return;
     const context = { inventory_mode: true };
-    const quantIds = await this.c.call<number[]>('stock.quant', 'create', [todo.map((m) => ({ product_id: productIds.get(m.code), location_id: location, inventory_quantity: m.initial }))], { context });
+    const quantIds = await this.c.call<number[]>(
+      'stock.quant',
+      'create',
+      [todo.map((m) => ({ product_id: productIds.get(m.code), location_id: location, inventory_quantity: m.initial }))],
+      { context },
+    );
     // Returns None: over XML-RPC Odoo answers the "cannot marshal None" fault after committing; the client reports success.
     await this.c.call('stock.quant', 'action_apply_inventory', [quantIds], { context });
     this.count('created', 'stock.quant', quantIds.length);
   }
 
   private async invoices(invoices: data.InvoiceSeed[], patientIds: Map<unknown, number>, productIds: Map<unknown, number>): Promise<void> {
-    const existing = await this.c.searchRead('account.move', { domain: [['ref', 'in', invoices.map((i) => i.ref)], ['move_type', '=', 'out_invoice']], fields: ['ref', 'state'] });
+    const existing = await this.c.searchRead('account.move', {
+      domain: [
+        ['ref', 'in', invoices.map((i) => i.ref)],
+        ['move_type', '=', 'out_invoice'],
+      ],
+      fields: ['ref', 'state'],
+    });
     const missing = invoices.filter((i) => !existing.some((e) => e.ref === i.ref));
     let toPost = existing.filter((e) => e.state === 'draft').map((e) => e.id);
     if (missing.length) {
-      const created = await this.c.create('account.move', missing.map((i) => ({
-        move_type: 'out_invoice', ref: i.ref, partner_id: patientIds.get(i.patientRef), invoice_date: i.date,
-        invoice_line_ids: i.lines.map((l) => [0, 0, { name: l.name, quantity: l.quantity, price_unit: l.price, ...(l.medicationCode ? { product_id: productIds.get(l.medicationCode) } : {}) }]),
-      })));
+      const created = await this.c.create(
+        'account.move',
+        missing.map((i) => ({
+          move_type: 'out_invoice',
+          ref: i.ref,
+          partner_id: patientIds.get(i.patientRef),
+          invoice_date: i.date,
+          invoice_line_ids: i.lines.map((l) => [
+            0,
+            0,
+            { name: l.name, quantity: l.quantity, price_unit: l.price, ...(l.medicationCode ? { product_id: productIds.get(l.medicationCode) } : {}) },
+          ]),
+        })),
+      );
       this.count('created', 'account.move', created.length);
       toPost = [...toPost, ...created];
     }

@@ -1,5 +1,13 @@
 import { strict as assert } from 'node:assert';
-import { AmqpBroker, DOCUMENT_QUEUES, DOCUMENTS_EXCHANGE, deadLetterQueueName, retryQueueName, replayDeadLetters, type Delivery } from '../../nodes/clients/amqp';
+import {
+  AmqpBroker,
+  DOCUMENT_QUEUES,
+  DOCUMENTS_EXCHANGE,
+  deadLetterQueueName,
+  retryQueueName,
+  replayDeadLetters,
+  type Delivery,
+} from '../../nodes/clients/amqp';
 import { IntegrationError } from '../../nodes/clients/common/errors';
 import { AMQP_URL, uniqueName, waitFor } from '../lib/harness';
 import { RabbitTool } from '../lib/rabbit';

@@ -4,9 +4,8 @@ import { RabbitTool, closeConnectionNamed } from '../lib/rabbit';
 import { deadLetterQueueName, retryQueueName } from '../../nodes/clients/amqp/topology';
 import { valueOf } from '../../nodes/clients/common/metrics';
 
- 
 const nodes = ['amqp-broker', 'amqp-publish', 'amqp-consume', 'amqp-ack'].map((n) => require(`../../nodes/amqp/${n}`));
- 
+
 const fnNode = require(require.resolve('@node-red/nodes/package.json').replace(/package\.json$/, 'core/function/10-function.js'));
 
 type Msg = Record<string, any>;
@@ -45,18 +44,32 @@ describe('amqp nodes (real RabbitMQ, Node-RED test helper)', function () {
   it('delivers 10,000 confirmed publishes exactly once with manual ack, across a broker-side close of the consumer connection', async function () {
     const queue = newQueue();
     const consumerConn = uniqueName('clinica-test-consumer');
-    await helper.load([...nodes, fnNode], [
-      { id: 'tab', type: 'tab' },
-      broker('pubBroker', uniqueName('clinica-test-publisher')),
-      broker('subBroker', consumerConn),
-      { id: 'pub', z: 'tab', type: 'clinica-amqp-publish', broker: 'pubBroker', exchange: '', routingKey: queue, wires: [['published']] },
-      { id: 'published', z: 'tab', type: 'helper' },
-      { id: 'sub', z: 'tab', type: 'clinica-amqp-consume', broker: 'subBroker', queue, prefetch: 50, ackMode: 'node', maxAttempts: 3, retryDelay: 100, wires: [['work']] },
-      // a little asynchronous work, so that deliveries are in the flow when the connection goes
-      { id: 'work', z: 'tab', type: 'function', func: 'setTimeout(() => node.send(msg), 2); return null;', outputs: 1, wires: [['ack', 'seen']] },
-      { id: 'ack', z: 'tab', type: 'clinica-amqp-ack', mode: 'auto' },
-      { id: 'seen', z: 'tab', type: 'helper' },
-    ]);
+    await helper.load(
+      [...nodes, fnNode],
+      [
+        { id: 'tab', type: 'tab' },
+        broker('pubBroker', uniqueName('clinica-test-publisher')),
+        broker('subBroker', consumerConn),
+        { id: 'pub', z: 'tab', type: 'clinica-amqp-publish', broker: 'pubBroker', exchange: '', routingKey: queue, wires: [['published']] },
+        { id: 'published', z: 'tab', type: 'helper' },
+        {
+          id: 'sub',
+          z: 'tab',
+          type: 'clinica-amqp-consume',
+          broker: 'subBroker',
+          queue,
+          prefetch: 50,
+          ackMode: 'node',
+          maxAttempts: 3,
+          retryDelay: 100,
+          wires: [['work']],
+        },
+        // a little asynchronous work, so that deliveries are in the flow when the connection goes
+        { id: 'work', z: 'tab', type: 'function', func: 'setTimeout(() => node.send(msg), 2); return null;', outputs: 1, wires: [['ack', 'seen']] },
+        { id: 'ack', z: 'tab', type: 'clinica-amqp-ack', mode: 'auto' },
+        { id: 'seen', z: 'tab', type: 'helper' },
+      ],
+    );
     const published = collect<Msg>(helper.getNode('published'));
     const seenCount = new Map<string, number>();
     let redelivered = 0;
@@ -90,22 +103,39 @@ describe('amqp nodes (real RabbitMQ, Node-RED test helper)', function () {
 
   it('retries a failing flow exactly 3 times with back-off, then dead-letters with the reason', async function () {
     const queue = newQueue();
-    await helper.load([...nodes, fnNode], [
-      { id: 'tab', type: 'tab' },
-      broker('b', uniqueName('clinica-test')),
-      { id: 'pub', z: 'tab', type: 'clinica-amqp-publish', broker: 'b', exchange: '', routingKey: queue, wires: [[]] },
-      { id: 'sub', z: 'tab', type: 'clinica-amqp-consume', broker: 'b', queue, prefetch: 5, ackMode: 'node', maxAttempts: 3, retryDelay: 100, wires: [['attempts', 'fail']] },
-      { id: 'attempts', z: 'tab', type: 'helper' },
-      { id: 'fail', z: 'tab', type: 'function', func: 'throw new Error("Nextcloud answered 503")', outputs: 1, wires: [[]] },
-      { id: 'catcher', z: 'tab', type: 'catch', scope: ['fail'], wires: [['ack']] },
-      { id: 'ack', z: 'tab', type: 'clinica-amqp-ack', mode: 'auto' },
-    ]);
+    await helper.load(
+      [...nodes, fnNode],
+      [
+        { id: 'tab', type: 'tab' },
+        broker('b', uniqueName('clinica-test')),
+        { id: 'pub', z: 'tab', type: 'clinica-amqp-publish', broker: 'b', exchange: '', routingKey: queue, wires: [[]] },
+        {
+          id: 'sub',
+          z: 'tab',
+          type: 'clinica-amqp-consume',
+          broker: 'b',
+          queue,
+          prefetch: 5,
+          ackMode: 'node',
+          maxAttempts: 3,
+          retryDelay: 100,
+          wires: [['attempts', 'fail']],
+        },
+        { id: 'attempts', z: 'tab', type: 'helper' },
+        { id: 'fail', z: 'tab', type: 'function', func: 'throw new Error("Nextcloud answered 503")', outputs: 1, wires: [[]] },
+        { id: 'catcher', z: 'tab', type: 'catch', scope: ['fail'], wires: [['ack']] },
+        { id: 'ack', z: 'tab', type: 'clinica-amqp-ack', mode: 'auto' },
+      ],
+    );
     const attempts = collect<Msg>(helper.getNode('attempts'));
     await consumerReady(queue);
     helper.getNode('pub').receive({ payload: { invoice: 42 }, correlationId: 'corr-42' });
     await waitFor(async () => (await tool.depth(deadLetterQueueName(queue))) === 1, 'dead letter', 20000);
     await sleep(500);
-    assert.deepEqual(attempts.map((m) => m.amqp.attempt), [1, 2, 3]);
+    assert.deepEqual(
+      attempts.map((m) => m.amqp.attempt),
+      [1, 2, 3],
+    );
     assert.ok(attempts.every((m) => m.correlationId === 'corr-42'));
     const [dead] = await tool.drain(deadLetterQueueName(queue));
     assert.deepEqual(dead.body, { invoice: 42 });
@@ -117,14 +147,27 @@ describe('amqp nodes (real RabbitMQ, Node-RED test helper)', function () {
 
   it('dead-letters a non-retryable failure at once', async function () {
     const queue = newQueue();
-    await helper.load([...nodes, fnNode], [
-      { id: 'tab', type: 'tab' },
-      broker('b', uniqueName('clinica-test')),
-      { id: 'pub', z: 'tab', type: 'clinica-amqp-publish', broker: 'b', exchange: '', routingKey: queue, wires: [[]] },
-      { id: 'sub', z: 'tab', type: 'clinica-amqp-consume', broker: 'b', queue, ackMode: 'node', maxAttempts: 3, retryDelay: 100, wires: [['attempts', 'ackreject']] },
-      { id: 'attempts', z: 'tab', type: 'helper' },
-      { id: 'ackreject', z: 'tab', type: 'clinica-amqp-ack', mode: 'reject' },
-    ]);
+    await helper.load(
+      [...nodes, fnNode],
+      [
+        { id: 'tab', type: 'tab' },
+        broker('b', uniqueName('clinica-test')),
+        { id: 'pub', z: 'tab', type: 'clinica-amqp-publish', broker: 'b', exchange: '', routingKey: queue, wires: [[]] },
+        {
+          id: 'sub',
+          z: 'tab',
+          type: 'clinica-amqp-consume',
+          broker: 'b',
+          queue,
+          ackMode: 'node',
+          maxAttempts: 3,
+          retryDelay: 100,
+          wires: [['attempts', 'ackreject']],
+        },
+        { id: 'attempts', z: 'tab', type: 'helper' },
+        { id: 'ackreject', z: 'tab', type: 'clinica-amqp-ack', mode: 'reject' },
+      ],
+    );
     const attempts = collect<Msg>(helper.getNode('attempts'));
     await consumerReady(queue);
     helper.getNode('pub').receive({ payload: 'not for us' });
@@ -158,21 +201,27 @@ describe('amqp nodes (real RabbitMQ, Node-RED test helper)', function () {
 
   it('acks on done() at the end of the flow, and fails on done(err), in ack mode "on done"', async function () {
     const queue = newQueue();
-    await helper.load([...nodes, fnNode], [
-      { id: 'tab', type: 'tab' },
-      broker('b', uniqueName('clinica-test')),
-      { id: 'pub', z: 'tab', type: 'clinica-amqp-publish', broker: 'b', exchange: '', routingKey: queue, wires: [[]] },
-      { id: 'sub', z: 'tab', type: 'clinica-amqp-consume', broker: 'b', queue, ackMode: 'done', maxAttempts: 2, retryDelay: 50, wires: [['fn']] },
-      { id: 'fn', z: 'tab', type: 'function', func: 'if (msg.payload.fail) { throw new Error("boom"); } return msg;', outputs: 1, wires: [['out']] },
-      { id: 'out', z: 'tab', type: 'helper' },
-    ]);
+    await helper.load(
+      [...nodes, fnNode],
+      [
+        { id: 'tab', type: 'tab' },
+        broker('b', uniqueName('clinica-test')),
+        { id: 'pub', z: 'tab', type: 'clinica-amqp-publish', broker: 'b', exchange: '', routingKey: queue, wires: [[]] },
+        { id: 'sub', z: 'tab', type: 'clinica-amqp-consume', broker: 'b', queue, ackMode: 'done', maxAttempts: 2, retryDelay: 50, wires: [['fn']] },
+        { id: 'fn', z: 'tab', type: 'function', func: 'if (msg.payload.fail) { throw new Error("boom"); } return msg;', outputs: 1, wires: [['out']] },
+        { id: 'out', z: 'tab', type: 'helper' },
+      ],
+    );
     const out = collect<Msg>(helper.getNode('out'));
     await consumerReady(queue);
     helper.getNode('pub').receive({ payload: { fail: false, n: 1 } });
     helper.getNode('pub').receive({ payload: { fail: true, n: 2 } });
     await waitFor(async () => (await tool.depth(deadLetterQueueName(queue))) === 1, 'failing one dead-lettered after 2 attempts', 10000);
     await waitFor(async () => (await tool.depth(queue)) === 0, 'good one acked');
-    assert.deepEqual(out.map((m) => m.payload.n), [1]);
+    assert.deepEqual(
+      out.map((m) => m.payload.n),
+      [1],
+    );
     const [dead] = await tool.drain(deadLetterQueueName(queue));
     assert.equal(dead.headers?.['x-attempts'], 2);
   });
@@ -238,7 +287,10 @@ describe('amqp nodes (real RabbitMQ, Node-RED test helper)', function () {
     helper.getNode('pub').receive({ payload: { invoice: 1 } });
     await waitFor(() => errors.length === 1, 'publish failed', 10000);
     assert.equal(errors[0].errorInfo.retryable, true);
-    assert.ok(statuses.some((s) => s.fill === 'red' || s.fill === 'yellow'), 'status shows the trouble');
+    assert.ok(
+      statuses.some((s) => s.fill === 'red' || s.fill === 'yellow'),
+      'status shows the trouble',
+    );
     await helper.unload();
   });
 });

@@ -13,7 +13,16 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  type Answer, type Observation, type Probe, type ProbeContext, type XmlElement, bodyKind, child, headerOf, mediaType, parseXmlTree,
+  type Answer,
+  type Observation,
+  type Probe,
+  type ProbeContext,
+  type XmlElement,
+  bodyKind,
+  child,
+  headerOf,
+  mediaType,
+  parseXmlTree,
 } from './nextcloud-runner';
 
 const MiB = 1024 * 1024;
@@ -70,13 +79,20 @@ function sabre(a: Answer): Observation {
 function propValue(el: XmlElement): unknown {
   const text = el.text.trim();
   switch (el.name) {
-    case 'd:getetag': return etag(text);
-    case 'd:getlastmodified': return HTTP_DATE.test(text) ? '<http date>' : text;
-    case 'd:resourcetype': return el.children.map((c) => c.name).join(',');
-    case 'oc:fileid': return /^\d+$/.test(text) ? '<number>' : text;
-    case 'oc:id': return fileId(text);
-    case 'oc:checksums': return el.children.map((c) => c.text.replace(/:[0-9a-f]+/g, ':<hex>')).join(' ');
-    default: return el.children.length ? el.children.map((c) => c.name).join(',') : text;
+    case 'd:getetag':
+      return etag(text);
+    case 'd:getlastmodified':
+      return HTTP_DATE.test(text) ? '<http date>' : text;
+    case 'd:resourcetype':
+      return el.children.map((c) => c.name).join(',');
+    case 'oc:fileid':
+      return /^\d+$/.test(text) ? '<number>' : text;
+    case 'oc:id':
+      return fileId(text);
+    case 'oc:checksums':
+      return el.children.map((c) => c.text.replace(/:[0-9a-f]+/g, ':<hex>')).join(' ');
+    default:
+      return el.children.length ? el.children.map((c) => c.name).join(',') : text;
   }
 }
 
@@ -84,16 +100,18 @@ function propValue(el: XmlElement): unknown {
 function multistatus(a: Answer): Observation {
   const root = parseXmlTree(a.body.toString('utf8'));
   if (!root || root.name !== 'd:multistatus') return { kind: bodyKind(a) };
-  const responses = root.children.filter((c) => c.name === 'd:response').map((r) => {
-    const propstats: Record<string, Record<string, unknown>> = {};
-    for (const ps of r.children.filter((c) => c.name === 'd:propstat')) {
-      const status = child(ps, 'd:status')?.text ?? '?';
-      const props: Record<string, unknown> = {};
-      for (const p of child(ps, 'd:prop')?.children ?? []) props[p.name] = propValue(p);
-      propstats[status] = Object.fromEntries(Object.entries(props).sort(([x], [y]) => x.localeCompare(y)));
-    }
-    return { href: child(r, 'd:href')?.text ?? null, propstats };
-  });
+  const responses = root.children
+    .filter((c) => c.name === 'd:response')
+    .map((r) => {
+      const propstats: Record<string, Record<string, unknown>> = {};
+      for (const ps of r.children.filter((c) => c.name === 'd:propstat')) {
+        const status = child(ps, 'd:status')?.text ?? '?';
+        const props: Record<string, unknown> = {};
+        for (const p of child(ps, 'd:prop')?.children ?? []) props[p.name] = propValue(p);
+        propstats[status] = Object.fromEntries(Object.entries(props).sort(([x], [y]) => x.localeCompare(y)));
+      }
+      return { href: child(r, 'd:href')?.text ?? null, propstats };
+    });
   // the folder itself first (as Nextcloud answers), its children in name order
   const [self, ...rest] = responses;
   return { responses: self ? [self, ...rest.sort((x, y) => String(x.href).localeCompare(String(y.href)))] : [] };
@@ -119,7 +137,11 @@ const SHARE_VALUES: Record<string, (v: unknown) => unknown> = {
 function shareShape(data: unknown): unknown {
   if (!data || typeof data !== 'object' || Array.isArray(data)) return data;
   const d = data as Record<string, unknown>;
-  return Object.fromEntries(Object.keys(d).sort().map((k) => [k, SHARE_VALUES[k] ? SHARE_VALUES[k](d[k]) : d[k]]));
+  return Object.fromEntries(
+    Object.keys(d)
+      .sort()
+      .map((k) => [k, SHARE_VALUES[k] ? SHARE_VALUES[k](d[k]) : d[k]]),
+  );
 }
 
 /** An OCS answer in JSON or XML: the envelope's meta and the shape of its data. */
@@ -205,8 +227,12 @@ export const NEXTCLOUD_PROBES: Probe[] = [
       const a = await ctx.send({ method: 'GET', path: '/status.php', auth: 'none' });
       const body = JSON.parse(a.body.toString('utf8')) as Record<string, unknown>;
       ctx.record('get', {
-        status: a.status, type: mediaType(a), keys: Object.keys(body).sort(),
-        installed: body.installed, maintenance: body.maintenance, major: String(body.version).split('.')[0],
+        status: a.status,
+        type: mediaType(a),
+        keys: Object.keys(body).sort(),
+        installed: body.installed,
+        maintenance: body.maintenance,
+        major: String(body.version).split('.')[0],
       });
     },
   },
@@ -219,7 +245,10 @@ export const NEXTCLOUD_PROBES: Probe[] = [
       ctx.record('into missing folder', see(await put(ctx, `${base}/missing/a.txt`, 'uno'), [], 'sabre'));
       ctx.record('misspelled Auto-Mkcol', see(await put(ctx, `${base}/missing/a.txt`, 'uno', { 'X-NC-WebDAV-AutoMkcol': '1' }), [], 'sabre'));
       const content = 'contenido del documento';
-      ctx.record('Auto-Mkcol, X-Hash sha256', see(await put(ctx, `${base}/auto/deep/a.txt`, content, { 'X-NC-WebDAV-Auto-Mkcol': '1', 'X-Hash': 'sha256' }), FILE_STEPS, 'kind', content));
+      ctx.record(
+        'Auto-Mkcol, X-Hash sha256',
+        see(await put(ctx, `${base}/auto/deep/a.txt`, content, { 'X-NC-WebDAV-Auto-Mkcol': '1', 'X-Hash': 'sha256' }), FILE_STEPS, 'kind', content),
+      );
       ctx.record('again: overwritten', see(await put(ctx, `${base}/auto/deep/a.txt`, 'otro', { 'X-Hash': 'sha256' }), FILE_STEPS, 'kind', 'otro'));
       ctx.record('If-None-Match * on an existing file', see(await put(ctx, `${base}/auto/deep/a.txt`, 'x', { 'If-None-Match': '*' }), [], 'sabre'));
       ctx.record('If-None-Match * on a new file', see(await put(ctx, `${base}/auto/deep/b.txt`, 'b', { 'If-None-Match': '*' }), ['oc-fileid'], 'kind'));
@@ -234,7 +263,12 @@ export const NEXTCLOUD_PROBES: Probe[] = [
     async run(ctx) {
       const base = home(ctx, 'names');
       await mkcols(ctx, base);
-      for (const [label, name] of [['trailing space', 'x '], ['leading space', ' x'], ['no-break space', 'x\u00a0y'], ['BOM', '\ufeffx']]) {
+      for (const [label, name] of [
+        ['trailing space', 'x '],
+        ['leading space', ' x'],
+        ['no-break space', 'x\u00a0y'],
+        ['BOM', '\ufeffx'],
+      ]) {
         const a = await put(ctx, `${base}/${encodeURIComponent(name)}`, 'n');
         const back = await ctx.send({ method: 'PROPFIND', path: dav(ctx, `${base}/${encodeURIComponent(name)}`), headers: { Depth: '0' } });
         ctx.record(label, { put: a.status, propfind: back.status });
@@ -262,16 +296,48 @@ export const NEXTCLOUD_PROBES: Probe[] = [
       await mkcols(ctx, `${base}/sub`);
       await put(ctx, `${base}/informe.pdf`, '%PDF-1.7 informe');
       await put(ctx, `${base}/sub/nota.txt`, 'nota');
-      ctx.record('folder, depth 1', see(await ctx.send({ method: 'PROPFIND', path: dav(ctx, `${base}/`), headers: { Depth: '1' } }), ['content-type'], 'multistatus'));
-      ctx.record('folder without slash, depth 0', see(await ctx.send({ method: 'PROPFIND', path: dav(ctx, base), headers: { Depth: '0' } }), [], 'multistatus'));
-      ctx.record('file, depth 0', see(await ctx.send({ method: 'PROPFIND', path: dav(ctx, `${base}/informe.pdf`), headers: { Depth: '0' } }), [], 'multistatus'));
-      ctx.record('named properties of a file', see(await ctx.send({
-        method: 'PROPFIND', path: dav(ctx, `${base}/informe.pdf`), headers: { Depth: '0', 'Content-Type': 'application/xml' }, body: PROPFIND_NAMED,
-      }), [], 'multistatus'));
-      ctx.record('named properties of a folder', see(await ctx.send({
-        method: 'PROPFIND', path: dav(ctx, `${base}/sub`), headers: { Depth: '0', 'Content-Type': 'application/xml' }, body: PROPFIND_NAMED,
-      }), [], 'multistatus'));
-      ctx.record('missing', see(await ctx.send({ method: 'PROPFIND', path: dav(ctx, `${base}/nada.pdf`), headers: { Depth: '0' } }), ['content-type'], 'sabre'));
+      ctx.record(
+        'folder, depth 1',
+        see(await ctx.send({ method: 'PROPFIND', path: dav(ctx, `${base}/`), headers: { Depth: '1' } }), ['content-type'], 'multistatus'),
+      );
+      ctx.record(
+        'folder without slash, depth 0',
+        see(await ctx.send({ method: 'PROPFIND', path: dav(ctx, base), headers: { Depth: '0' } }), [], 'multistatus'),
+      );
+      ctx.record(
+        'file, depth 0',
+        see(await ctx.send({ method: 'PROPFIND', path: dav(ctx, `${base}/informe.pdf`), headers: { Depth: '0' } }), [], 'multistatus'),
+      );
+      ctx.record(
+        'named properties of a file',
+        see(
+          await ctx.send({
+            method: 'PROPFIND',
+            path: dav(ctx, `${base}/informe.pdf`),
+            headers: { Depth: '0', 'Content-Type': 'application/xml' },
+            body: PROPFIND_NAMED,
+          }),
+          [],
+          'multistatus',
+        ),
+      );
+      ctx.record(
+        'named properties of a folder',
+        see(
+          await ctx.send({
+            method: 'PROPFIND',
+            path: dav(ctx, `${base}/sub`),
+            headers: { Depth: '0', 'Content-Type': 'application/xml' },
+            body: PROPFIND_NAMED,
+          }),
+          [],
+          'multistatus',
+        ),
+      );
+      ctx.record(
+        'missing',
+        see(await ctx.send({ method: 'PROPFIND', path: dav(ctx, `${base}/nada.pdf`), headers: { Depth: '0' } }), ['content-type'], 'sabre'),
+      );
     },
   },
   {
@@ -282,7 +348,11 @@ export const NEXTCLOUD_PROBES: Probe[] = [
       await mkcols(ctx, `${base}/sub`);
       await put(ctx, `${base}/informe.pdf`, '%PDF-1.7 informe', { 'Content-Type': 'application/pdf' });
       const got = await ctx.send({ method: 'GET', path: dav(ctx, `${base}/informe.pdf`) });
-      ctx.record('get', { ...see(got, ['content-type', 'etag', 'oc-etag', 'oc-fileid'], 'none'), body: got.body.toString('utf8'), length: headerOf(got, 'content-length') ?? null });
+      ctx.record('get', {
+        ...see(got, ['content-type', 'etag', 'oc-etag', 'oc-fileid'], 'none'),
+        body: got.body.toString('utf8'),
+        length: headerOf(got, 'content-length') ?? null,
+      });
       ctx.record('get missing', see(await ctx.send({ method: 'GET', path: dav(ctx, `${base}/nada.pdf`) }), [], 'sabre'));
       ctx.record('delete file', see(await ctx.send({ method: 'DELETE', path: dav(ctx, `${base}/informe.pdf`) }), [], 'kind'));
       ctx.record('delete missing', see(await ctx.send({ method: 'DELETE', path: dav(ctx, `${base}/informe.pdf`) }), [], 'sabre'));
@@ -300,12 +370,27 @@ export const NEXTCLOUD_PROBES: Probe[] = [
       await put(ctx, `${base}/b.txt`, 'b');
       for (const method of ['COPY', 'MOVE']) {
         const m = method.toLowerCase();
-        ctx.record(`${m} to a new name`, see(await ctx.send({ method, path: dav(ctx, `${base}/a.txt`), headers: { Destination: url(`${m}-new.txt`) } }), ['oc-fileid', 'etag'], 'kind'));
-        ctx.record(`${m} onto an existing file, Overwrite: F`, see(await ctx.send({ method, path: dav(ctx, `${base}/${m}-new.txt`), headers: { Destination: url('b.txt'), Overwrite: 'F' } }), [], 'sabre'));
-        ctx.record(`${m} into a missing folder`, see(await ctx.send({ method, path: dav(ctx, `${base}/${m}-new.txt`), headers: { Destination: url('no/such/x.txt') } }), [], 'sabre'));
-        ctx.record(`${m} of a missing file`, see(await ctx.send({ method, path: dav(ctx, `${base}/nada.txt`), headers: { Destination: url('x.txt') } }), [], 'sabre'));
+        ctx.record(
+          `${m} to a new name`,
+          see(await ctx.send({ method, path: dav(ctx, `${base}/a.txt`), headers: { Destination: url(`${m}-new.txt`) } }), ['oc-fileid', 'etag'], 'kind'),
+        );
+        ctx.record(
+          `${m} onto an existing file, Overwrite: F`,
+          see(await ctx.send({ method, path: dav(ctx, `${base}/${m}-new.txt`), headers: { Destination: url('b.txt'), Overwrite: 'F' } }), [], 'sabre'),
+        );
+        ctx.record(
+          `${m} into a missing folder`,
+          see(await ctx.send({ method, path: dav(ctx, `${base}/${m}-new.txt`), headers: { Destination: url('no/such/x.txt') } }), [], 'sabre'),
+        );
+        ctx.record(
+          `${m} of a missing file`,
+          see(await ctx.send({ method, path: dav(ctx, `${base}/nada.txt`), headers: { Destination: url('x.txt') } }), [], 'sabre'),
+        );
       }
-      ctx.record('move onto an existing file, Overwrite: T', see(await ctx.send({ method: 'MOVE', path: dav(ctx, `${base}/move-new.txt`), headers: { Destination: url('b.txt'), Overwrite: 'T' } }), [], 'kind'));
+      ctx.record(
+        'move onto an existing file, Overwrite: T',
+        see(await ctx.send({ method: 'MOVE', path: dav(ctx, `${base}/move-new.txt`), headers: { Destination: url('b.txt'), Overwrite: 'T' } }), [], 'kind'),
+      );
       const back = await ctx.send({ method: 'GET', path: dav(ctx, `${base}/b.txt`) });
       ctx.record('what is at the destination', { body: back.body.toString('utf8') });
     },
@@ -316,10 +401,16 @@ export const NEXTCLOUD_PROBES: Probe[] = [
     async run(ctx) {
       const base = home(ctx, 'paths');
       await mkcols(ctx, base);
-      ctx.record('PROPFIND with ..', see(await ctx.send({ method: 'PROPFIND', path: dav(ctx, `${base}/../${base.split('/').pop()}/`), headers: { Depth: '0' } }), [], 'kind'));
+      ctx.record(
+        'PROPFIND with ..',
+        see(await ctx.send({ method: 'PROPFIND', path: dav(ctx, `${base}/../${base.split('/').pop()}/`), headers: { Depth: '0' } }), [], 'kind'),
+      );
       ctx.record('PUT with ..', see(await put(ctx, `${base}/../x.txt`, 'x'), [], 'kind'));
       ctx.record('PUT with encoded ..', see(await put(ctx, `${base}/%2e%2e/y.txt`, 'y'), [], 'kind'));
-      ctx.record('another user', see(await ctx.send({ method: 'PROPFIND', path: `/remote.php/dav/files/clinica-nobody-${ctx.runId}/`, headers: { Depth: '0' } }), [], 'sabre'));
+      ctx.record(
+        'another user',
+        see(await ctx.send({ method: 'PROPFIND', path: `/remote.php/dav/files/clinica-nobody-${ctx.runId}/`, headers: { Depth: '0' } }), [], 'sabre'),
+      );
     },
   },
   {
@@ -356,7 +447,10 @@ export const NEXTCLOUD_PROBES: Probe[] = [
       const up2 = uploads(ctx, `/${ctx.runId}-2`);
       await ctx.send({ method: 'MKCOL', path: up2, headers: { Destination: target } });
       await ctx.send({ method: 'PUT', path: `${up2}/00001`, headers: { Destination: target, 'OC-Total-Length': '4' }, body: 'otro' });
-      ctx.record('assemble onto an existing file, Overwrite: F', see(await ctx.send({ method: 'MOVE', path: `${up2}/.file`, headers: { Destination: target, 'OC-Total-Length': '4', Overwrite: 'F' } }), [], 'sabre'));
+      ctx.record(
+        'assemble onto an existing file, Overwrite: F',
+        see(await ctx.send({ method: 'MOVE', path: `${up2}/.file`, headers: { Destination: target, 'OC-Total-Length': '4', Overwrite: 'F' } }), [], 'sabre'),
+      );
       ctx.record('abort', see(await ctx.send({ method: 'DELETE', path: up2 }), [], 'kind'));
       ctx.record('abort again', see(await ctx.send({ method: 'DELETE', path: up2 }), [], 'sabre'));
       const after = await ctx.send({ method: 'GET', path: dav(ctx, `${base}/grande.bin`) });
@@ -380,9 +474,26 @@ export const NEXTCLOUD_PROBES: Probe[] = [
     optIn: 'NEXTCLOUD_CONFORMANCE_LOCAL_ADDRESS',
     async run(ctx) {
       const wrong = { user: ctx.target.user, password: `wrong-${ctx.runId}` };
-      ctx.record('WebDAV, wrong password', see(await ctx.send({ method: 'PROPFIND', path: dav(ctx, '/'), headers: { Depth: '0' }, auth: wrong, fromLocalAddress: true }), ['www-authenticate', 'content-type'], 'sabre'));
-      ctx.record('OCS, wrong password', see(await ctx.send({ method: 'GET', path: shares(), headers: OCS, auth: wrong, fromLocalAddress: true }), ['www-authenticate'], 'ocs'));
-      ctx.record('WebDAV, no login', see(await ctx.send({ method: 'PROPFIND', path: dav(ctx, '/'), headers: { Depth: '0' }, auth: 'none', fromLocalAddress: true }), ['www-authenticate'], 'sabre'));
+      ctx.record(
+        'WebDAV, wrong password',
+        see(
+          await ctx.send({ method: 'PROPFIND', path: dav(ctx, '/'), headers: { Depth: '0' }, auth: wrong, fromLocalAddress: true }),
+          ['www-authenticate', 'content-type'],
+          'sabre',
+        ),
+      );
+      ctx.record(
+        'OCS, wrong password',
+        see(await ctx.send({ method: 'GET', path: shares(), headers: OCS, auth: wrong, fromLocalAddress: true }), ['www-authenticate'], 'ocs'),
+      );
+      ctx.record(
+        'WebDAV, no login',
+        see(
+          await ctx.send({ method: 'PROPFIND', path: dav(ctx, '/'), headers: { Depth: '0' }, auth: 'none', fromLocalAddress: true }),
+          ['www-authenticate'],
+          'sabre',
+        ),
+      );
     },
   },
   {
@@ -394,18 +505,49 @@ export const NEXTCLOUD_PROBES: Probe[] = [
       await put(ctx, `${base}/factura.pdf`, '%PDF factura');
       const path = encodeURIComponent(`${base}/factura.pdf`);
       const body = `path=${path}&shareType=3`;
-      ctx.record('without OCS-APIRequest', see(await ctx.send({ method: 'POST', path: shares(), headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body }), ['content-type'], 'json'));
+      ctx.record(
+        'without OCS-APIRequest',
+        see(
+          await ctx.send({ method: 'POST', path: shares(), headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body }),
+          ['content-type'],
+          'json',
+        ),
+      );
       const created = await ctx.send({ method: 'POST', path: shares(), headers: FORM, body: `${body}&label=Odoo&expireDate=2099-12-31` });
       ctx.record('link share, JSON', see(created, ['content-type'], 'ocs'));
       const id = (JSON.parse(created.body.toString('utf8')) as { ocs: { data: { id: string } } }).ocs.data.id;
       ctx.record('list by path', see(await ctx.send({ method: 'GET', path: shares(2, `?format=json&path=${path}&reshares=false`), headers: OCS }), [], 'ocs'));
       ctx.record('list by path, XML', see(await ctx.send({ method: 'GET', path: shares(2, `?path=${path}`), headers: OCS }), ['content-type'], 'ocs'));
       ctx.record('v1 list by path', see(await ctx.send({ method: 'GET', path: shares(1, `?format=json&path=${path}`), headers: OCS }), [], 'ocs'));
-      ctx.record('missing path', see(await ctx.send({ method: 'POST', path: shares(), headers: FORM, body: `path=${encodeURIComponent(`${base}/nada.pdf`)}&shareType=3` }), [], 'ocs'));
-      ctx.record('missing path, v1', see(await ctx.send({ method: 'POST', path: shares(1), headers: FORM, body: `path=${encodeURIComponent(`${base}/nada.pdf`)}&shareType=3` }), [], 'ocs'));
-      ctx.record('unknown user', see(await ctx.send({ method: 'POST', path: shares(), headers: FORM, body: `${body.replace('shareType=3', 'shareType=0')}&shareWith=clinica-nobody-${ctx.runId}` }), [], 'ocs'));
-      ctx.record('expiry in the past', see(await ctx.send({ method: 'POST', path: shares(), headers: FORM, body: `${body}&expireDate=2001-01-01` }), [], 'ocs'));
-      ctx.record('update: a password', see(await ctx.send({ method: 'PUT', path: shares(2, `/${id}?format=json`), headers: FORM, body: 'password=Clave-Segura-2025-x' }), [], 'ocs'));
+      ctx.record(
+        'missing path',
+        see(await ctx.send({ method: 'POST', path: shares(), headers: FORM, body: `path=${encodeURIComponent(`${base}/nada.pdf`)}&shareType=3` }), [], 'ocs'),
+      );
+      ctx.record(
+        'missing path, v1',
+        see(await ctx.send({ method: 'POST', path: shares(1), headers: FORM, body: `path=${encodeURIComponent(`${base}/nada.pdf`)}&shareType=3` }), [], 'ocs'),
+      );
+      ctx.record(
+        'unknown user',
+        see(
+          await ctx.send({
+            method: 'POST',
+            path: shares(),
+            headers: FORM,
+            body: `${body.replace('shareType=3', 'shareType=0')}&shareWith=clinica-nobody-${ctx.runId}`,
+          }),
+          [],
+          'ocs',
+        ),
+      );
+      ctx.record(
+        'expiry in the past',
+        see(await ctx.send({ method: 'POST', path: shares(), headers: FORM, body: `${body}&expireDate=2001-01-01` }), [], 'ocs'),
+      );
+      ctx.record(
+        'update: a password',
+        see(await ctx.send({ method: 'PUT', path: shares(2, `/${id}?format=json`), headers: FORM, body: 'password=Clave-Segura-2025-x' }), [], 'ocs'),
+      );
       ctx.record('delete', see(await ctx.send({ method: 'DELETE', path: shares(2, `/${id}?format=json`), headers: OCS }), [], 'ocs'));
       ctx.record('delete again', see(await ctx.send({ method: 'DELETE', path: shares(2, `/${id}?format=json`), headers: OCS }), [], 'ocs'));
     },
@@ -426,13 +568,15 @@ export const NEXTCLOUD_PROBES: Probe[] = [
         else if (a.status === 200) created += 1;
       }
       ctx.record('limited', { within21: Boolean(limited) && created <= 20, ...(limited ? see(limited, ['content-type', 'retry-after'], 'kind') : {}) });
-      ctx.record('listing still works', { status: (await ctx.send({ method: 'GET', path: shares(2, `?format=json&path=${encodeURIComponent(`${base}/f.pdf`)}`), headers: OCS })).status });
+      ctx.record('listing still works', {
+        status: (await ctx.send({ method: 'GET', path: shares(2, `?format=json&path=${encodeURIComponent(`${base}/f.pdf`)}`), headers: OCS })).status,
+      });
       ctx.record('WebDAV still works', { status: (await put(ctx, `${base}/g.pdf`, 'g')).status });
     },
   },
   {
     id: 'cleanup',
-    title: 'the run\'s folder is deleted (204)',
+    title: "the run's folder is deleted (204)",
     async run(ctx) {
       ctx.record('delete', { status: (await ctx.send({ method: 'DELETE', path: dav(ctx, `/${ctx.runId}`) })).status });
     },
@@ -450,7 +594,14 @@ export const NEXTCLOUD_PROBES: Probe[] = [
       const firstLimited = statuses.indexOf(429);
       // how many it takes depends on the failures the address already had (12 hours count); 14 are always enough
       ctx.record('wrong passwords', { unauthorisedBefore: statuses.slice(0, firstLimited).every((s) => s === 401), locked: firstLimited > 0 });
-      ctx.record('WebDAV, right password', see(await ctx.send({ method: 'PROPFIND', path: dav(ctx, '/'), headers: { Depth: '0' }, fromLocalAddress: true }), ['content-type', 'retry-after'], 'sabre'));
+      ctx.record(
+        'WebDAV, right password',
+        see(
+          await ctx.send({ method: 'PROPFIND', path: dav(ctx, '/'), headers: { Depth: '0' }, fromLocalAddress: true }),
+          ['content-type', 'retry-after'],
+          'sabre',
+        ),
+      );
       ctx.record('OCS, right password', see(await ctx.send({ method: 'GET', path: shares(), headers: OCS, fromLocalAddress: true }), ['retry-after'], 'ocs'));
       ctx.record('status.php', { status: (await ctx.send({ method: 'GET', path: '/status.php', auth: 'none', fromLocalAddress: true })).status });
     },

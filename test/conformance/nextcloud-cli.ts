@@ -32,7 +32,9 @@ async function main(): Promise<void> {
   if (only) for (const id of Object.keys(peer.probes)) if (!only.includes(id)) delete peer.probes[id];
   if (showAt >= 0) console.log(JSON.stringify(args[showAt + 1] === 'peer' ? peer : real, null, 1));
   const diffs = compare(real, peer);
-  console.log(`${Object.keys(real.probes).length} probes on ${target.url} (skipped: ${real.skipped.join(', ') || 'none'}); ${diffs.length} differences from the peer`);
+  console.log(
+    `${Object.keys(real.probes).length} probes on ${target.url} (skipped: ${real.skipped.join(', ') || 'none'}); ${diffs.length} differences from the peer`,
+  );
   if (diffs.length) console.log(formatDifferences(diffs, 'real', 'peer'));
   if (args.includes('--record')) {
     const status = real.probes.status?.get as { major?: string } | undefined;
@@ -40,7 +42,10 @@ async function main(): Promise<void> {
     if (only) {
       // keep the other probes of the earlier recording
       const before = loadRecording();
-      recording = { ...recording, result: { ...real, probes: { ...before.result.probes, ...real.probes }, skipped: before.result.skipped.filter((s) => !only.includes(s)) } };
+      recording = {
+        ...recording,
+        result: { ...real, probes: { ...before.result.probes, ...real.probes }, skipped: before.result.skipped.filter((s) => !only.includes(s)) },
+      };
     }
     saveRecording(recording);
     console.log('recorded');

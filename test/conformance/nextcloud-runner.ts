@@ -66,7 +66,10 @@ export class ProbeContext {
   /** Whole values replaced (the user id as a value, e.g. a share's owner). */
   readonly exact: Placeholders;
 
-  constructor(readonly target: Target, readonly runId: string) {
+  constructor(
+    readonly target: Target,
+    readonly runId: string,
+  ) {
     this.placeholders = { [target.url]: '<url>', [runId]: '<run>', [`/${target.user}/`]: '/<user>/', [`::${target.user}`]: '::<user>' };
     this.exact = { [target.user]: '<user>' };
   }
@@ -88,15 +91,24 @@ export class ProbeContext {
     else if (['PUT', 'POST'].includes(call.method)) headers['Content-Length'] = 0;
     const started = Date.now();
     return new Promise((resolve, reject) => {
-      const req = (url.protocol === 'https:' ? https : http).request({
-        protocol: url.protocol, hostname: url.hostname, port: url.port, path, method: call.method, headers,
-        agent: false, localAddress: call.fromLocalAddress ? this.target.localAddress : undefined,
-      }, (res) => {
-        const parts: Buffer[] = [];
-        res.on('data', (p: Buffer) => parts.push(p));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts), ms: Date.now() - started }));
-        res.on('error', reject);
-      });
+      const req = (url.protocol === 'https:' ? https : http).request(
+        {
+          protocol: url.protocol,
+          hostname: url.hostname,
+          port: url.port,
+          path,
+          method: call.method,
+          headers,
+          agent: false,
+          localAddress: call.fromLocalAddress ? this.target.localAddress : undefined,
+        },
+        (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (p: Buffer) => parts.push(p));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts), ms: Date.now() - started }));
+          res.on('error', reject);
+        },
+      );
       req.setTimeout(120000, () => req.destroy(new Error(`${call.method} ${call.path}: no answer in 120 s`)));
       req.on('error', reject);
       req.end(body);
@@ -147,7 +159,11 @@ export interface BatteryResult {
 }
 
 /** Runs every probe against one target, one after the other. */
-export async function runBattery(target: Target, probes: Probe[], opts: { isPeer: boolean; runId?: string; only?: string[] } = { isPeer: true }): Promise<BatteryResult> {
+export async function runBattery(
+  target: Target,
+  probes: Probe[],
+  opts: { isPeer: boolean; runId?: string; only?: string[] } = { isPeer: true },
+): Promise<BatteryResult> {
   const runId = opts.runId ?? `conf${Date.now().toString(36)}`;
   const result: BatteryResult = { target: target.name, probes: {}, skipped: [] };
   for (const probe of probes) {
@@ -202,11 +218,12 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 /** One line per difference, for test failures and the CLI. */
 export function formatDifferences(diffs: Difference[], expectedName: string, actualName: string): string {
-  return diffs.map((d) => `${d.probe} / ${d.step}${d.at ? ` / ${d.at}` : ''}: ${expectedName} ${JSON.stringify(d.expected)}, ${actualName} ${JSON.stringify(d.actual)}`).join('\n');
+  return diffs
+    .map((d) => `${d.probe} / ${d.step}${d.at ? ` / ${d.at}` : ''}: ${expectedName} ${JSON.stringify(d.expected)}, ${actualName} ${JSON.stringify(d.actual)}`)
+    .join('\n');
 }
 
 // ------------------------------------------------------------------ body shapes
-
 
 /** What kind of body an answer has: empty, json, xml (with its root element), html or text. */
 export function bodyKind(answer: Answer): string {

@@ -19,16 +19,18 @@ function clientFor(target: Target, password = target.password): NextcloudClient 
 async function pool<T, R>(items: T[], concurrency: number, work: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
   const out: PromiseSettledResult<R>[] = new Array(items.length);
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      try {
-        out[i] = { status: 'fulfilled', value: await work(items[i]) };
-      } catch (reason) {
-        out[i] = { status: 'rejected', reason };
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        try {
+          out[i] = { status: 'fulfilled', value: await work(items[i]) };
+        } catch (reason) {
+          out[i] = { status: 'rejected', reason };
+        }
       }
-    }
-  }));
+    }),
+  );
   return out;
 }
 
@@ -42,16 +44,24 @@ export async function newPatients(target: Target, runId: string, n = 50, concurr
   try {
     const ids = Array.from({ length: n }, (_, i) => `${runId}-${i + 1}`);
     const results = await pool(ids, concurrency, async (id) => {
-      const up = await client.upload(patientDocumentPath(id, 'invoice', `FAC-${id}.pdf`), Buffer.from(`%PDF-1.7 factura del paciente ${id}`), { conflict: 'skip' });
+      const up = await client.upload(patientDocumentPath(id, 'invoice', `FAC-${id}.pdf`), Buffer.from(`%PDF-1.7 factura del paciente ${id}`), {
+        conflict: 'skip',
+      });
       const link = await client.internalLink(up.path);
       return { up, link };
     });
-    const failed = results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason?.code ?? (r as PromiseRejectedResult).reason));
+    const failed = results
+      .filter((r) => r.status === 'rejected')
+      .map((r) => String((r as PromiseRejectedResult).reason?.code ?? (r as PromiseRejectedResult).reason));
     const ok = results.filter((r): r is PromiseFulfilledResult<{ up: UploadResult; link: InternalLink }> => r.status === 'fulfilled').map((r) => r.value);
     const shares = (await client.listShares()).filter((s) => s.path.includes(runId)).length;
     return {
-      documents: n, stored: ok.filter((r) => r.up.status === 'created' && r.up.verifiedBy === 'sha256').length,
-      linked: ok.filter((r) => r.link.url === r.up.internalUrl).length, failed, sharesMade: shares, sessions: client.sessionsStarted,
+      documents: n,
+      stored: ok.filter((r) => r.up.status === 'created' && r.up.verifiedBy === 'sha256').length,
+      linked: ok.filter((r) => r.link.url === r.up.internalUrl).length,
+      failed,
+      sharesMade: shares,
+      sessions: client.sessionsStarted,
       seconds: +((Date.now() - started) / 1000).toFixed(1),
     };
   } finally {
@@ -69,7 +79,9 @@ export async function concurrentRename(target: Target, runId: string, trials = 1
   const statuses: Record<string, number> = {};
   try {
     for (let t = 0; t < trials; t++) {
-      const results = await Promise.all([1, 2, 3, 4].map((i) => client.upload(`${folder}/t${t}/informe.pdf`, Buffer.from(`trial ${t} version ${i}`), { conflict: 'rename' })));
+      const results = await Promise.all(
+        [1, 2, 3, 4].map((i) => client.upload(`${folder}/t${t}/informe.pdf`, Buffer.from(`trial ${t} version ${i}`), { conflict: 'rename' })),
+      );
       for (const [i, r] of results.entries()) {
         statuses[r.status] = (statuses[r.status] ?? 0) + 1;
         const back = (await client.download(r.path)).data.toString('utf8');
@@ -78,7 +90,8 @@ export async function concurrentRename(target: Target, runId: string, trials = 1
       }
     }
     const leftovers = (await Promise.all(Array.from({ length: trials }, (_, t) => client.list(`${folder}/t${t}`))))
-      .flat().filter((e) => e.name.startsWith('.clinica-upload-')).length;
+      .flat()
+      .filter((e) => e.name.startsWith('.clinica-upload-')).length;
     return { trials, uploads: trials * 4, kept, lost, statuses, leftovers };
   } finally {
     await client.delete(folder).catch(() => undefined);
@@ -94,10 +107,14 @@ export async function wrongPassword(target: Target, runId: string, messages = 20
   const client = clientFor(target, `wrong-${runId}`);
   let sent = 0;
   try {
-    const results = await pool(Array.from({ length: messages }, (_, i) => i), 4, async (i) => {
-      sent += 1;
-      return client.upload(`/${runId}-wrong/f${i}.pdf`, Buffer.from('x'));
-    });
+    const results = await pool(
+      Array.from({ length: messages }, (_, i) => i),
+      4,
+      async (i) => {
+        sent += 1;
+        return client.upload(`/${runId}-wrong/f${i}.pdf`, Buffer.from('x'));
+      },
+    );
     const codes = [...new Set(results.map((r) => (r.status === 'rejected' ? (r.reason as { code?: string }).code : 'stored')))];
     return { messages: sent, codes, refusedLogin: client.loginRefused?.code ?? null };
   } finally {

@@ -28,7 +28,10 @@ describe('Nextcloud conformance: the peer answers like a real Nextcloud 32', fun
     try {
       const result = await runBattery({ name: 'old', url: old.url, user: 'conformance', password: 'pw' }, NEXTCLOUD_PROBES, { isPeer: true, only: ['put'] });
       const diffs = compare({ ...loadRecording().result, probes: { put: loadRecording().result.probes.put } }, result);
-      assert.ok(diffs.some((d) => d.step === 'Auto-Mkcol, X-Hash sha256' && d.at === 'status' && d.expected === 201 && d.actual === 404), formatDifferences(diffs, 'nextcloud', 'old'));
+      assert.ok(
+        diffs.some((d) => d.step === 'Auto-Mkcol, X-Hash sha256' && d.at === 'status' && d.expected === 201 && d.actual === 404),
+        formatDifferences(diffs, 'nextcloud', 'old'),
+      );
     } finally {
       await old.close();
     }

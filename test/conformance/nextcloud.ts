@@ -42,7 +42,11 @@ export function realTarget(env = process.env): Target | undefined {
 export async function runOnPeer(): Promise<BatteryResult> {
   const peer = await new NextcloudPeer({ users: { conformance: 'conformance-app-password' } }).start();
   try {
-    return await runBattery({ name: 'peer', url: peer.url, user: 'conformance', password: 'conformance-app-password', localAddress: '127.0.0.2' }, NEXTCLOUD_PROBES, { isPeer: true });
+    return await runBattery(
+      { name: 'peer', url: peer.url, user: 'conformance', password: 'conformance-app-password', localAddress: '127.0.0.2' },
+      NEXTCLOUD_PROBES,
+      { isPeer: true },
+    );
   } finally {
     await peer.close();
   }

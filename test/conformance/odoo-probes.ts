@@ -11,8 +11,18 @@
 import type { KnownDifference, Probe, ProbeContext } from './runner';
 import { tracebackTail } from './runner';
 import {
-  call, jsonrpc, kw, request, startHookReceiver, webSession, xkw, xmlrpc,
-  type HookCall, type HookReceiver, type OdooTarget, type XmlOutcome,
+  call,
+  jsonrpc,
+  kw,
+  request,
+  startHookReceiver,
+  webSession,
+  xkw,
+  xmlrpc,
+  type HookCall,
+  type HookReceiver,
+  type OdooTarget,
+  type XmlOutcome,
 } from './odoo-wire';
 
 type Row = Record<string, unknown> & { id: number };
@@ -33,7 +43,18 @@ async function storedDatetime(t: OdooTarget, model: string, id: number, field = 
   let hi = 999999;
   while (lo < hi) {
     const mid = Math.ceil((lo + hi) / 2);
-    const found = await kw<number[]>(t, model, 'search', [[['id', '=', id], [field, '>=', `${second}.${pad6(mid)}`]]], NO_ACTIVE_TEST);
+    const found = await kw<number[]>(
+      t,
+      model,
+      'search',
+      [
+        [
+          ['id', '=', id],
+          [field, '>=', `${second}.${pad6(mid)}`],
+        ],
+      ],
+      NO_ACTIVE_TEST,
+    );
     if (found.length) lo = mid;
     else hi = mid - 1;
   }
@@ -68,13 +89,26 @@ async function adminName(t: OdooTarget, ctx: ProbeContext): Promise<string> {
 }
 
 async function xmlid(t: OdooTarget, module: string, name: string): Promise<number> {
-  const [row] = await kw<Row[]>(t, 'ir.model.data', 'search_read', [[['module', '=', module], ['name', '=', name]]], { fields: ['res_id'], limit: 1 });
+  const [row] = await kw<Row[]>(
+    t,
+    'ir.model.data',
+    'search_read',
+    [
+      [
+        ['module', '=', module],
+        ['name', '=', name],
+      ],
+    ],
+    { fields: ['res_id'], limit: 1 },
+  );
   return row.res_id as number;
 }
 
 async function storableProduct(t: OdooTarget, name: string): Promise<number> {
   const version = await serverMajor(t);
-  return kw<number>(t, 'product.product', 'create', [{ name, default_code: name, ...(version >= 18 ? { type: 'consu', is_storable: true } : { type: 'product' }) }]);
+  return kw<number>(t, 'product.product', 'create', [
+    { name, default_code: name, ...(version >= 18 ? { type: 'consu', is_storable: true } : { type: 'product' }) },
+  ]);
 }
 
 async function serverMajor(t: OdooTarget): Promise<number> {
@@ -84,10 +118,14 @@ async function serverMajor(t: OdooTarget): Promise<number> {
 
 async function postedInvoice(t: OdooTarget, name: string, email: string | false): Promise<{ move: number; partner: number }> {
   const partner = await kw<number>(t, 'res.partner', 'create', [{ name, email }]);
-  const move = await kw<number>(t, 'account.move', 'create', [{
-    move_type: 'out_invoice', partner_id: partner, invoice_date: '2025-06-30',
-    invoice_line_ids: [[0, 0, { name: 'Consulta', quantity: 1, price_unit: 60 }]],
-  }]);
+  const move = await kw<number>(t, 'account.move', 'create', [
+    {
+      move_type: 'out_invoice',
+      partner_id: partner,
+      invoice_date: '2025-06-30',
+      invoice_line_ids: [[0, 0, { name: 'Consulta', quantity: 1, price_unit: 60 }]],
+    },
+  ]);
   await kw(t, 'account.move', 'action_post', [[move]]);
   return { move, partner };
 }
@@ -98,19 +136,72 @@ async function invoiceState(t: OdooTarget, move: number, storedBefore?: string):
     is_move_sent: m.is_move_sent,
     has_pdf_attachment: Boolean(m.invoice_pdf_report_id),
     main_attachment_is_the_pdf: Boolean(m.invoice_pdf_report_id) && JSON.stringify(m.message_main_attachment_id) === JSON.stringify(m.invoice_pdf_report_id),
-    attachments_found_by_record: await count(t, 'ir.attachment', [['res_model', '=', 'account.move'], ['res_id', '=', move]], {}),
-    field_attachments_found_with_res_field: await count(t, 'ir.attachment', [['res_model', '=', 'account.move'], ['res_id', '=', move], ['res_field', '!=', false]], {}),
-    ...(storedBefore ? { write_date_unchanged: (await count(t, 'account.move', [['id', '=', move], ['write_date', '=', storedBefore]])) === 1 } : {}),
+    attachments_found_by_record: await count(
+      t,
+      'ir.attachment',
+      [
+        ['res_model', '=', 'account.move'],
+        ['res_id', '=', move],
+      ],
+      {},
+    ),
+    field_attachments_found_with_res_field: await count(
+      t,
+      'ir.attachment',
+      [
+        ['res_model', '=', 'account.move'],
+        ['res_id', '=', move],
+        ['res_field', '!=', false],
+      ],
+      {},
+    ),
+    ...(storedBefore
+      ? {
+          write_date_unchanged:
+            (await count(t, 'account.move', [
+              ['id', '=', move],
+              ['write_date', '=', storedBefore],
+            ])) === 1,
+        }
+      : {}),
   };
 }
 
 async function messagesOf(t: OdooTarget, model: string, id: number, afterId = 0): Promise<unknown[]> {
-  const rows = await kw<Row[]>(t, 'mail.message', 'search_read', [[['model', '=', model], ['res_id', '=', id], ['id', '>', afterId]]], { fields: ['message_type', 'subtype_id', 'attachment_ids', 'partner_ids'], order: 'id' });
-  return rows.map((r) => ({ message_type: r.message_type, subtype: Array.isArray(r.subtype_id) ? r.subtype_id[1] : false, attachments: (r.attachment_ids as number[]).length, recipients: (r.partner_ids as number[]).length }));
+  const rows = await kw<Row[]>(
+    t,
+    'mail.message',
+    'search_read',
+    [
+      [
+        ['model', '=', model],
+        ['res_id', '=', id],
+        ['id', '>', afterId],
+      ],
+    ],
+    { fields: ['message_type', 'subtype_id', 'attachment_ids', 'partner_ids'], order: 'id' },
+  );
+  return rows.map((r) => ({
+    message_type: r.message_type,
+    subtype: Array.isArray(r.subtype_id) ? r.subtype_id[1] : false,
+    attachments: (r.attachment_ids as number[]).length,
+    recipients: (r.partner_ids as number[]).length,
+  }));
 }
 
 async function lastMessageId(t: OdooTarget, model: string, id: number): Promise<number> {
-  const ids = await kw<number[]>(t, 'mail.message', 'search', [[['model', '=', model], ['res_id', '=', id]]], { order: 'id desc', limit: 1 });
+  const ids = await kw<number[]>(
+    t,
+    'mail.message',
+    'search',
+    [
+      [
+        ['model', '=', model],
+        ['res_id', '=', id],
+      ],
+    ],
+    { order: 'id desc', limit: 1 },
+  );
   return ids[0] ?? 0;
 }
 
@@ -136,8 +227,17 @@ async function withRule<R>(t: OdooTarget, rules: Array<Record<string, unknown>>,
  * /<letter>, its fields `send`), for the time of `body`; the rule is deleted afterwards.
  */
 async function withWebhookRule<R>(
-  t: OdooTarget, ctx: ProbeContext, letter: string, rule: Record<string, unknown>, send: string[],
-  body: (h: { rule: number; hooks: HookReceiver; step: (label: string, fn: () => Promise<unknown>) => Promise<void>; steps: Record<string, number> }) => Promise<R>,
+  t: OdooTarget,
+  ctx: ProbeContext,
+  letter: string,
+  rule: Record<string, unknown>,
+  send: string[],
+  body: (h: {
+    rule: number;
+    hooks: HookReceiver;
+    step: (label: string, fn: () => Promise<unknown>) => Promise<void>;
+    steps: Record<string, number>;
+  }) => Promise<R>,
   delays: Record<string, number> = {},
 ): Promise<R> {
   const hooks = await startHookReceiver(t.hookHost);
@@ -145,26 +245,57 @@ async function withWebhookRule<R>(
     for (const [path, ms] of Object.entries(delays)) hooks.delays.set(path, ms);
     const model = await modelId(t, 'res.partner');
     const fields = send.length ? await fieldIds(t, 'res.partner', send) : [];
-    return await withRule(t, [{
-      name: `${ctx.tag} rule ${letter}`, model_id: model, ...rule,
-      action_server_ids: [[0, 0, { name: `${ctx.tag} action ${letter}`, model_id: model, state: 'webhook', webhook_url: hooks.url(`/${letter}`), ...(fields.length ? { webhook_field_ids: [[6, 0, fields]] } : {}) }]],
-    }], async ([id]) => {
-      const steps: Record<string, number> = {};
-      // How many webhooks each step caused.
-      const step = async (label: string, fn: () => Promise<unknown>) => {
-        const before = hooks.calls.length;
-        await fn();
-        steps[label] = hooks.calls.length - before;
-      };
-      return body({ rule: id, hooks, step, steps });
-    });
+    return await withRule(
+      t,
+      [
+        {
+          name: `${ctx.tag} rule ${letter}`,
+          model_id: model,
+          ...rule,
+          action_server_ids: [
+            [
+              0,
+              0,
+              {
+                name: `${ctx.tag} action ${letter}`,
+                model_id: model,
+                state: 'webhook',
+                webhook_url: hooks.url(`/${letter}`),
+                ...(fields.length ? { webhook_field_ids: [[6, 0, fields]] } : {}),
+              },
+            ],
+          ],
+        },
+      ],
+      async ([id]) => {
+        const steps: Record<string, number> = {};
+        // How many webhooks each step caused.
+        const step = async (label: string, fn: () => Promise<unknown>) => {
+          const before = hooks.calls.length;
+          await fn();
+          steps[label] = hooks.calls.length - before;
+        };
+        return body({ rule: id, hooks, step, steps });
+      },
+    );
   } finally {
     await hooks.stop();
   }
 }
 
 async function fieldIds(t: OdooTarget, model: string, names: string[]): Promise<number[]> {
-  const rows = await kw<Row[]>(t, 'ir.model.fields', 'search_read', [[['model', '=', model], ['name', 'in', names]]], { fields: ['name'] });
+  const rows = await kw<Row[]>(
+    t,
+    'ir.model.fields',
+    'search_read',
+    [
+      [
+        ['model', '=', model],
+        ['name', 'in', names],
+      ],
+    ],
+    { fields: ['name'] },
+  );
   return names.map((n) => (rows.find((r) => r.name === n) as Row).id);
 }
 
@@ -197,7 +328,12 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
       const x = await xkw(t, 'res.partner', 'read', [[id], ['create_date', 'write_date']]);
       const [sr] = await kw<Row[]>(t, 'res.partner', 'search_read', [[['id', '=', id]]], { fields: ['write_date'] });
       const xr = x.ok ? (x.value as Row[])[0] : undefined;
-      return { jsonrpc: [j.create_date, j.write_date], xmlrpc: [xr?.create_date, xr?.write_date], search_read: sr.write_date, create_equals_write: j.create_date === j.write_date };
+      return {
+        jsonrpc: [j.create_date, j.write_date],
+        xmlrpc: [xr?.create_date, xr?.write_date],
+        search_read: sr.write_date,
+        create_equals_write: j.create_date === j.write_date,
+      };
     },
   },
   {
@@ -207,14 +343,28 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
       const id = await kw<number>(t, 'res.partner', 'create', [{ name: `${ctx.tag} us` }]);
       const [r] = await kw<Row[]>(t, 'res.partner', 'read', [[id], ['write_date']]);
       const second = String(r.write_date);
-      const n = async (op: string, value: unknown) => count(t, 'res.partner', [['id', '=', id], ['write_date', op, value]]);
+      const n = async (op: string, value: unknown) =>
+        count(t, 'res.partner', [
+          ['id', '=', id],
+          ['write_date', op, value],
+        ]);
       const stored = await storedDatetime(t, 'res.partner', id);
       return {
-        'write_date = second': await n('=', second), 'write_date > second': await n('>', second), 'write_date >= second': await n('>=', second),
-        'write_date < second': await n('<', second), 'write_date <= second': await n('<=', second),
-        'stored value': stored, 'stored value has non-zero microseconds': !stored.endsWith('.000000'),
-        'write_date = stored': await n('=', stored), 'write_date > stored': await n('>', stored), 'write_date in [second]': await n('in', [second]), 'write_date in [stored]': await n('in', [stored]),
-        'create_date = stored': await count(t, 'res.partner', [['id', '=', id], ['create_date', '=', stored]]),
+        'write_date = second': await n('=', second),
+        'write_date > second': await n('>', second),
+        'write_date >= second': await n('>=', second),
+        'write_date < second': await n('<', second),
+        'write_date <= second': await n('<=', second),
+        'stored value': stored,
+        'stored value has non-zero microseconds': !stored.endsWith('.000000'),
+        'write_date = stored': await n('=', stored),
+        'write_date > stored': await n('>', stored),
+        'write_date in [second]': await n('in', [second]),
+        'write_date in [stored]': await n('in', [stored]),
+        'create_date = stored': await count(t, 'res.partner', [
+          ['id', '=', id],
+          ['create_date', '=', stored],
+        ]),
       };
     },
   },
@@ -241,7 +391,11 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
       const [r] = await kw<Row[]>(t, 'res.partner', 'read', [[id], ['write_date']]);
       const day = String(r.write_date).slice(0, 10);
       const out: Record<string, number> = {};
-      for (const op of ['=', '!=', '>', '>=', '<', '<=']) out[`write_date ${op} day`] = await count(t, 'res.partner', [['id', '=', id], ['write_date', op, day]]);
+      for (const op of ['=', '!=', '>', '>=', '<', '<='])
+        out[`write_date ${op} day`] = await count(t, 'res.partner', [
+          ['id', '=', id],
+          ['write_date', op, day],
+        ]);
       return out;
     },
   },
@@ -253,7 +407,12 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
       const stored = await storedDatetime(t, 'res.partner', id);
       const second = stored.slice(0, 19);
       const probe = async (op: string, value: unknown) => {
-        const out = await call(t, 'res.partner', 'search_count', [[['id', '=', id], ['write_date', op, value]]]);
+        const out = await call(t, 'res.partner', 'search_count', [
+          [
+            ['id', '=', id],
+            ['write_date', op, value],
+          ],
+        ]);
         return out.ok ? out.value : `${out.failure.name}: ${firstLineIfSql(out.failure)}`;
       };
       return {
@@ -264,7 +423,7 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
         "minutes only, '>'": await probe('>', second.slice(0, 16)),
         "3 fraction digits, '>'": await probe('>', `${second}.000`),
         "'garbage'": await probe('>', 'garbage'),
-        "empty string": await probe('>', ''),
+        'empty string': await probe('>', ''),
         'month 13': await probe('>', '2025-13-01 00:00:00'),
         'a number': await probe('>', 12345),
         "False with '>'": await probe('>', false),
@@ -283,8 +442,13 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
         await kw(t, 'res.partner', 'write', [[a], { phone: 'later' }]);
         const rows = await kw<Row[]>(t, 'res.partner', 'read', [[a, b], ['write_date']]);
         if (rows[0].write_date !== rows[1].write_date) continue; // the second turned between the calls: again
-        const names = async (order: string) => (await kw<Row[]>(t, 'res.partner', 'search_read', [[['id', 'in', [a, b]]]], { fields: ['name'], order })).map((r) => String(r.name).slice(-2, -1));
-        return { 'same RPC second': true, 'write_date asc, id asc': await names('write_date asc, id asc'), 'write_date desc, id desc': await names('write_date desc, id desc') };
+        const names = async (order: string) =>
+          (await kw<Row[]>(t, 'res.partner', 'search_read', [[['id', 'in', [a, b]]]], { fields: ['name'], order })).map((r) => String(r.name).slice(-2, -1));
+        return {
+          'same RPC second': true,
+          'write_date asc, id asc': await names('write_date asc, id asc'),
+          'write_date desc, id desc': await names('write_date desc, id desc'),
+        };
       }
       throw new Error('could not write three times within one second');
     },
@@ -295,7 +459,15 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
     run: async (t, ctx) => {
       const ev = await kw<number>(t, 'calendar.event', 'create', [{ name: `${ctx.tag} ev`, start: '2025-06-01 08:00:00', stop: '2025-06-01 18:00:00' }]);
       const out: Record<string, unknown> = {};
-      for (const v of ['2025-06-01 10:00:00', '2025-06-01 10:00', '2025-06-01 10', '2025-06-01', '2025-06-01 10:00:00.5', '2025-06-01T10:00:00', '2025-06-01 10:00:00+02:00']) {
+      for (const v of [
+        '2025-06-01 10:00:00',
+        '2025-06-01 10:00',
+        '2025-06-01 10',
+        '2025-06-01',
+        '2025-06-01 10:00:00.5',
+        '2025-06-01T10:00:00',
+        '2025-06-01 10:00:00+02:00',
+      ]) {
         const res = await call(t, 'calendar.event', 'write', [[ev], { start: v }]);
         out[v] = res.ok ? (await kw<Row[]>(t, 'calendar.event', 'read', [[ev], ['start']]))[0].start : `${res.failure.name}: ${res.failure.message}`;
       }
@@ -313,13 +485,21 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
       const afterArchive = (await kw<Row[]>(t, 'res.partner', 'read', [[id], ['active']]))[0].active;
       const stored = await storedDatetime(t, 'res.partner', id);
       const again = await jsonrpc(t, 'object', 'execute_kw', [t.db, t.uid, t.password, 'res.partner', 'action_archive', [[id]]]);
-      const unchanged = (await count(t, 'res.partner', [['id', '=', id], ['write_date', '=', stored]])) === 1;
+      const unchanged =
+        (await count(t, 'res.partner', [
+          ['id', '=', id],
+          ['write_date', '=', stored],
+        ])) === 1;
       const unarchive = await jsonrpc(t, 'object', 'execute_kw', [t.db, t.uid, t.password, 'res.partner', 'action_unarchive', [[id]]]);
       const afterUnarchive = (await kw<Row[]>(t, 'res.partner', 'read', [[id], ['active']]))[0].active;
       return {
-        'archive: envelope keys': Object.keys(archive.envelope).sort(), 'archive: HTTP status': archive.status, 'active after archive': afterArchive,
-        'archive again: envelope keys': Object.keys(again.envelope).sort(), 'archive again leaves write_date': unchanged,
-        'unarchive: envelope keys': Object.keys(unarchive.envelope).sort(), 'active after unarchive': afterUnarchive,
+        'archive: envelope keys': Object.keys(archive.envelope).sort(),
+        'archive: HTTP status': archive.status,
+        'active after archive': afterArchive,
+        'archive again: envelope keys': Object.keys(again.envelope).sort(),
+        'archive again leaves write_date': unchanged,
+        'unarchive: envelope keys': Object.keys(unarchive.envelope).sort(),
+        'active after unarchive': afterUnarchive,
       };
     },
   },
@@ -332,7 +512,8 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
       const active = (await kw<Row[]>(t, 'res.partner', 'read', [[id], ['active']]))[0].active;
       const v1 = await xmlrpc(t, 'object', 'execute_kw', [t.db, t.uid, t.password, 'res.partner', 'action_unarchive', [[id]]], true);
       return {
-        archive, 'active after archive': active,
+        archive,
+        'active after archive': active,
         'unarchive over /xmlrpc (v1): fault code is the exception text': v1.ok ? 'no fault' : String(v1.faultCode).split('\n').pop(),
         'active after unarchive': (await kw<Row[]>(t, 'res.partner', 'read', [[id], ['active']]))[0].active,
       };
@@ -354,18 +535,35 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
       const post = await call(t, 'res.partner', 'message_post', [[id]], { body: 'hola' });
       const xpost = await xkw(t, 'res.partner', 'message_post', [[id]], { body: 'hola' });
       const partner = await kw<number>(t, 'res.partner', 'create', [{ name: `${ctx.tag} r3` }]);
-      const move = await kw<number>(t, 'account.move', 'create', [{ move_type: 'out_invoice', partner_id: partner, invoice_line_ids: [[0, 0, { name: 'x', quantity: 1, price_unit: 1 }]] }]);
+      const move = await kw<number>(t, 'account.move', 'create', [
+        { move_type: 'out_invoice', partner_id: partner, invoice_line_ids: [[0, 0, { name: 'x', quantity: 1, price_unit: 1 }]] },
+      ]);
       const actionPost = await call(t, 'account.move', 'action_post', [[move]]);
       const buttonDraft = await call(t, 'account.move', 'button_draft', [[move]]);
       const buttonCancel = await call(t, 'account.move', 'button_cancel', [[move]]);
       const toggle = await call(t, 'res.partner', 'toggle_active', [[id]]);
       const unlink = await call(t, 'res.partner', 'unlink', [list.ok ? (list.value as number[]) : []]);
-      const typeOf = (o: { ok: boolean; value?: unknown; hasResult?: boolean }) => (!o.ok ? 'error' : o.hasResult === false ? 'no result (None)'
-        : Array.isArray(o.value) ? `list of ${(o.value as unknown[]).length} ${typeof (o.value as unknown[])[0]}` : typeof o.value === 'number' ? 'integer' : JSON.stringify(o.value));
+      const typeOf = (o: { ok: boolean; value?: unknown; hasResult?: boolean }) =>
+        !o.ok
+          ? 'error'
+          : o.hasResult === false
+            ? 'no result (None)'
+            : Array.isArray(o.value)
+              ? `list of ${(o.value as unknown[]).length} ${typeof (o.value as unknown[])[0]}`
+              : typeof o.value === 'number'
+                ? 'integer'
+                : JSON.stringify(o.value);
       return {
-        'create(dict)': typeOf(one), 'create([dict])': typeOf(list), write: typeOf(write), 'message_post (JSON-RPC)': typeOf(post),
-        'message_post (XML-RPC)': xpost.ok ? typeof xpost.value : 'fault', action_post: typeOf(actionPost), button_draft: typeOf(buttonDraft),
-        button_cancel: typeOf(buttonCancel), toggle_active: typeOf(toggle), unlink: typeOf(unlink),
+        'create(dict)': typeOf(one),
+        'create([dict])': typeOf(list),
+        write: typeOf(write),
+        'message_post (JSON-RPC)': typeOf(post),
+        'message_post (XML-RPC)': xpost.ok ? typeof xpost.value : 'fault',
+        action_post: typeOf(actionPost),
+        button_draft: typeOf(buttonDraft),
+        button_cancel: typeOf(buttonCancel),
+        toggle_active: typeOf(toggle),
+        unlink: typeOf(unlink),
         search_count: typeOf(await call(t, 'res.partner', 'search_count', [[['id', '=', id]]])),
       };
     },
@@ -379,7 +577,11 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
       const id = await kw<number>(t, 'res.partner', 'create', [{ name: `${ctx.tag} m` }]);
       const names = async (ids: number[]) => (await kw<Row[]>(t, 'res.partner', 'read', [ids, ['name']])).map((r) => r.name);
       const x = await xkw(t, 'res.partner', 'read', [[999999999], ['name']]);
-      return { 'read [missing] (JSON-RPC)': await names([999999999]), 'read [missing] (XML-RPC)': x.ok ? x.value : 'fault', 'read [id, missing, id]': await names([id, 999999999, id]) };
+      return {
+        'read [missing] (JSON-RPC)': await names([999999999]),
+        'read [missing] (XML-RPC)': x.ok ? x.value : 'fault',
+        'read [id, missing, id]': await names([id, 999999999, id]),
+      };
     },
   },
   {
@@ -399,38 +601,83 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
   // ---------------------------------------------------------------------------------------- inventory
   {
     name: 'inventory.adjustment-moves',
-    about: 'quant counts applied: the move name (inventory_name, user suffix, Updated/Confirmed), reference, origin from default_origin, move lines, the quant afterwards',
+    about:
+      'quant counts applied: the move name (inventory_name, user suffix, Updated/Confirmed), reference, origin from default_origin, move lines, the quant afterwards',
     run: async (t, ctx) => {
       const user = await adminName(t, ctx);
       const stock = await xmlid(t, 'stock', 'stock_location_stock');
       const product = await storableProduct(t, `${ctx.tag}-MED`);
       const moves = async () => {
-        const rows = await kw<Row[]>(t, 'stock.move', 'search_read', [[['product_id', '=', product]]], { fields: ['name', 'reference', 'origin', 'state', 'is_inventory', 'picked', 'product_uom_qty', 'quantity', 'location_id', 'location_dest_id', 'move_line_ids'], order: 'id' });
+        const rows = await kw<Row[]>(t, 'stock.move', 'search_read', [[['product_id', '=', product]]], {
+          fields: [
+            'name',
+            'reference',
+            'origin',
+            'state',
+            'is_inventory',
+            'picked',
+            'product_uom_qty',
+            'quantity',
+            'location_id',
+            'location_dest_id',
+            'move_line_ids',
+          ],
+          order: 'id',
+        });
         const out = [];
         for (const r of rows) {
           const usage = async (loc: unknown) => (await kw<Row[]>(t, 'stock.location', 'read', [[(loc as [number, string])[0]], ['usage']]))[0].usage;
           const lines = await kw<Row[]>(t, 'stock.move.line', 'read', [r.move_line_ids, ['reference', 'origin', 'quantity', 'state']]);
           out.push({
-            name: r.name, reference: r.reference, origin: r.origin, state: r.state, is_inventory: r.is_inventory, picked: r.picked, product_uom_qty: r.product_uom_qty, quantity: r.quantity,
-            from: await usage(r.location_id), to: await usage(r.location_dest_id), lines: lines.map((l) => ({ reference: l.reference, origin: l.origin, quantity: l.quantity, state: l.state })),
+            name: r.name,
+            reference: r.reference,
+            origin: r.origin,
+            state: r.state,
+            is_inventory: r.is_inventory,
+            picked: r.picked,
+            product_uom_qty: r.product_uom_qty,
+            quantity: r.quantity,
+            from: await usage(r.location_id),
+            to: await usage(r.location_dest_id),
+            lines: lines.map((l) => ({ reference: l.reference, origin: l.origin, quantity: l.quantity, state: l.state })),
           });
         }
         return out;
       };
       const quant = async (id: number) => {
-        const [q] = await kw<Row[]>(t, 'stock.quant', 'read', [[id], ['quantity', 'inventory_quantity', 'inventory_quantity_set', 'inventory_diff_quantity', 'user_id', 'inventory_date']]);
-        return { ...q, id: undefined, user_id: Array.isArray(q.user_id) ? q.user_id[1] : q.user_id, inventory_date: typeof q.inventory_date === 'string' ? `${q.inventory_date.endsWith('-12-31') ? '31 December' : 'another day'}` : q.inventory_date };
+        const [q] = await kw<Row[]>(t, 'stock.quant', 'read', [
+          [id],
+          ['quantity', 'inventory_quantity', 'inventory_quantity_set', 'inventory_diff_quantity', 'user_id', 'inventory_date'],
+        ]);
+        return {
+          ...q,
+          id: undefined,
+          user_id: Array.isArray(q.user_id) ? q.user_id[1] : q.user_id,
+          inventory_date: typeof q.inventory_date === 'string' ? `${q.inventory_date.endsWith('-12-31') ? '31 December' : 'another day'}` : q.inventory_date,
+        };
       };
       const inv = { inventory_mode: true };
       // 1. A count through create (inventory mode): the quant is assigned to the user.
       const q = await kw<number>(t, 'stock.quant', 'create', [{ product_id: product, location_id: stock, inventory_quantity: 10 }], { context: inv });
       const counted = await quant(q);
-      const apply1 = await jsonrpc(t, 'object', 'execute_kw', [t.db, t.uid, t.password, 'stock.quant', 'action_apply_inventory', [[q]], { context: { ...inv, inventory_name: `${ctx.tag}-1`, default_origin: `${ctx.tag}-key-1` } }]);
+      const apply1 = await jsonrpc(t, 'object', 'execute_kw', [
+        t.db,
+        t.uid,
+        t.password,
+        'stock.quant',
+        'action_apply_inventory',
+        [[q]],
+        { context: { ...inv, inventory_name: `${ctx.tag}-1`, default_origin: `${ctx.tag}-key-1` } },
+      ]);
       const applied = await quant(q);
       // 2. A count through write (no user on the quant any more), applied over XML-RPC.
       await kw(t, 'stock.quant', 'write', [[q], { inventory_quantity: 7 }], { context: inv });
       const written = await quant(q);
-      const apply2 = xmlOutcome(await xkw(t, 'stock.quant', 'action_apply_inventory', [[q]], { context: { ...inv, inventory_name: `${ctx.tag}-2`, default_origin: `${ctx.tag}-key-2` } }));
+      const apply2 = xmlOutcome(
+        await xkw(t, 'stock.quant', 'action_apply_inventory', [[q]], {
+          context: { ...inv, inventory_name: `${ctx.tag}-2`, default_origin: `${ctx.tag}-key-2` },
+        }),
+      );
       // 3. The same quantity again, no name: "Confirmed", nothing moved.
       await kw(t, 'stock.quant', 'write', [[q], { inventory_quantity: 7 }], { context: inv });
       await call(t, 'stock.quant', 'action_apply_inventory', [[q]], { context: inv });
@@ -440,8 +687,13 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
       const [p] = await kw<Row[]>(t, 'product.product', 'read', [[product], ['qty_available']]);
       void user;
       return {
-        'after a count by create': counted, 'apply (JSON-RPC): envelope keys': Object.keys(apply1.envelope).sort(), 'after apply': applied,
-        'after a count by write': written, 'apply (XML-RPC)': apply2, moves: await moves(), qty_available: p.qty_available,
+        'after a count by create': counted,
+        'apply (JSON-RPC): envelope keys': Object.keys(apply1.envelope).sort(),
+        'after apply': applied,
+        'after a count by write': written,
+        'apply (XML-RPC)': apply2,
+        moves: await moves(),
+        qty_available: p.qty_available,
         'moves found by origin = key': await count(t, 'stock.move', [['origin', '=', `${ctx.tag}-key-1`]]),
         'moves found by reference = inventory_name': await count(t, 'stock.move', [['reference', '=', `${ctx.tag}-1`]]),
         'moves found by name = inventory_name': await count(t, 'stock.move', [['name', '=', `${ctx.tag}-1`]]),
@@ -469,8 +721,21 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
       const [att] = await kw<Row[]>(t, 'ir.attachment', 'read', [[pdfId], ['name', 'res_model', 'res_field', 'mimetype']]);
       const [pp] = await kw<Row[]>(t, 'res.partner', 'read', [[partner], ['invoice_sending_method']]);
       return {
-        before, result, after, attachment: { ...att, id: undefined }, 'new chatter messages': await messagesOf(t, 'account.move', move, lastMsg),
-        'mails queued': await count(t, 'mail.mail', [['model', '=', 'account.move'], ['res_id', '=', move]], {}), 'partner invoice_sending_method': pp.invoice_sending_method,
+        before,
+        result,
+        after,
+        attachment: { ...att, id: undefined },
+        'new chatter messages': await messagesOf(t, 'account.move', move, lastMsg),
+        'mails queued': await count(
+          t,
+          'mail.mail',
+          [
+            ['model', '=', 'account.move'],
+            ['res_id', '=', move],
+          ],
+          {},
+        ),
+        'partner invoice_sending_method': pp.invoice_sending_method,
       };
     },
   },
@@ -487,16 +752,35 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
       const wizard = await kw<number>(t, 'account.move.send.wizard', 'create', [{}], { context });
       const result = await kw(t, 'account.move.send.wizard', 'action_send_and_print', [[wizard]], { context });
       const [pp] = await kw<Row[]>(t, 'res.partner', 'read', [[partner], ['invoice_sending_method']]);
-      const mails = await kw<Row[]>(t, 'mail.mail', 'search_read', [[['model', '=', 'account.move'], ['res_id', '=', move]]], { fields: ['recipient_ids', 'attachment_ids'] });
+      const mails = await kw<Row[]>(
+        t,
+        'mail.mail',
+        'search_read',
+        [
+          [
+            ['model', '=', 'account.move'],
+            ['res_id', '=', move],
+          ],
+        ],
+        { fields: ['recipient_ids', 'attachment_ids'] },
+      );
       // Sending again with "download" only: the stored PDF is offered, the invoice is written again.
       const stored = await storedDatetime(t, 'account.move', move);
       const w2 = await kw<number>(t, 'account.move.send.wizard', 'create', [{ sending_methods: ['manual'] }], { context });
       const again = await kw<Record<string, unknown>>(t, 'account.move.send.wizard', 'action_send_and_print', [[w2]], { context });
       return {
-        'default sending_methods (partner without e-mail)': defaults.sending_methods, result, after: await invoiceState(t, move),
-        'new chatter messages': await messagesOf(t, 'account.move', move, lastMsg), 'mails queued': mails.map((x) => ({ recipients: (x.recipient_ids as number[]).length, attachments: (x.attachment_ids as number[]).length })),
+        'default sending_methods (partner without e-mail)': defaults.sending_methods,
+        result,
+        after: await invoiceState(t, move),
+        'new chatter messages': await messagesOf(t, 'account.move', move, lastMsg),
+        'mails queued': mails.map((x) => ({ recipients: (x.recipient_ids as number[]).length, attachments: (x.attachment_ids as number[]).length })),
         'partner invoice_sending_method': pp.invoice_sending_method,
-        'download again: result': { ...again, url: String(again.url).replace(/\d+/g, '<id>') }, 'download again: write_date unchanged': (await count(t, 'account.move', [['id', '=', move], ['write_date', '=', stored]])) === 1,
+        'download again: result': { ...again, url: String(again.url).replace(/\d+/g, '<id>') },
+        'download again: write_date unchanged':
+          (await count(t, 'account.move', [
+            ['id', '=', move],
+            ['write_date', '=', stored],
+          ])) === 1,
       };
     },
   },
@@ -505,7 +789,9 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
     about: 'the wizard refuses a draft invoice and needs active_ids in the context',
     run: async (t, ctx) => {
       const partner = await kw<number>(t, 'res.partner', 'create', [{ name: `${ctx.tag} inv3` }]);
-      const draft = await kw<number>(t, 'account.move', 'create', [{ move_type: 'out_invoice', partner_id: partner, invoice_line_ids: [[0, 0, { name: 'x', quantity: 1, price_unit: 1 }]] }]);
+      const draft = await kw<number>(t, 'account.move', 'create', [
+        { move_type: 'out_invoice', partner_id: partner, invoice_line_ids: [[0, 0, { name: 'x', quantity: 1, price_unit: 1 }]] },
+      ]);
       return {
         draft: await outcome(t, 'account.move.send.wizard', 'create', [{}], { context: { active_model: 'account.move', active_ids: [draft] } }),
         'no context': await outcome(t, 'account.move.send.wizard', 'create', [{}]),
@@ -524,12 +810,19 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
       const anonymous = await request(`${t.url}/report/pdf/account.report_invoice/${move}`, 'GET');
       const login = await webSession(t);
       const cookie = { Cookie: `session_id=${login.session ?? ''}` };
-      const view = (r: { status: number; headers: Record<string, unknown>; body: Buffer }) => ({ status: r.status, 'content-type': r.headers['content-type'], 'content-disposition': r.headers['content-disposition'], pdf: r.body.subarray(0, 5).toString('latin1') === '%PDF-' });
+      const view = (r: { status: number; headers: Record<string, unknown>; body: Buffer }) => ({
+        status: r.status,
+        'content-type': r.headers['content-type'],
+        'content-disposition': r.headers['content-disposition'],
+        pdf: r.body.subarray(0, 5).toString('latin1') === '%PDF-',
+      });
       const report = await request(`${t.url}/report/pdf/account.report_invoice/${move}`, 'GET', undefined, cookie);
       const download = await request(`${t.url}/account/download_invoice_documents/${move}/pdf`, 'GET', undefined, cookie);
       return {
         'without a session': { status: anonymous.status, location: anonymous.headers.location },
-        'web login with the password': login.ok, '/report/pdf/account.report_invoice/<id>': view(report), '/account/download_invoice_documents/<id>/pdf': view(download),
+        'web login with the password': login.ok,
+        '/report/pdf/account.report_invoice/<id>': view(report),
+        '/account/download_invoice_documents/<id>/pdf': view(download),
         after: await invoiceState(t, move, stored),
       };
     },
@@ -542,13 +835,23 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
       ctx.alias(String(move), '<move id>');
       const stored = await storedDatetime(t, 'account.move', move);
       const url = await kw<string>(t, 'account.move', 'get_portal_url', [[move]]);
-      const changed = (await count(t, 'account.move', [['id', '=', move], ['write_date', '=', stored]])) === 0;
+      const changed =
+        (await count(t, 'account.move', [
+          ['id', '=', move],
+          ['write_date', '=', stored],
+        ])) === 0;
       const stored2 = await storedDatetime(t, 'account.move', move);
       const url2 = await kw<string>(t, 'account.move', 'get_portal_url', [[move]]);
       const pdf = await request(`${t.url}${url}&report_type=pdf`, 'GET');
       return {
-        url: url.replace(/access_token=[0-9a-f-]{36}/, 'access_token=<uuid>'), 'first call writes the invoice': changed, 'second call, same url': url2 === url,
-        'second call writes': (await count(t, 'account.move', [['id', '=', move], ['write_date', '=', stored2]])) === 0,
+        url: url.replace(/access_token=[0-9a-f-]{36}/, 'access_token=<uuid>'),
+        'first call writes the invoice': changed,
+        'second call, same url': url2 === url,
+        'second call writes':
+          (await count(t, 'account.move', [
+            ['id', '=', move],
+            ['write_date', '=', stored2],
+          ])) === 0,
         'portal PDF': { status: pdf.status, 'content-type': pdf.headers['content-type'], pdf: pdf.body.subarray(0, 5).toString('latin1') === '%PDF-' },
         after: await invoiceState(t, move),
         'private renderer over RPC': await outcome(t, 'ir.actions.report', '_render_qweb_pdf', ['account.report_invoice', [move]]),
@@ -567,8 +870,11 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
       const n = async (domain: unknown[], context: Record<string, unknown> = {}) => kw<number>(t, 'res.partner', 'search_count', [domain], { context });
       const byName = ['name', '=', name];
       return {
-        'search by name': await n([byName]), 'active_test False': await n([byName], { active_test: false }), "['active', '=', False]": await n([byName, ['active', '=', false]]),
-        "['active', 'in', [True, False]]": await n([byName, ['active', 'in', [true, false]]]), "'|' with an active leaf": await n(['|', ['active', '=', false], ['id', '=', 0], byName]),
+        'search by name': await n([byName]),
+        'active_test False': await n([byName], { active_test: false }),
+        "['active', '=', False]": await n([byName, ['active', '=', false]]),
+        "['active', 'in', [True, False]]": await n([byName, ['active', 'in', [true, false]]]),
+        "'|' with an active leaf": await n(['|', ['active', '=', false], ['id', '=', 0], byName]),
         "active nested in '!'": await n([byName, '!', ['active', '=', true]]),
         'read by id': (await kw<Row[]>(t, 'res.partner', 'read', [[id], ['active']])).map((r) => r.active),
         name_search: (await kw<unknown[]>(t, 'res.partner', 'name_search', [name])).length,
@@ -606,7 +912,9 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
       return {
         'wrong database (JSON-RPC)': { name: err.data.name, message: server(err.data.message) },
         'wrong database (XML-RPC)': wrongDbXml.ok ? 'no fault' : { faultCode: wrongDbXml.faultCode, fault: server(tracebackTail(wrongDbXml.faultString)) },
-        'wrong database (common.authenticate)': wrongDbAuth.ok ? wrongDbAuth.value : { faultCode: wrongDbAuth.faultCode, fault: server(tracebackTail(wrongDbAuth.faultString)) },
+        'wrong database (common.authenticate)': wrongDbAuth.ok
+          ? wrongDbAuth.value
+          : { faultCode: wrongDbAuth.faultCode, fault: server(tracebackTail(wrongDbAuth.faultString)) },
         'wrong password (JSON-RPC)': { name: badErr.data.name, message: badErr.data.message },
         'wrong password (XML-RPC)': xmlOutcome(await xmlrpc(t, 'object', 'execute_kw', [t.db, t.uid, 'not-the-password', 'res.partner', 'search', [[]]])),
         'wrong password (common.authenticate)': xmlOutcome(await xmlrpc(t, 'common', 'authenticate', [t.db, t.login, 'not-the-password', {}])),
@@ -617,7 +925,10 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
     name: 'errors.calls',
     about: 'unknown model, method, field (domain, read, write, order), private method, unknown keyword',
     run: async (t) => {
-      const both = async (model: string, method: string, args: unknown[], kwargs: Record<string, unknown> = {}) => ({ jsonrpc: await outcome(t, model, method, args, kwargs), xmlrpc: xmlOutcome(await xkw(t, model, method, args, kwargs)) });
+      const both = async (model: string, method: string, args: unknown[], kwargs: Record<string, unknown> = {}) => ({
+        jsonrpc: await outcome(t, model, method, args, kwargs),
+        xmlrpc: xmlOutcome(await xkw(t, model, method, args, kwargs)),
+      });
       return {
         'unknown model': await both('x_no.such.model', 'search', [[]]),
         'unknown method': await both('res.partner', 'no_such_method', [[1]]),
@@ -636,12 +947,16 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
     name: 'errors.http',
     about: 'JSON-2 on Odoo 18 (a redirect to the login), /web/version, a /jsonrpc body that is not JSON',
     run: async (t) => {
-      const j2 = await request(`${t.url}/json/2/res.partner/search`, 'POST', '{"domain": []}', { 'Content-Type': 'application/json', Authorization: 'bearer not-a-key' });
+      const j2 = await request(`${t.url}/json/2/res.partner/search`, 'POST', '{"domain": []}', {
+        'Content-Type': 'application/json',
+        Authorization: 'bearer not-a-key',
+      });
       const version = await request(`${t.url}/web/version`, 'GET');
       const notJson = await request(`${t.url}/jsonrpc`, 'POST', 'not json', { 'Content-Type': 'application/json' });
       return {
         'POST /json/2/res.partner/search': { status: j2.status, location: j2.headers.location, 'content-type': j2.headers['content-type'] },
-        'GET /web/version': version.status, 'POST /jsonrpc with a non-JSON body': notJson.status,
+        'GET /web/version': version.status,
+        'POST /jsonrpc with a non-JSON body': notJson.status,
       };
     },
   },
@@ -656,9 +971,14 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
       const send = ['name', 'phone', 'write_date', 'create_date', 'active', 'country_id', 'partner_latitude', 'is_company', 'category_id', 'comment'];
       const rule = { trigger: 'on_create_or_write', trigger_field_ids: [[6, 0, [nameField]]], filter_domain: `[('ref', '=like', '${ctx.tag}-hook-%')]` };
       return withWebhookRule(t, ctx, 'a', rule, send, async ({ hooks, step, steps }) => {
-        hooks.onCall = async (p) => (await kw<Row[]>(t, String(p._model), 'read', [[Number(p._id)], ['name', 'phone']])).map((r) => ({ name: r.name, phone: r.phone }));
+        hooks.onCall = async (p) =>
+          (await kw<Row[]>(t, String(p._model), 'read', [[Number(p._id)], ['name', 'phone']])).map((r) => ({ name: r.name, phone: r.phone }));
         let id = 0;
-        await step('create (matching)', async () => { id = await kw<number>(t, 'res.partner', 'create', [{ name: 'Ñandú ü "x"', ref: `${ctx.tag}-hook-1`, country_id: country, comment: '<p>hi</p>', partner_latitude: 0.0 }]); });
+        await step('create (matching)', async () => {
+          id = await kw<number>(t, 'res.partner', 'create', [
+            { name: 'Ñandú ü "x"', ref: `${ctx.tag}-hook-1`, country_id: country, comment: '<p>hi</p>', partner_latitude: 0.0 },
+          ]);
+        });
         const createCall = hooks.calls[hooks.calls.length - 1];
         const stored = await storedDatetime(t, 'res.partner', id);
         await step('write the same name', () => kw(t, 'res.partner', 'write', [[id], { name: 'Ñandú ü "x"' }]));
@@ -674,7 +994,9 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
         const ids: Record<number, string> = { [id]: '<partner>', [country]: '<Spain>' };
         const created = JSON.parse(createCall.body) as Record<string, unknown>;
         return {
-          steps, 'on create': hookView(createCall, ids), 'on write': hookView(writeCall, ids),
+          steps,
+          'on create': hookView(createCall, ids),
+          'on write': hookView(writeCall, ids),
           'write_date in the body is the stored value': String(created.write_date) === stored,
           'rule action name': String(created._action).replace(/\(#\d+\)$/, '(#<id>)'),
         };
@@ -683,14 +1005,16 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
   },
   {
     name: 'webhooks.computed-trigger-fields',
-    about: "a rule on save given no trigger fields watches the fields its filter names; a webhook with no fields sends _action, _id, _model",
+    about: 'a rule on save given no trigger fields watches the fields its filter names; a webhook with no fields sends _action, _id, _model',
     run: async (t, ctx) => {
       const rule = { trigger: 'on_create_or_write', filter_domain: `[('ref', '=like', '${ctx.tag}-hookC-%'), ('phone', '!=', False)]` };
       return withWebhookRule(t, ctx, 'c', rule, [], async ({ rule: ruleId, hooks, step, steps }) => {
         const [r] = await kw<Row[]>(t, 'base.automation', 'read', [[ruleId], ['trigger_field_ids']]);
         const names = (await kw<Row[]>(t, 'ir.model.fields', 'read', [r.trigger_field_ids, ['name']])).map((f) => f.name).sort();
         let id = 0;
-        await step('create without phone (filtered out)', async () => { id = await kw<number>(t, 'res.partner', 'create', [{ name: 'c1', ref: `${ctx.tag}-hookC-1` }]); });
+        await step('create without phone (filtered out)', async () => {
+          id = await kw<number>(t, 'res.partner', 'create', [{ name: 'c1', ref: `${ctx.tag}-hookC-1` }]);
+        });
         await step('write name (not watched)', () => kw(t, 'res.partner', 'write', [[id], { name: 'c2' }]));
         await step('write phone', () => kw(t, 'res.partner', 'write', [[id], { phone: '1' }]));
         await step('write ref', () => kw(t, 'res.partner', 'write', [[id], { ref: `${ctx.tag}-hookC-2` }]));
@@ -704,10 +1028,23 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
     about: 'on_write with a pre-domain: not on create; a write of two records fires once per record passing both domains',
     run: async (t, ctx) => {
       const [nameField] = await fieldIds(t, 'res.partner', ['name']);
-      const rule = { trigger: 'on_write', trigger_field_ids: [[6, 0, [nameField]]], filter_pre_domain: "[('phone', '!=', 'pre-block')]", filter_domain: `[('ref', '=like', '${ctx.tag}-hookB-%')]` };
+      const rule = {
+        trigger: 'on_write',
+        trigger_field_ids: [[6, 0, [nameField]]],
+        filter_pre_domain: "[('phone', '!=', 'pre-block')]",
+        filter_domain: `[('ref', '=like', '${ctx.tag}-hookB-%')]`,
+      };
       return withWebhookRule(t, ctx, 'b', rule, ['phone'], async ({ hooks, step, steps }) => {
         let ids: number[] = [];
-        await step('create', async () => { ids = await kw<number[]>(t, 'res.partner', 'create', [[{ name: 'b1', ref: `${ctx.tag}-hookB-1` }, { name: 'b2', ref: `${ctx.tag}-hookB-2`, phone: 'pre-block' }, { name: 'b3', ref: `${ctx.tag}-hookB-3` }]]); });
+        await step('create', async () => {
+          ids = await kw<number[]>(t, 'res.partner', 'create', [
+            [
+              { name: 'b1', ref: `${ctx.tag}-hookB-1` },
+              { name: 'b2', ref: `${ctx.tag}-hookB-2`, phone: 'pre-block' },
+              { name: 'b3', ref: `${ctx.tag}-hookB-3` },
+            ],
+          ]);
+        });
         await step('write the three', () => kw(t, 'res.partner', 'write', [ids, { name: 'bb' }]));
         const names: Record<number, string> = { [ids[0]]: '<b1>', [ids[1]]: '<b2>', [ids[2]]: '<b3>' };
         return { steps, bodies: hooks.calls.map((c) => bodyWithIds(c.body, names)) };
@@ -717,44 +1054,70 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
   {
     name: 'webhooks.no-trigger-fields',
     about: 'on_write with no trigger field: any write fires it',
-    run: async (t, ctx) => withWebhookRule(t, ctx, 'd', { trigger: 'on_write', filter_domain: `[('ref', '=like', '${ctx.tag}-hookD-%')]` }, [], async ({ rule, hooks, step }) => {
-      const [r] = await kw<Row[]>(t, 'base.automation', 'read', [[rule], ['trigger_field_ids']]);
-      const id = await kw<number>(t, 'res.partner', 'create', [{ name: 'd1', ref: `${ctx.tag}-hookD-1` }]);
-      const before = hooks.calls.length;
-      await step('write phone', () => kw(t, 'res.partner', 'write', [[id], { phone: '1' }]));
-      const afterWrite = hooks.calls.length - before;
-      return { 'trigger fields': (r.trigger_field_ids as number[]).length, 'fires on a write': afterWrite > 0, 'calls on the write': afterWrite };
-    }),
+    run: async (t, ctx) =>
+      withWebhookRule(t, ctx, 'd', { trigger: 'on_write', filter_domain: `[('ref', '=like', '${ctx.tag}-hookD-%')]` }, [], async ({ rule, hooks, step }) => {
+        const [r] = await kw<Row[]>(t, 'base.automation', 'read', [[rule], ['trigger_field_ids']]);
+        const id = await kw<number>(t, 'res.partner', 'create', [{ name: 'd1', ref: `${ctx.tag}-hookD-1` }]);
+        const before = hooks.calls.length;
+        await step('write phone', () => kw(t, 'res.partner', 'write', [[id], { phone: '1' }]));
+        const afterWrite = hooks.calls.length - before;
+        return { 'trigger fields': (r.trigger_field_ids as number[]).length, 'fires on a write': afterWrite > 0, 'calls on the write': afterWrite };
+      }),
   },
   {
     name: 'webhooks.slow-receiver',
     about: 'a receiver slower than 1 s: Odoo gives up after 1 s, once, and the write commits',
-    run: async (t, ctx) => withWebhookRule(t, ctx, 's', { trigger: 'on_create', filter_domain: `[('ref', '=', '${ctx.tag}-slow')]` }, [], async ({ hooks }) => {
-      const started = Date.now();
-      const id = await kw<number>(t, 'res.partner', 'create', [{ name: 'slow', ref: `${ctx.tag}-slow` }]);
-      const elapsed = Date.now() - started;
-      await ctx.sleep(2500);
-      return { 'create answered after': elapsedBucket(elapsed), 'record committed': (await kw<Row[]>(t, 'res.partner', 'read', [[id], ['name']])).length, 'calls received': hooks.calls.length };
-    }, { '/s': 3000 }),
+    run: async (t, ctx) =>
+      withWebhookRule(
+        t,
+        ctx,
+        's',
+        { trigger: 'on_create', filter_domain: `[('ref', '=', '${ctx.tag}-slow')]` },
+        [],
+        async ({ hooks }) => {
+          const started = Date.now();
+          const id = await kw<number>(t, 'res.partner', 'create', [{ name: 'slow', ref: `${ctx.tag}-slow` }]);
+          const elapsed = Date.now() - started;
+          await ctx.sleep(2500);
+          return {
+            'create answered after': elapsedBucket(elapsed),
+            'record committed': (await kw<Row[]>(t, 'res.partner', 'read', [[id], ['name']])).length,
+            'calls received': hooks.calls.length,
+          };
+        },
+        { '/s': 3000 },
+      ),
   },
   {
     name: 'webhooks.action-names',
     about: "the names Odoo 18 gives a rule's webhook actions (given in the rule, or created apart), and their usage",
     run: async (t, ctx) => {
       const model = await modelId(t, 'res.partner');
-      return withRule(t, [{
-        name: `${ctx.tag} rule N`, model_id: model, trigger: 'on_create', filter_domain: "[('id', '=', 0)]",
-        action_server_ids: [[0, 0, { name: `${ctx.tag} my name`, model_id: model, state: 'webhook', webhook_url: 'http://127.0.0.1:9/a' }]],
-      }], async ([rule]) => {
-        const apart = await kw<number>(t, 'ir.actions.server', 'create', [{ name: `${ctx.tag} my other name`, model_id: model, base_automation_id: rule, state: 'webhook', webhook_url: 'http://127.0.0.1:9/b' }]);
-        const [r] = await kw<Row[]>(t, 'base.automation', 'read', [[rule], ['action_server_ids']]);
-        const read = async (ids: number[]) => (await kw<Row[]>(t, 'ir.actions.server', 'read', [ids, ['name', 'usage']])).map((a) => ({ name: a.name, usage: a.usage }));
-        const given = (r.action_server_ids as number[]).filter((id) => id !== apart);
-        await kw(t, 'ir.actions.server', 'write', [[apart], { name: `${ctx.tag} renamed` }]);
-        const renamed = await read([apart]);
-        await kw(t, 'ir.actions.server', 'write', [[apart], { webhook_url: 'http://127.0.0.1:9/c' }]);
-        return { 'given in the rule': await read(given), 'created apart': renamed, 'after a new URL': await read([apart]) };
-      });
+      return withRule(
+        t,
+        [
+          {
+            name: `${ctx.tag} rule N`,
+            model_id: model,
+            trigger: 'on_create',
+            filter_domain: "[('id', '=', 0)]",
+            action_server_ids: [[0, 0, { name: `${ctx.tag} my name`, model_id: model, state: 'webhook', webhook_url: 'http://127.0.0.1:9/a' }]],
+          },
+        ],
+        async ([rule]) => {
+          const apart = await kw<number>(t, 'ir.actions.server', 'create', [
+            { name: `${ctx.tag} my other name`, model_id: model, base_automation_id: rule, state: 'webhook', webhook_url: 'http://127.0.0.1:9/b' },
+          ]);
+          const [r] = await kw<Row[]>(t, 'base.automation', 'read', [[rule], ['action_server_ids']]);
+          const read = async (ids: number[]) =>
+            (await kw<Row[]>(t, 'ir.actions.server', 'read', [ids, ['name', 'usage']])).map((a) => ({ name: a.name, usage: a.usage }));
+          const given = (r.action_server_ids as number[]).filter((id) => id !== apart);
+          await kw(t, 'ir.actions.server', 'write', [[apart], { name: `${ctx.tag} renamed` }]);
+          const renamed = await read([apart]);
+          await kw(t, 'ir.actions.server', 'write', [[apart], { webhook_url: 'http://127.0.0.1:9/c' }]);
+          return { 'given in the rule': await read(given), 'created apart': renamed, 'after a new URL': await read([apart]) };
+        },
+      );
     },
   },
 ];
@@ -767,8 +1130,9 @@ export const ODOO_KNOWN_DIFFERENCES: KnownDifference[] = [
   {
     probe: 'webhooks.no-trigger-fields',
     path: 'calls on the write',
-    reason: 'Odoo runs an on_write rule without trigger fields again for every stored computed field the write recomputes '
-      + '(_compute_field_value; for res.partner.phone, phone_sanitized of phone_validation), so the count depends on the installed '
-      + 'modules; the peer runs it once per write. The pack always sets trigger fields (seed), which ends the repeats on both.',
+    reason:
+      'Odoo runs an on_write rule without trigger fields again for every stored computed field the write recomputes ' +
+      '(_compute_field_value; for res.partner.phone, phone_sanitized of phone_validation), so the count depends on the installed ' +
+      'modules; the peer runs it once per write. The pack always sets trigger fields (seed), which ends the repeats on both.',
   },
 ];

@@ -47,7 +47,11 @@ export function realConfigured(): boolean {
 export async function realTarget(): Promise<OdooTarget> {
   const env = process.env;
   return connect({
-    label: 'Odoo', url: String(env.ODOO_CONFORMANCE_URL).replace(/\/+$/, ''), db: env.ODOO_CONFORMANCE_DB || 'clinica',
-    login: env.ODOO_CONFORMANCE_USER || 'admin', password: env.ODOO_CONFORMANCE_PASSWORD || 'admin', hookHost: env.ODOO_CONFORMANCE_HOOK_HOST || '127.0.0.1',
+    label: 'Odoo',
+    url: String(env.ODOO_CONFORMANCE_URL).replace(/\/+$/, ''),
+    db: env.ODOO_CONFORMANCE_DB || 'clinica',
+    login: env.ODOO_CONFORMANCE_USER || 'admin',
+    password: env.ODOO_CONFORMANCE_PASSWORD || 'admin',
+    hookHost: env.ODOO_CONFORMANCE_HOOK_HOST || '127.0.0.1',
   });
 }

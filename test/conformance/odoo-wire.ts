@@ -29,12 +29,16 @@ export interface HttpAnswer {
 export function request(url: string, method: string, body?: string | Buffer, headers: Record<string, string> = {}, timeoutMs = 60000): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8');
-    const req = http.request(url, { method, headers: { ...(data ? { 'Content-Length': String(data.length) } : {}), ...headers }, timeout: timeoutMs, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      url,
+      { method, headers: { ...(data ? { 'Content-Length': String(data.length) } : {}), ...headers }, timeout: timeoutMs, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`${method} ${url}: no answer in ${timeoutMs} ms`)));
     req.on('error', reject);
     req.end(data);
@@ -46,7 +50,9 @@ let nextId = 1;
 /** A JSON-RPC call exactly as answered: the envelope's keys, result or error. */
 export async function jsonrpc(t: OdooTarget, service: string, method: string, args: unknown[]): Promise<{ status: number; envelope: Record<string, unknown> }> {
   const id = nextId++;
-  const res = await request(`${t.url}/jsonrpc`, 'POST', JSON.stringify({ jsonrpc: '2.0', method: 'call', id, params: { service, method, args } }), { 'Content-Type': 'application/json' });
+  const res = await request(`${t.url}/jsonrpc`, 'POST', JSON.stringify({ jsonrpc: '2.0', method: 'call', id, params: { service, method, args } }), {
+    'Content-Type': 'application/json',
+  });
   const envelope = JSON.parse(res.body.toString('utf8')) as Record<string, unknown>;
   return { status: res.status, envelope };
 }
@@ -63,7 +69,13 @@ export class OdooCallError extends Error {
 }
 
 /** execute_kw over JSON-RPC as the target's user: the result, or the envelope's error as { name, message }. */
-export async function call(t: OdooTarget, model: string, method: string, args: unknown[] = [], kwargs: Record<string, unknown> = {}): Promise<{ ok: true; value: unknown; hasResult: boolean } | { ok: false; failure: Failure }> {
+export async function call(
+  t: OdooTarget,
+  model: string,
+  method: string,
+  args: unknown[] = [],
+  kwargs: Record<string, unknown> = {},
+): Promise<{ ok: true; value: unknown; hasResult: boolean } | { ok: false; failure: Failure }> {
   const { envelope } = await jsonrpc(t, 'object', 'execute_kw', [t.db, t.uid, t.password, model, method, args, kwargs]);
   const error = envelope.error as { data?: { name?: string; message?: string } } | undefined;
   if (error) return { ok: false, failure: { name: String(error.data?.name), message: String(error.data?.message) } };
@@ -77,16 +89,19 @@ export async function kw<R = unknown>(t: OdooTarget, model: string, method: stri
   return out.value as R;
 }
 
- 
 const xmlSerializer = require('xmlrpc/lib/serializer') as { serializeMethodCall(method: string, params: unknown[]): string };
- 
-const XmlDeserializer = require('xmlrpc/lib/deserializer') as new () => { deserializeMethodResponse(s: Readable, cb: (e: (Error & { faultCode?: unknown; faultString?: string }) | null, v?: unknown) => void): void };
+
+const XmlDeserializer = require('xmlrpc/lib/deserializer') as new () => {
+  deserializeMethodResponse(s: Readable, cb: (e: (Error & { faultCode?: unknown; faultString?: string }) | null, v?: unknown) => void): void;
+};
 
 export type XmlOutcome = { ok: true; value: unknown } | { ok: false; faultCode: unknown; faultString: string };
 
 /** An XML-RPC call to /xmlrpc/2/<service> (or /xmlrpc/<service> with v1): the value or the fault. */
 export async function xmlrpc(t: OdooTarget, service: string, method: string, params: unknown[], v1 = false): Promise<XmlOutcome> {
-  const res = await request(`${t.url}/xmlrpc/${v1 ? '' : '2/'}${service}`, 'POST', xmlSerializer.serializeMethodCall(method, params), { 'Content-Type': 'text/xml' });
+  const res = await request(`${t.url}/xmlrpc/${v1 ? '' : '2/'}${service}`, 'POST', xmlSerializer.serializeMethodCall(method, params), {
+    'Content-Type': 'text/xml',
+  });
   return new Promise((resolve, reject) => {
     new XmlDeserializer().deserializeMethodResponse(Readable.from([res.body]), (err, value) => {
       if (err && err.faultCode !== undefined) resolve({ ok: false, faultCode: err.faultCode, faultString: String(err.faultString ?? '') });
@@ -104,13 +119,19 @@ export function xkw(t: OdooTarget, model: string, method: string, args: unknown[
 /** Logs in with common.authenticate; the uid goes into the target. */
 export async function connect(target: Omit<OdooTarget, 'uid'>): Promise<OdooTarget> {
   const { envelope } = await jsonrpc({ ...target, uid: 0 }, 'common', 'authenticate', [target.db, target.login, target.password, {}]);
-  if (typeof envelope.result !== 'number') throw new Error(`cannot log in to ${target.url} (db ${target.db}) as ${target.login}: ${JSON.stringify(envelope).slice(0, 300)}`);
+  if (typeof envelope.result !== 'number')
+    throw new Error(`cannot log in to ${target.url} (db ${target.db}) as ${target.login}: ${JSON.stringify(envelope).slice(0, 300)}`);
   return { ...target, uid: envelope.result };
 }
 
 /** A web session (POST /web/session/authenticate with the password): its session_id cookie. */
 export async function webSession(t: OdooTarget, password = t.password): Promise<{ ok: boolean; session?: string; error?: Failure }> {
-  const res = await request(`${t.url}/web/session/authenticate`, 'POST', JSON.stringify({ jsonrpc: '2.0', method: 'call', id: nextId++, params: { db: t.db, login: t.login, password } }), { 'Content-Type': 'application/json' });
+  const res = await request(
+    `${t.url}/web/session/authenticate`,
+    'POST',
+    JSON.stringify({ jsonrpc: '2.0', method: 'call', id: nextId++, params: { db: t.db, login: t.login, password } }),
+    { 'Content-Type': 'application/json' },
+  );
   const body = JSON.parse(res.body.toString('utf8')) as { result?: { uid?: number }; error?: { data?: { name?: string; message?: string } } };
   if (body.error) return { ok: false, error: { name: String(body.error.data?.name), message: String(body.error.data?.message) } };
   const cookies = ([] as string[]).concat(res.headers['set-cookie'] ?? []);
@@ -169,9 +190,10 @@ export async function startHookReceiver(hookHost: string): Promise<HookReceiver>
   await new Promise<void>((r) => server.listen(0, bind, () => r()));
   const port = (server.address() as AddressInfo).port;
   receiver.url = (path) => `http://${hookHost}:${port}${path}`;
-  receiver.stop = () => new Promise<void>((r) => {
-    server.closeAllConnections();
-    server.close(() => r());
-  });
+  receiver.stop = () =>
+    new Promise<void>((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    });
   return receiver;
 }

@@ -35,8 +35,15 @@ describe('conformance: the Odoo peer answers like a real Odoo 18', function () {
 
   it('has a recording from Odoo 18 of every probe, each run to the end', () => {
     assert.match(recording.server, /^18\./);
-    assert.deepEqual(recording.results.map((r) => r.name), ODOO_PROBES.map((p) => p.name), 'record again: node dist/test/conformance/record-odoo.js --write');
-    assert.deepEqual(recording.results.filter((r) => r.error).map((r) => r.name), []);
+    assert.deepEqual(
+      recording.results.map((r) => r.name),
+      ODOO_PROBES.map((p) => p.name),
+      'record again: node dist/test/conformance/record-odoo.js --write',
+    );
+    assert.deepEqual(
+      recording.results.filter((r) => r.error).map((r) => r.name),
+      [],
+    );
   });
 
   for (const probe of ODOO_PROBES) {
@@ -71,19 +78,44 @@ describe('conformance: the Odoo peer answers like a real Odoo 18', function () {
 
 describe('conformance runner', () => {
   it('normalises the run tag, aliases and times, keeping their precision', () => {
-    const out = normalise({ name: 'conf1 paciente', at: '2026-12-01 04:23:08.849556', rpc: '2026-12-01 04:23:08', day: '2026-12-01', user: 'Mitchell Admin', n: 7 }, new Map<string | number, string>([['conf1', '<tag>'], ['Mitchell Admin', '<user>'], [7, '<id>']]));
+    const out = normalise(
+      { name: 'conf1 paciente', at: '2026-12-01 04:23:08.849556', rpc: '2026-12-01 04:23:08', day: '2026-12-01', user: 'Mitchell Admin', n: 7 },
+      new Map<string | number, string>([
+        ['conf1', '<tag>'],
+        ['Mitchell Admin', '<user>'],
+        [7, '<id>'],
+      ]),
+    );
     assert.deepEqual(out, { name: '<tag> paciente', at: '<datetime.us>', rpc: '<datetime>', day: '<date>', user: '<user>', n: '<id>' });
   });
 
   it('reports every differing leaf, separates documented exceptions and finds stale ones', () => {
-    const reference: ProbeResult[] = [{ name: 'p', about: '', observed: { a: 1, b: [1, 2], c: 'x' }, ms: 0 }, { name: 'q', about: '', observed: { a: 1 }, ms: 0 }];
-    const actual: ProbeResult[] = [{ name: 'p', about: '', observed: { a: 2, b: [1], c: 'x' }, ms: 0 }, { name: 'q', about: '', observed: { a: 1 }, ms: 0 }];
-    assert.deepEqual(differences(reference[0].observed, actual[0].observed).map((d) => d.path), ['a', 'b.1']);
-    const known = [{ probe: 'p', path: 'b', reason: 'r' }, { probe: 'q', path: 'a', reason: 'r' }];
+    const reference: ProbeResult[] = [
+      { name: 'p', about: '', observed: { a: 1, b: [1, 2], c: 'x' }, ms: 0 },
+      { name: 'q', about: '', observed: { a: 1 }, ms: 0 },
+    ];
+    const actual: ProbeResult[] = [
+      { name: 'p', about: '', observed: { a: 2, b: [1], c: 'x' }, ms: 0 },
+      { name: 'q', about: '', observed: { a: 1 }, ms: 0 },
+    ];
+    assert.deepEqual(
+      differences(reference[0].observed, actual[0].observed).map((d) => d.path),
+      ['a', 'b.1'],
+    );
+    const known = [
+      { probe: 'p', path: 'b', reason: 'r' },
+      { probe: 'q', path: 'a', reason: 'r' },
+    ];
     const [p, q] = judge(reference, actual, known);
     assert.equal(p.status, 'different');
-    assert.deepEqual(p.differences.map((d) => d.path), ['a']);
-    assert.deepEqual(p.excepted.map((d) => d.path), ['b.1']);
+    assert.deepEqual(
+      p.differences.map((d) => d.path),
+      ['a'],
+    );
+    assert.deepEqual(
+      p.excepted.map((d) => d.path),
+      ['b.1'],
+    );
     assert.equal(q.status, 'same');
     assert.deepEqual(staleExceptions([p, q], known), [{ probe: 'q', path: 'a', reason: 'r' }]);
   });

@@ -119,14 +119,20 @@ export function differences(reference: unknown, actual: unknown, path = ''): Dif
 }
 
 /** Runs the probes one after the other against one system; a failing probe is reported, not thrown. */
-export async function runProbes<T>(probes: Array<Probe<T>>, target: T, options: { tag: string; only?: RegExp; log?: (line: string) => void }): Promise<ProbeResult[]> {
+export async function runProbes<T>(
+  probes: Array<Probe<T>>,
+  target: T,
+  options: { tag: string; only?: RegExp; log?: (line: string) => void },
+): Promise<ProbeResult[]> {
   const results: ProbeResult[] = [];
   for (const probe of probes) {
     if (options.only && !options.only.test(probe.name)) continue;
     const aliases = new Map<string | number, string>([[options.tag, '<tag>']]);
     const ctx: ProbeContext = {
       tag: options.tag,
-      alias: (value, placeholder) => { aliases.set(value, placeholder); },
+      alias: (value, placeholder) => {
+        aliases.set(value, placeholder);
+      },
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     };
     const started = Date.now();
@@ -180,7 +186,12 @@ const cell = (v: unknown) => {
 export function markdownTable(verdicts: Verdict[], labels: { reference: string; actual: string }): string {
   const rows = [`| probe | checks | ${labels.actual} vs ${labels.reference} |`, '| --- | --- | --- |'];
   for (const v of verdicts) {
-    const status = v.status === 'same' ? 'same' : v.status === 'excepted' ? `same, except ${v.excepted.length} documented difference${v.excepted.length > 1 ? 's' : ''}` : v.status;
+    const status =
+      v.status === 'same'
+        ? 'same'
+        : v.status === 'excepted'
+          ? `same, except ${v.excepted.length} documented difference${v.excepted.length > 1 ? 's' : ''}`
+          : v.status;
     rows.push(`| \`${v.probe}\` | ${v.about.replace(/\|/g, '\\|')} | ${status} |`);
     for (const d of [...v.differences, ...v.excepted]) {
       const why = 'reason' in d ? ` — ${(d as { reason: string }).reason}` : '';

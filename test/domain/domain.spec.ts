@@ -7,13 +7,28 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { type IntegrationError } from '../../nodes/clients/common/errors';
 import {
-  alreadyLinked, documentFileName, documentRef, noteDomain, noteText, queueMessage, storedNotification, unstoredSearches, withRecord,
+  alreadyLinked,
+  documentFileName,
+  documentRef,
+  noteDomain,
+  noteText,
+  queueMessage,
+  storedNotification,
+  unstoredSearches,
+  withRecord,
 } from '../../nodes/domain/documents';
 import { idOf, listingParams, pageOf, windowOf } from '../../nodes/domain/gateway';
 import { correlationIdOf, problemFor, statusOf, successFor } from '../../nodes/domain/http';
 import { checkMovementRequest, claimOutcome, decideMovement, type StoredMovement } from '../../nodes/domain/pharmacy';
 import {
-  appointmentRows, medicationDomains, medicationRows, moveEntries, patientRows, splitPharmacyMoves, stockVersions, touchedMedications,
+  appointmentRows,
+  medicationDomains,
+  medicationRows,
+  moveEntries,
+  patientRows,
+  splitPharmacyMoves,
+  stockVersions,
+  touchedMedications,
 } from '../../nodes/domain/sync';
 import { STEPS } from '../../nodes/flow/steps';
 
@@ -29,17 +44,40 @@ const code = (fn: () => unknown): string => {
 describe('domain rules of the shipped flows', function () {
   describe('documents', function () {
     it('knows the three document models and refuses anything else', function () {
-      assert.deepEqual(documentRef({ model: 'account.move', id: 7 }), { model: 'account.move', id: 7, kind: 'invoice', nameField: 'name', patientField: 'partner_id', routingKey: 'invoice.created' });
+      assert.deepEqual(documentRef({ model: 'account.move', id: 7 }), {
+        model: 'account.move',
+        id: 7,
+        kind: 'invoice',
+        nameField: 'name',
+        patientField: 'partner_id',
+        routingKey: 'invoice.created',
+      });
       for (const bad of [null, {}, { model: 'res.partner', id: 1 }, { model: 'x_prescription', id: 0 }, { model: 'x_prescription', id: '1.5' }]) {
-        assert.equal(code(() => documentRef(bad)), 'BAD_INPUT', JSON.stringify(bad));
+        assert.equal(
+          code(() => documentRef(bad)),
+          'BAD_INPUT',
+          JSON.stringify(bad),
+        );
       }
     });
 
     it('folds the record in: patient, name, what an earlier run stored; a record without patient is refused', function () {
-      const ref = withRecord(documentRef({ model: 'x_medical_record', id: 3 }), { id: 3, x_name: 'HC-1', x_patient_id: [42, 'Ana'], x_nextcloud_path: false, x_nextcloud_url: false });
+      const ref = withRecord(documentRef({ model: 'x_medical_record', id: 3 }), {
+        id: 3,
+        x_name: 'HC-1',
+        x_patient_id: [42, 'Ana'],
+        x_nextcloud_path: false,
+        x_nextcloud_url: false,
+      });
       assert.deepEqual([ref.name, ref.patient, ref.stored], ['HC-1', { id: 42, name: 'Ana' }, { path: null, url: null }]);
-      assert.equal(code(() => withRecord(documentRef({ model: 'x_medical_record', id: 3 }), { id: 3, x_name: 'HC-1', x_patient_id: false })), 'BAD_INPUT');
-      assert.equal(code(() => withRecord(documentRef({ model: 'x_medical_record', id: 3 }), undefined)), 'ODOO_MISSING_RECORD');
+      assert.equal(
+        code(() => withRecord(documentRef({ model: 'x_medical_record', id: 3 }), { id: 3, x_name: 'HC-1', x_patient_id: false })),
+        'BAD_INPUT',
+      );
+      assert.equal(
+        code(() => withRecord(documentRef({ model: 'x_medical_record', id: 3 }), undefined)),
+        'ODOO_MISSING_RECORD',
+      );
     });
 
     it('names files: invoices by number, records by reference and id; nothing a path could misuse', function () {
@@ -51,16 +89,30 @@ describe('domain rules of the shipped flows', function () {
     });
 
     it('a replay is recognised, the note is posted once, the queue message is keyed on the record', function () {
-      const ref = { ...documentRef({ model: 'account.move', id: 5 }), stored: { path: '/p/a.pdf', url: 'http://n/f/1' }, file: { path: '/p/a.pdf', name: 'a.pdf', status: 'skipped' }, link: { url: 'http://n/f/1', created: false } };
+      const ref = {
+        ...documentRef({ model: 'account.move', id: 5 }),
+        stored: { path: '/p/a.pdf', url: 'http://n/f/1' },
+        file: { path: '/p/a.pdf', name: 'a.pdf', status: 'skipped' },
+        link: { url: 'http://n/f/1', created: false },
+      };
       assert.equal(alreadyLinked(ref, { path: '/p/a.pdf', status: 'skipped' }), true);
       assert.equal(alreadyLinked(ref, { path: '/p/a.pdf', status: 'created' }), false);
-      assert.deepEqual(noteDomain(ref), [['model', '=', 'account.move'], ['res_id', '=', 5], ['body', 'ilike', '/p/a.pdf']]);
+      assert.deepEqual(noteDomain(ref), [
+        ['model', '=', 'account.move'],
+        ['res_id', '=', 5],
+        ['body', 'ilike', '/p/a.pdf'],
+      ]);
       assert.match(noteText(ref), /Documento archivado en Nextcloud: \/p\/a\.pdf · enlace: http:\/\/n\/f\/1/);
       assert.deepEqual(queueMessage('x_prescription', { id: 4, x_name: 'R-1', x_patient_id: [8, 'Luis'] }, 'webhook'), {
-        topic: 'medical.created', messageId: 'x_prescription-4', payload: { model: 'x_prescription', id: 4, name: 'R-1', patientId: 8, source: 'webhook' },
+        topic: 'medical.created',
+        messageId: 'x_prescription-4',
+        payload: { model: 'x_prescription', id: 4, name: 'R-1', patientId: 8, source: 'webhook' },
       });
       assert.equal(queueMessage('res.partner', { id: 1 }, 'poll'), undefined);
-      assert.deepEqual(unstoredSearches().map((q) => q.topic), ['account.move', 'x_medical_record', 'x_prescription']);
+      assert.deepEqual(
+        unstoredSearches().map((q) => q.topic),
+        ['account.move', 'x_medical_record', 'x_prescription'],
+      );
       assert.equal(storedNotification({ model: 'account.move', id: 5 }, 'c-1').messageId, 'notification-account.move-5');
     });
   });
@@ -72,32 +124,69 @@ describe('domain rules of the shipped flows', function () {
     });
 
     it('appointments: the patient is the attendee marked as one, the doctor another, archived is cancelled', function () {
-      const rows = appointmentRows([{ id: 10, name: 'Consulta', partner_ids: [1, 2, 3], start: 's', stop: 'e', active: false, write_date: 'w' }], [
-        { id: 1, name: 'Admin', x_is_patient: false, function: 'Recepción' }, { id: 2, name: 'Ana', x_is_patient: true }, { id: 3, name: 'Dra. Ruiz', x_is_patient: false, function: 'Médica' },
-      ]);
+      const rows = appointmentRows(
+        [{ id: 10, name: 'Consulta', partner_ids: [1, 2, 3], start: 's', stop: 'e', active: false, write_date: 'w' }],
+        [
+          { id: 1, name: 'Admin', x_is_patient: false, function: 'Recepción' },
+          { id: 2, name: 'Ana', x_is_patient: true },
+          { id: 3, name: 'Dra. Ruiz', x_is_patient: false, function: 'Médica' },
+        ],
+      );
       assert.deepEqual([rows[0].patient_odoo_id, rows[0].doctor_name, rows[0].status, rows[0].active], [2, 'Dra. Ruiz', 'cancelled', false]);
     });
 
     it('medications: the products a change touches, the stock version, min/max summed over the rules', function () {
-      assert.deepEqual(touchedMedications('stock.quant', [{ id: 1, product_id: [5, 'A'] }, { id: 2, product_id: [5, 'A'] }]), [5]);
+      assert.deepEqual(
+        touchedMedications('stock.quant', [
+          { id: 1, product_id: [5, 'A'] },
+          { id: 2, product_id: [5, 'A'] },
+        ]),
+        [5],
+      );
       assert.deepEqual(touchedMedications('product.template', { id: 1, product_variant_ids: [7, 8] }), [7, 8]);
-      assert.deepEqual(medicationDomains([5]).quants, [['product_id', 'in', [5]], ['location_id.usage', '=', 'internal']]);
-      const versions = stockVersions([{ id: 1, product_id: [5, 'A'], write_date: '2026-01-02 00:00:00' }, { id: 2, product_id: [5, 'A'], write_date: '2026-01-01 00:00:00' }]);
+      assert.deepEqual(medicationDomains([5]).quants, [
+        ['product_id', 'in', [5]],
+        ['location_id.usage', '=', 'internal'],
+      ]);
+      const versions = stockVersions([
+        { id: 1, product_id: [5, 'A'], write_date: '2026-01-02 00:00:00' },
+        { id: 2, product_id: [5, 'A'], write_date: '2026-01-01 00:00:00' },
+      ]);
       assert.deepEqual(versions, { 5: '2026-01-02 00:00:00' });
-      const [row] = medicationRows([{ id: 5, name: 'Ibuprofeno', categ_id: [3, 'All / Medicamentos'], qty_available: 4, list_price: 2.345, write_date: '2026-01-01 00:00:00' }],
-        [{ id: 1, product_id: [5, 'A'], product_min_qty: 10, product_max_qty: 50, write_date: '2026-01-01 12:00:00' }], versions);
-      assert.deepEqual([row.category, row.stock_quantity, row.min_stock_level, row.max_stock_level, row.unit_price, row.odoo_write_date], ['Medicamentos', 4, 10, 50, 2.35, '2026-01-02 00:00:00']);
+      const [row] = medicationRows(
+        [{ id: 5, name: 'Ibuprofeno', categ_id: [3, 'All / Medicamentos'], qty_available: 4, list_price: 2.345, write_date: '2026-01-01 00:00:00' }],
+        [{ id: 1, product_id: [5, 'A'], product_min_qty: 10, product_max_qty: 50, write_date: '2026-01-01 12:00:00' }],
+        versions,
+      );
+      assert.deepEqual(
+        [row.category, row.stock_quantity, row.min_stock_level, row.max_stock_level, row.unit_price, row.odoo_write_date],
+        ['Medicamentos', 4, 10, 50, 2.35, '2026-01-02 00:00:00'],
+      );
     });
 
     it('moves: in, out and signed adjustments from the locations; a pharmacy movement is completed, not counted', function () {
-      const locations = [{ id: 4, usage: 'supplier' }, { id: 8, usage: 'internal' }, { id: 9, usage: 'internal' }, { id: 14, usage: 'inventory' }];
+      const locations = [
+        { id: 4, usage: 'supplier' },
+        { id: 8, usage: 'internal' },
+        { id: 9, usage: 'internal' },
+        { id: 14, usage: 'inventory' },
+      ];
       const m2o = (id: number): [number, string] => [id, 'x'];
-      const entries = moveEntries([
-        { id: 1, product_id: m2o(5), location_id: m2o(4), location_dest_id: m2o(8), quantity: 3, reference: 'WH/IN/1', origin: 'FARM-1' },
-        { id: 2, product_id: m2o(5), location_id: m2o(8), location_dest_id: m2o(14), quantity: 2, reference: 'Ajuste' },
-        { id: 3, product_id: m2o(5), location_id: m2o(8), location_dest_id: m2o(9), quantity: 1 },
-      ], locations);
-      assert.deepEqual(entries.map((e) => [e.row.movement_type, e.row.quantity]), [['in', 3], ['adjustment', -2]]);
+      const entries = moveEntries(
+        [
+          { id: 1, product_id: m2o(5), location_id: m2o(4), location_dest_id: m2o(8), quantity: 3, reference: 'WH/IN/1', origin: 'FARM-1' },
+          { id: 2, product_id: m2o(5), location_id: m2o(8), location_dest_id: m2o(14), quantity: 2, reference: 'Ajuste' },
+          { id: 3, product_id: m2o(5), location_id: m2o(8), location_dest_id: m2o(9), quantity: 1 },
+        ],
+        locations,
+      );
+      assert.deepEqual(
+        entries.map((e) => [e.row.movement_type, e.row.quantity]),
+        [
+          ['in', 3],
+          ['adjustment', -2],
+        ],
+      );
       const { own, matched } = splitPharmacyMoves(entries, [{ external_ref: 'FARM-1', odoo_product_id: 5, movement_type: 'in', quantity: 3 }]);
       assert.deepEqual([own.map((r) => r.odoo_move_id), matched.map((r) => [r.external_ref, r.odoo_move_id, r.sync_status])], [[2], [['FARM-1', 1, 'synced']]]);
     });
@@ -105,10 +194,22 @@ describe('domain rules of the shipped flows', function () {
 
   describe('pharmacy movements', function () {
     const mv = { external_ref: 'FARM-1', odoo_product_id: 5, movement_type: 'out' as const, quantity: 2, notes: null };
-    const row = (over: Partial<StoredMovement> = {}): StoredMovement => ({ external_ref: 'FARM-1', odoo_product_id: 5, movement_type: 'out', quantity: 2, sync_status: 'pending', odoo_move_id: null, ...over });
+    const row = (over: Partial<StoredMovement> = {}): StoredMovement => ({
+      external_ref: 'FARM-1',
+      odoo_product_id: 5,
+      movement_type: 'out',
+      quantity: 2,
+      sync_status: 'pending',
+      odoo_move_id: null,
+      ...over,
+    });
 
     it('checks the body and lists every problem', function () {
-      assert.deepEqual(checkMovementRequest({ external_ref: 'FARM-1', odoo_product_id: 5, movement_type: 'adjustment', quantity: -1.23456 }), { ...mv, movement_type: 'adjustment', quantity: -1.235 });
+      assert.deepEqual(checkMovementRequest({ external_ref: 'FARM-1', odoo_product_id: 5, movement_type: 'adjustment', quantity: -1.23456 }), {
+        ...mv,
+        movement_type: 'adjustment',
+        quantity: -1.235,
+      });
       try {
         checkMovementRequest({ external_ref: 'a b', odoo_product_id: 'x', movement_type: 'robo', quantity: 0, extra: 1 });
         assert.fail('refused');
@@ -123,16 +224,28 @@ describe('domain rules of the shipped flows', function () {
       assert.deepEqual(decideMovement(mv, { active: true }, null), { action: 'apply' });
       assert.deepEqual(decideMovement(mv, { active: true }, row({ sync_status: 'failed' })), { action: 'apply' });
       assert.equal(decideMovement(mv, { active: true }, row({ sync_status: 'synced', odoo_move_id: 9 })).action, 'replay');
-      assert.equal(code(() => decideMovement(mv, { active: true }, row({ quantity: 3 }))), 'CONFLICT');
-      assert.equal(code(() => decideMovement(mv, { active: false }, null)), 'BAD_INPUT');
+      assert.equal(
+        code(() => decideMovement(mv, { active: true }, row({ quantity: 3 }))),
+        'CONFLICT',
+      );
+      assert.equal(
+        code(() => decideMovement(mv, { active: false }, null)),
+        'BAD_INPUT',
+      );
     });
 
     it('after the claim: ours, done meanwhile, asked again, or in progress elsewhere', function () {
       assert.deepEqual(claimOutcome({ claimed: 1 }, 0, 'FARM-1'), { action: 'apply' });
       assert.equal(claimOutcome({ claimed: 0, current: row({ sync_status: 'synced', odoo_move_id: 3 }) }, 0, 'FARM-1').action, 'replay');
       assert.equal(claimOutcome({ claimed: 0, current: row({ sync_status: 'failed' }) }, 1, 'FARM-1').action, 'claim-again');
-      assert.equal(code(() => claimOutcome({ claimed: 0, current: row({ sync_status: 'failed' }) }, 2, 'FARM-1')), 'IN_PROGRESS');
-      assert.equal(code(() => claimOutcome({ claimed: 0, current: row() }, 0, 'FARM-1')), 'IN_PROGRESS');
+      assert.equal(
+        code(() => claimOutcome({ claimed: 0, current: row({ sync_status: 'failed' }) }, 2, 'FARM-1')),
+        'IN_PROGRESS',
+      );
+      assert.equal(
+        code(() => claimOutcome({ claimed: 0, current: row() }, 0, 'FARM-1')),
+        'IN_PROGRESS',
+      );
     });
   });
 
@@ -143,16 +256,24 @@ describe('domain rules of the shipped flows', function () {
       assert.deepEqual(windowOf({}, new Date('2026-03-04T15:00:00Z')), { from: '2026-03-04T00:00:00.000Z', to: '2026-03-11T00:00:00.000Z' });
       assert.deepEqual(listingParams('patients', { q: '  Ana  ', limit: '10' }).params, ['Ana', 10, 0]);
       assert.equal(idOf('12', 'patient'), 12);
-      assert.equal(code(() => idOf('1e3x', 'patient')), 'BAD_INPUT');
+      assert.equal(
+        code(() => idOf('1e3x', 'patient')),
+        'BAD_INPUT',
+      );
     });
   });
 
   describe('HTTP answers', function () {
     it('maps codes to statuses and builds problem details without leaking a system message', function () {
       const cases: Array<[object, number]> = [
-        [{ code: 'BAD_INPUT', retryable: false }, 400], [{ code: 'ODOO_MISSING_RECORD', retryable: false }, 404], [{ code: 'CONFLICT', retryable: false }, 409],
-        [{ code: 'ODOO_PDF_UNAVAILABLE', retryable: false }, 422], [{ code: 'NEXTCLOUD_RATE_LIMITED', retryable: true }, 429], [{ code: 'ODOO_UNREACHABLE', retryable: true }, 503],
-        [{ code: 'ODOO_OUTCOME_UNKNOWN', retryable: false }, 503], [{ code: 'WEIRD', retryable: false }, 500],
+        [{ code: 'BAD_INPUT', retryable: false }, 400],
+        [{ code: 'ODOO_MISSING_RECORD', retryable: false }, 404],
+        [{ code: 'CONFLICT', retryable: false }, 409],
+        [{ code: 'ODOO_PDF_UNAVAILABLE', retryable: false }, 422],
+        [{ code: 'NEXTCLOUD_RATE_LIMITED', retryable: true }, 429],
+        [{ code: 'ODOO_UNREACHABLE', retryable: true }, 503],
+        [{ code: 'ODOO_OUTCOME_UNKNOWN', retryable: false }, 503],
+        [{ code: 'WEIRD', retryable: false }, 500],
       ];
       for (const [err, status] of cases) assert.equal(statusOf(err), status, JSON.stringify(err));
       const p = problemFor({ code: 'ODOO_UNREACHABLE', retryable: true, message: 'connect ECONNREFUSED 10.0.0.5:8069' }, { correlationId: 'c-1' });
@@ -160,7 +281,10 @@ describe('domain rules of the shipped flows', function () {
       assert.equal(p.headers['Content-Type'], 'application/problem+json');
       assert.doesNotMatch(JSON.stringify(p.payload), /10\.0\.0\.5/);
       assert.equal(problemFor({ code: 'NEXTCLOUD_RATE_LIMITED', details: { retryAfterMs: 42000 } }).headers['Retry-After'], '42');
-      assert.deepEqual((problemFor({ code: 'BAD_INPUT', retryable: false, message: 'x', details: { problems: ['a'] } }).payload as { problems: string[] }).problems, ['a']);
+      assert.deepEqual(
+        (problemFor({ code: 'BAD_INPUT', retryable: false, message: 'x', details: { problems: ['a'] } }).payload as { problems: string[] }).problems,
+        ['a'],
+      );
       assert.deepEqual(successFor({ a: 1 }, 201, 'c').headers, { 'Cache-Control': 'no-store', 'X-Correlation-Id': 'c' });
       assert.equal(correlationIdOf({ headers: { 'x-correlation-id': 'ok-1' } }), 'ok-1');
       assert.equal(correlationIdOf({ headers: { 'x-correlation-id': 'no spaces\n' } }), undefined);

@@ -27,7 +27,16 @@ describe('shipped flow: API gateway (Keycloak peer, real PostgreSQL)', function 
       { odoo_id: 12, name: 'Bruno Díaz', email: 'bruno@clinica.test' },
       { odoo_id: 13, name: 'Carla Ruiz', active: false },
     ]);
-    await upsert(db, 'appointments', [{ odoo_id: 1, patient_odoo_id: 11, name: 'Control', datetime: new Date(Date.now() + 86400000).toISOString(), status: 'confirmed', doctor_name: 'Dr. Soto' }]);
+    await upsert(db, 'appointments', [
+      {
+        odoo_id: 1,
+        patient_odoo_id: 11,
+        name: 'Control',
+        datetime: new Date(Date.now() + 86400000).toISOString(),
+        status: 'confirmed',
+        doctor_name: 'Dr. Soto',
+      },
+    ]);
     await upsert(db, 'medications', [
       { odoo_product_id: 1, name: 'Paracetamol 500 mg', category: 'Analgésicos', stock_quantity: 5, min_stock_level: 20 },
       { odoo_product_id: 2, name: 'Ibuprofeno 400 mg', category: 'Analgésicos', stock_quantity: 80, min_stock_level: 20 },
@@ -50,7 +59,7 @@ describe('shipped flow: API gateway (Keycloak peer, real PostgreSQL)', function 
   it('GET /api/health answers without a token', async function () {
     const res = await get('/api/health');
     assert.equal(res.status, 200);
-    const body = await res.json() as Record<string, unknown>;
+    const body = (await res.json()) as Record<string, unknown>;
     assert.equal(body.status, 'up');
     assert.equal(body.patients, 3);
   });
@@ -59,11 +68,17 @@ describe('shipped flow: API gateway (Keycloak peer, real PostgreSQL)', function 
     const res = await get('/api/patients?limit=1', tokens['medico.prueba'], { 'X-Correlation-Id': 'corr-api-1' });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('x-correlation-id'), 'corr-api-1');
-    const body = await res.json() as { data: Array<{ name: string }>; page: { limit: number; count: number } };
-    assert.deepEqual(body.data.map((p) => p.name), ['Ana Pérez']);
+    const body = (await res.json()) as { data: Array<{ name: string }>; page: { limit: number; count: number } };
+    assert.deepEqual(
+      body.data.map((p) => p.name),
+      ['Ana Pérez'],
+    );
     assert.deepEqual([body.page.limit, body.page.count], [1, 1]);
-    const search = await (await get('/api/patients?q=bru', tokens['medico.prueba'])).json() as { data: Array<{ odoo_id: number }> };
-    assert.deepEqual(search.data.map((p) => p.odoo_id), [12]);
+    const search = (await (await get('/api/patients?q=bru', tokens['medico.prueba'])).json()) as { data: Array<{ odoo_id: number }> };
+    assert.deepEqual(
+      search.data.map((p) => p.odoo_id),
+      [12],
+    );
     const hostile = await get(`/api/patients?q=${encodeURIComponent("x' OR '1'='1")}`, tokens['medico.prueba']);
     assert.deepEqual(((await hostile.json()) as { data: unknown[] }).data, []);
   });
@@ -71,7 +86,7 @@ describe('shipped flow: API gateway (Keycloak peer, real PostgreSQL)', function 
   it('answers one patient by Odoo id, 404 for an unknown one and 400 for a bad id', async function () {
     const one = await get('/api/patients/11', tokens['recepcion.prueba']);
     assert.equal(one.status, 200);
-    const body = await one.json() as { data: { name: string; upcoming_appointments: number } };
+    const body = (await one.json()) as { data: { name: string; upcoming_appointments: number } };
     assert.deepEqual([body.data.name, body.data.upcoming_appointments], ['Ana Pérez', 1]);
     assert.equal((await get('/api/patients/999', tokens['recepcion.prueba'])).status, 404);
     assert.equal((await get('/api/patients/abc', tokens['recepcion.prueba'])).status, 400);
@@ -79,15 +94,29 @@ describe('shipped flow: API gateway (Keycloak peer, real PostgreSQL)', function 
 
   it('lists the coming appointments with their patient', async function () {
     const res = await get('/api/appointments', tokens['medico.prueba']);
-    const body = await res.json() as { data: Array<{ patient_name: string; doctor_name: string }> };
-    assert.deepEqual(body.data.map((a) => [a.patient_name, a.doctor_name]), [['Ana Pérez', 'Dr. Soto']]);
+    const body = (await res.json()) as { data: Array<{ patient_name: string; doctor_name: string }> };
+    assert.deepEqual(
+      body.data.map((a) => [a.patient_name, a.doctor_name]),
+      [['Ana Pérez', 'Dr. Soto']],
+    );
   });
 
   it('serves medications and stock alerts to the pharmacy', async function () {
-    const meds = await (await get('/api/medications?q=Analgésicos', tokens['farmacia.prueba'])).json() as { data: Array<{ name: string; is_low_stock: boolean }> };
-    assert.deepEqual(meds.data.map((m) => [m.name, m.is_low_stock]), [['Ibuprofeno 400 mg', false], ['Paracetamol 500 mg', true]]);
-    const alerts = await (await get('/api/stock-alerts', tokens['farmacia.prueba'])).json() as { data: Array<{ odoo_product_id: number; shortage: number }> };
-    assert.deepEqual(alerts.data.map((a) => [a.odoo_product_id, a.shortage]), [[1, 15]]);
+    const meds = (await (await get('/api/medications?q=Analgésicos', tokens['farmacia.prueba'])).json()) as {
+      data: Array<{ name: string; is_low_stock: boolean }>;
+    };
+    assert.deepEqual(
+      meds.data.map((m) => [m.name, m.is_low_stock]),
+      [
+        ['Ibuprofeno 400 mg', false],
+        ['Paracetamol 500 mg', true],
+      ],
+    );
+    const alerts = (await (await get('/api/stock-alerts', tokens['farmacia.prueba'])).json()) as { data: Array<{ odoo_product_id: number; shortage: number }> };
+    assert.deepEqual(
+      alerts.data.map((a) => [a.odoo_product_id, a.shortage]),
+      [[1, 15]],
+    );
   });
 
   it('refuses a missing token with 401 and a missing role with 403', async function () {

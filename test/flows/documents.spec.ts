@@ -56,13 +56,21 @@ describe('shipped flows: document storage + asynchronous documents (Odoo, Nextcl
 
   const record = (model: string, id: number): Rec | undefined => odoo.records(model).find((r) => r.id === id);
   /** Chatter messages of a record that say where its document is (the flow's note). */
-  const notes = (model: string, id: number) => odoo.records('mail.message').filter((m) => m.model === model && m.res_id === id && String(m.body).includes('Nextcloud'));
+  const notes = (model: string, id: number) =>
+    odoo.records('mail.message').filter((m) => m.model === model && m.res_id === id && String(m.body).includes('Nextcloud'));
   const logText = () => rt.logs.map((r) => (typeof r.msg === 'string' ? r.msg : JSON.stringify(r.msg)));
-  const notificationsFor = (model: string, id: number) => logText().filter((l) => l.includes('"event":"notification.received"') && l.includes(`"messageId":"notification-${model}-${id}"`));
+  const notificationsFor = (model: string, id: number) =>
+    logText().filter((l) => l.includes('"event":"notification.received"') && l.includes(`"messageId":"notification-${model}-${id}"`));
   const isStored = (model: string, id: number) => Boolean(record(model, id)?.x_nextcloud_url);
 
   async function attachPdf(model: string, id: number, name: string): Promise<number> {
-    return client.create('ir.attachment', { name: `${name}.pdf`, datas: makePdf(`${name}`, ['Clínica Universitaria']).toString('base64'), mimetype: 'application/pdf', res_model: model, res_id: id });
+    return client.create('ir.attachment', {
+      name: `${name}.pdf`,
+      datas: makePdf(`${name}`, ['Clínica Universitaria']).toString('base64'),
+      mimetype: 'application/pdf',
+      res_model: model,
+      res_id: id,
+    });
   }
 
   /** The document is in its patient's folder once, Odoo holds its path and link, ONE note says so, and it was notified. */
@@ -77,12 +85,19 @@ describe('shipped flows: document storage + asynchronous documents (Odoo, Nextcl
     const onDisk = nc.diskPath(NC_USER, nextcloudPath) as string;
     assert.equal(fs.readFileSync(onDisk).subarray(0, 5).toString('latin1'), '%PDF-', `${nextcloudPath} holds the PDF`);
     const stem = file.replace(/\.pdf$/, '');
-    assert.deepEqual(fs.readdirSync(path.dirname(onDisk)).filter((f) => f === file || f.startsWith(`${stem} (`)), [file], `${file} stored once (no "(2)" copy)`);
+    assert.deepEqual(
+      fs.readdirSync(path.dirname(onDisk)).filter((f) => f === file || f.startsWith(`${stem} (`)),
+      [file],
+      `${file} stored once (no "(2)" copy)`,
+    );
     assert.equal(nc.shares.list(NC_USER, nextcloudPath).length, 0, `no share made for ${nextcloudPath} (Nextcloud allows 20 per 10 minutes)`);
     assert.equal(String(rec.x_nextcloud_url), `${nc.url}/index.php/f/${fs.statSync(onDisk).ino}`, 'Odoo holds the internal link of the file');
     const said = notes(model, id);
     assert.equal(said.length, 1, `ONE chatter note on ${model} ${id}`);
-    assert.ok(String(said[0].body).includes(nextcloudPath) && String(said[0].body).includes(String(rec.x_nextcloud_url)), 'the note names the path and the link');
+    assert.ok(
+      String(said[0].body).includes(nextcloudPath) && String(said[0].body).includes(String(rec.x_nextcloud_url)),
+      'the note names the path and the link',
+    );
     assert.ok(notificationsFor(model, id).length >= 1, `notification_queue heard about ${model} ${id}`);
     return { path: nextcloudPath, url: String(rec.x_nextcloud_url) };
   }
@@ -106,17 +121,26 @@ describe('shipped flows: document storage + asynchronous documents (Odoo, Nextcl
   const dlqDepth = async (queue: string) => (await broker.queueDepth(`${queue}.dlq`))?.messages ?? 0;
 
   async function postInvoices(n: number, partnerId: number): Promise<number[]> {
-    const ids = await client.create('account.move', Array.from({ length: n }, (_, i) => ({
-      move_type: 'out_invoice', partner_id: partnerId, invoice_date: '2025-06-20',
-      invoice_line_ids: [[0, 0, { name: `Consulta ${i + 1}`, quantity: 1, price_unit: 60 + i }]],
-    })));
+    const ids = await client.create(
+      'account.move',
+      Array.from({ length: n }, (_, i) => ({
+        move_type: 'out_invoice',
+        partner_id: partnerId,
+        invoice_date: '2025-06-20',
+        invoice_line_ids: [[0, 0, { name: `Consulta ${i + 1}`, quantity: 1, price_unit: 60 + i }]],
+      })),
+    );
     // Posted all at once: each post sends its webhook inside its own transaction.
     await Promise.all(ids.map((id) => client.call('account.move', 'action_post', [[id]])));
     return ids;
   }
 
   const webhookOf = (id: number) => odoo.webhooks.filter((w) => w.payload._id === id && w.url.endsWith('/odoo/webhook/invoice'));
-  const patientIds = () => odoo.records('res.partner').filter((p) => p.x_is_patient).map((p) => p.id as number);
+  const patientIds = () =>
+    odoo
+      .records('res.partner')
+      .filter((p) => p.x_is_patient)
+      .map((p) => p.id as number);
 
   before(async function () {
     odoo = await startOdooPeer();
@@ -136,9 +160,17 @@ describe('shipped flows: document storage + asynchronous documents (Odoo, Nextcl
     rt = await startRuntime(bothTabs(), {
       env: {
         // The password opens the web session of the report route: invoice PDFs without marking them sent.
-        ODOO_URL: odoo.url, ODOO_DB: odoo.db, ODOO_USERNAME: odoo.admin.login, ODOO_API_KEY: odoo.admin.apiKey, ODOO_PASSWORD: odoo.admin.password,
-        NEXTCLOUD_URL: nc.url, NEXTCLOUD_USERNAME: NC_USER, NEXTCLOUD_APP_PASSWORD: 'alice-app-password',
-        AMQP_URL: amqpUrl, KEYCLOAK_URL: kc.baseUrl, KEYCLOAK_REALM: 'clinica-realm',
+        ODOO_URL: odoo.url,
+        ODOO_DB: odoo.db,
+        ODOO_USERNAME: odoo.admin.login,
+        ODOO_API_KEY: odoo.admin.apiKey,
+        ODOO_PASSWORD: odoo.admin.password,
+        NEXTCLOUD_URL: nc.url,
+        NEXTCLOUD_USERNAME: NC_USER,
+        NEXTCLOUD_APP_PASSWORD: 'alice-app-password',
+        AMQP_URL: amqpUrl,
+        KEYCLOAK_URL: kc.baseUrl,
+        KEYCLOAK_REALM: 'clinica-realm',
       },
     });
     broker = new AmqpBroker({ url: amqpUrl, connectionName: 'documents-flow-test' });
@@ -158,11 +190,18 @@ describe('shipped flows: document storage + asynchronous documents (Odoo, Nextcl
   });
 
   it('stores every document that was there before the flow started (reconciliation poll): file, link, ONE note, notified', async function () {
-    const invoices = odoo.records('account.move').filter((m) => m.move_type === 'out_invoice' && m.state === 'posted').map((m) => m.id as number);
+    const invoices = odoo
+      .records('account.move')
+      .filter((m) => m.move_type === 'out_invoice' && m.state === 'posted')
+      .map((m) => m.id as number);
     const recs = odoo.records('x_medical_record').map((r) => r.id as number);
     const prescriptions = odoo.records('x_prescription').map((r) => r.id as number);
     assert.deepEqual([invoices.length, recs.length, prescriptions.length], [6, 10, 10]);
-    const all = [...invoices.map((id) => ['account.move', id] as const), ...recs.map((id) => ['x_medical_record', id] as const), ...prescriptions.map((id) => ['x_prescription', id] as const)];
+    const all = [
+      ...invoices.map((id) => ['account.move', id] as const),
+      ...recs.map((id) => ['x_medical_record', id] as const),
+      ...prescriptions.map((id) => ['x_prescription', id] as const),
+    ];
     await waitFor(() => all.every(([m, id]) => isStored(m, id) && notificationsFor(m, id).length), 'the 26 seeded documents stored and notified', SLOW, 100);
     for (const [m, id] of all) assertStoredOnce(m, id);
   });
@@ -175,15 +214,23 @@ describe('shipped flows: document storage + asynchronous documents (Odoo, Nextcl
       assert.equal(sent.length, 1, `one webhook for invoice ${id}`);
       assert.equal(sent[0].status, 202, `Odoo got its answer for invoice ${id}: ${sent[0].error ?? ''}`);
     }
-    await waitFor(() => ids.every((id) => isStored('account.move', id) && notificationsFor('account.move', id).length), '10 invoices stored and notified', SLOW, 100);
+    await waitFor(
+      () => ids.every((id) => isStored('account.move', id) && notificationsFor('account.move', id).length),
+      '10 invoices stored and notified',
+      SLOW,
+      100,
+    );
     const paths = ids.map((id) => assertStoredOnce('account.move', id).path);
     assert.equal(new Set(paths).size, 10, 'ten different files');
   });
 
   it('REST entry: 401 without a token, 403 for another role, 400 for a bad body, stores on demand, 404 for no such record', async function () {
-    const post = (body: unknown, token?: string, headers: Record<string, string> = {}) => fetch(`${rt.url}/api/documents/store`, {
-      method: 'POST', body: JSON.stringify(body), headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}), ...headers },
-    });
+    const post = (body: unknown, token?: string, headers: Record<string, string> = {}) =>
+      fetch(`${rt.url}/api/documents/store`, {
+        method: 'POST',
+        body: JSON.stringify(body),
+        headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}), ...headers },
+      });
     const none = await post({ model: 'x_prescription', id: 1 });
     assert.equal(none.status, 401);
     assert.match(String(none.headers.get('www-authenticate')), /Bearer/);
@@ -194,12 +241,18 @@ describe('shipped flows: document storage + asynchronous documents (Odoo, Nextcl
 
     // A prescription Odoo never announced (old, its webhook lost, before the poll's cursor): stored when asked.
     const patient = patientIds()[3];
-    const id = odoo.insert('x_prescription', { x_name: 'REC-MANUAL', x_patient_id: patient, x_date: '2024-01-10', write_date: '2024-01-10 09:00:00', create_date: '2024-01-10 09:00:00' });
+    const id = odoo.insert('x_prescription', {
+      x_name: 'REC-MANUAL',
+      x_patient_id: patient,
+      x_date: '2024-01-10',
+      write_date: '2024-01-10 09:00:00',
+      create_date: '2024-01-10 09:00:00',
+    });
     await attachPdf('x_prescription', id, 'REC-MANUAL');
     const res = await post({ model: 'x_prescription', id }, medico, { 'X-Correlation-Id': 'rest-docs-1' });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('x-correlation-id'), 'rest-docs-1');
-    const body = await res.json() as { data: { path: string; url: string; password?: string; linked: string; chatter: string; stored: string } };
+    const body = (await res.json()) as { data: { path: string; url: string; password?: string; linked: string; chatter: string; stored: string } };
     assert.equal(body.data.path, `/Documentos_Clinicos/Pacientes/${patient}/Recetas/REC-MANUAL_${id}.pdf`);
     assert.deepEqual([body.data.stored, body.data.linked, body.data.chatter], ['created', 'now', 'posted']);
     const rec = record('x_prescription', id) as Rec;
@@ -207,8 +260,11 @@ describe('shipped flows: document storage + asynchronous documents (Odoo, Nextcl
     assert.equal(notes('x_prescription', id).length, 1);
 
     // Asked again: the same answer, nothing new anywhere.
-    const again = await (await post({ model: 'x_prescription', id }, medico)).json() as typeof body;
-    assert.deepEqual([again.data.path, again.data.url, again.data.stored, again.data.linked, again.data.chatter], [body.data.path, body.data.url, 'skipped', 'before', 'already']);
+    const again = (await (await post({ model: 'x_prescription', id }, medico)).json()) as typeof body;
+    assert.deepEqual(
+      [again.data.path, again.data.url, again.data.stored, again.data.linked, again.data.chatter],
+      [body.data.path, body.data.url, 'skipped', 'before', 'already'],
+    );
     assert.equal(again.data.password, undefined);
     assert.equal(notes('x_prescription', id).length, 1);
     assert.equal(nc.shares.list(NC_USER, body.data.path).length, 0);
@@ -227,11 +283,21 @@ describe('shipped flows: document storage + asynchronous documents (Odoo, Nextcl
     try {
       [id] = await postInvoices(1, patientIds()[1]);
       assert.equal(webhookOf(id)[0]?.status, 202, 'Odoo did not wait for Nextcloud');
-      await waitFor(() => logText().some((l) => l.includes('"event":"amqp.retry"') && l.includes(`"messageId":"account.move-${id}"`)), `a retry of account.move-${id}`, SLOW, 20);
+      await waitFor(
+        () => logText().some((l) => l.includes('"event":"amqp.retry"') && l.includes(`"messageId":"account.move-${id}"`)),
+        `a retry of account.move-${id}`,
+        SLOW,
+        20,
+      );
     } finally {
       await nc.start();
     }
-    await waitFor(() => isStored('account.move', id) && notificationsFor('account.move', id).length, `invoice ${id} stored after Nextcloud came back`, SLOW, 100);
+    await waitFor(
+      () => isStored('account.move', id) && notificationsFor('account.move', id).length,
+      `invoice ${id} stored after Nextcloud came back`,
+      SLOW,
+      100,
+    );
     assertStoredOnce('account.move', id);
     assert.equal(await dlqDepth('invoice_queue'), 0);
   });
@@ -259,8 +325,18 @@ describe('shipped flows: document storage + asynchronous documents (Odoo, Nextcl
     // the report is rendered again with another /CreationDate, and the upload meets the file of the first attempt.
     odoo.failNext({ kind: 'http503', method: 'write', model: 'account.move', times: 3 });
     const [id] = await postInvoices(1, patientIds()[5]);
-    await waitFor(() => logText().some((l) => l.includes('"event":"amqp.retry"') && l.includes(`"messageId":"account.move-${id}"`)), `a retry of account.move-${id}`, SLOW, 20);
-    await waitFor(async () => (isStored('account.move', id) && notificationsFor('account.move', id).length) || (await dlqDepth('invoice_queue')) > 0, `invoice ${id} stored or dead-lettered`, SLOW, 100);
+    await waitFor(
+      () => logText().some((l) => l.includes('"event":"amqp.retry"') && l.includes(`"messageId":"account.move-${id}"`)),
+      `a retry of account.move-${id}`,
+      SLOW,
+      20,
+    );
+    await waitFor(
+      async () => (isStored('account.move', id) && notificationsFor('account.move', id).length) || (await dlqDepth('invoice_queue')) > 0,
+      `invoice ${id} stored or dead-lettered`,
+      SLOW,
+      100,
+    );
     assert.equal(await dlqDepth('invoice_queue'), 0, 'not dead-lettered');
     assertStoredOnce('account.move', id);
   });
@@ -284,7 +360,13 @@ describe('shipped flows: document storage + asynchronous documents (Odoo, Nextcl
   });
 
   it('a message for a record that does not exist goes to the DLQ at once with its reason', async function () {
-    await broker.publish({ exchange: 'documents_exchange', routingKey: 'invoice.created', body: { model: 'account.move', id: 987654 }, messageId: 'account.move-987654', correlationId: 'ghost-1' });
+    await broker.publish({
+      exchange: 'documents_exchange',
+      routingKey: 'invoice.created',
+      body: { model: 'account.move', id: 987654 },
+      messageId: 'account.move-987654',
+      correlationId: 'ghost-1',
+    });
     await waitFor(async () => (await dlqDepth('invoice_queue')) === 1, 'the ghost invoice in invoice_queue.dlq', SLOW, 100);
     const [dead] = await deadLetters('invoice_queue', true);
     assert.equal(dead.messageId, 'account.move-987654');
@@ -295,7 +377,10 @@ describe('shipped flows: document storage + asynchronous documents (Odoo, Nextcl
   });
 
   it('a duplicate message, a redelivery and a replayed webhook create no second file, share or note', async function () {
-    const [id] = odoo.records('account.move').filter((m) => m.move_type === 'out_invoice' && m.x_nextcloud_url).map((m) => m.id as number);
+    const [id] = odoo
+      .records('account.move')
+      .filter((m) => m.move_type === 'out_invoice' && m.x_nextcloud_url)
+      .map((m) => m.id as number);
     const before = assertStoredOnce('account.move', id);
     const record0 = { ...record('account.move', id) };
     const notified = notificationsFor('account.move', id).length;
@@ -309,13 +394,33 @@ describe('shipped flows: document storage + asynchronous documents (Odoo, Nextcl
     // A redelivery the consumer cannot recognise (another id, e.g. after a restart): the flow runs and changes
     // nothing; its notification (same id as the first one) is recognised by the notification consumer.
     const notificationDupes = valueOf('amqp', 'duplicates_skipped', { queue: 'notification_queue' });
-    await broker.publish({ exchange: 'documents_exchange', routingKey: 'invoice.created', body, messageId: `account.move-${id}-again`, correlationId: 'redelivery-1' });
-    await waitFor(() => valueOf('amqp', 'duplicates_skipped', { queue: 'notification_queue' }) === notificationDupes + 1, 'the redelivery went through the flow', SLOW, 50);
+    await broker.publish({
+      exchange: 'documents_exchange',
+      routingKey: 'invoice.created',
+      body,
+      messageId: `account.move-${id}-again`,
+      correlationId: 'redelivery-1',
+    });
+    await waitFor(
+      () => valueOf('amqp', 'duplicates_skipped', { queue: 'notification_queue' }) === notificationDupes + 1,
+      'the redelivery went through the flow',
+      SLOW,
+      50,
+    );
 
     // Odoo's webhook replayed: answered, and the stored invoice (outside the trigger's domain) is not published again.
-    const res = await fetch(`${rt.url}/odoo/webhook/invoice`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ _model: 'account.move', _id: id, _action: 'replayed' }) });
+    const res = await fetch(`${rt.url}/odoo/webhook/invoice`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ _model: 'account.move', _id: id, _action: 'replayed' }),
+    });
     assert.equal(res.status, 202);
-    await waitFor(() => logText().some((l) => l.includes('"event":"odoo.trigger.webhook.not-committed"') && l.includes(`"id":${id},"action":"replayed"`)), 'the trigger gave up on the stored invoice', SLOW, 100);
+    await waitFor(
+      () => logText().some((l) => l.includes('"event":"odoo.trigger.webhook.not-committed"') && l.includes(`"id":${id},"action":"replayed"`)),
+      'the trigger gave up on the stored invoice',
+      SLOW,
+      100,
+    );
 
     const after = assertStoredOnce('account.move', id);
     assert.deepEqual(after, before);

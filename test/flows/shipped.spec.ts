@@ -9,7 +9,10 @@ import { problems, startRuntime } from '../lib/runtime';
 
 const root = path.resolve(__dirname, '..', '..', '..');
 const flowsDir = path.join(root, 'flows');
-const files = fs.readdirSync(flowsDir).filter((f) => f.endsWith('.json')).sort();
+const files = fs
+  .readdirSync(flowsDir)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 const ourTypes = new Set(Object.keys(pkg['node-red'].nodes));
 
@@ -29,7 +32,9 @@ describe('shipped flows', function () {
     for (const file of files) {
       for (const n of JSON.parse(fs.readFileSync(path.join(flowsDir, file), 'utf8')) as FlowNode[]) {
         if (n.type !== 'function') continue;
-        const lines = String(n.func ?? '').trim().split('\n').length;
+        const lines = String(n.func ?? '')
+          .trim()
+          .split('\n').length;
         assert.ok(lines <= 15, `${file}: function "${String(n.name)}" has ${lines} lines`);
         total += lines;
       }
@@ -84,7 +89,7 @@ describe('shipped flows', function () {
           for (const [k, v] of Object.entries(n)) {
             if (typeof v !== 'string') continue;
             if (SECRET_KEYS.test(k)) assert.ok(v === '' || /^\$\{[A-Z0-9_]+\}$/.test(v), `${n.id}.${k} holds a literal secret`);
-            if (n.type.startsWith('clinica-') && n.type.endsWith('-config') || ['clinica-amqp-broker', 'clinica-keycloak-realm'].includes(n.type)) {
+            if ((n.type.startsWith('clinica-') && n.type.endsWith('-config')) || ['clinica-amqp-broker', 'clinica-keycloak-realm'].includes(n.type)) {
               if (k === 'url') assert.match(v, /^\$\{[A-Z0-9_]+\}/, `${n.id}.url comes from the environment`);
             }
             if (k !== 'info' && k !== 'func' && k !== 'sql') assert.ok(!HOST.test(v), `${n.id}.${k} names a host: ${v}`);
@@ -104,9 +109,17 @@ describe('shipped flows', function () {
         const rt = await startRuntime(nodes, {
           // Closed ports: starting must not depend on the systems being up.
           env: {
-            SHARED_DB_URL: 'postgres://postgres@127.0.0.1:1/clinica_shared', AMQP_URL: 'amqp://guest:guest@127.0.0.1:1',
-            KEYCLOAK_URL: 'http://127.0.0.1:1', KEYCLOAK_REALM: 'clinica-realm', ODOO_URL: 'http://127.0.0.1:1', ODOO_DB: 'clinica',
-            ODOO_USERNAME: 'admin', ODOO_API_KEY: 'x', NEXTCLOUD_URL: 'http://127.0.0.1:1', NEXTCLOUD_USERNAME: 'admin', NEXTCLOUD_APP_PASSWORD: 'x',
+            SHARED_DB_URL: 'postgres://postgres@127.0.0.1:1/clinica_shared',
+            AMQP_URL: 'amqp://guest:guest@127.0.0.1:1',
+            KEYCLOAK_URL: 'http://127.0.0.1:1',
+            KEYCLOAK_REALM: 'clinica-realm',
+            ODOO_URL: 'http://127.0.0.1:1',
+            ODOO_DB: 'clinica',
+            ODOO_USERNAME: 'admin',
+            ODOO_API_KEY: 'x',
+            NEXTCLOUD_URL: 'http://127.0.0.1:1',
+            NEXTCLOUD_USERNAME: 'admin',
+            NEXTCLOUD_APP_PASSWORD: 'x',
           },
         });
         try {

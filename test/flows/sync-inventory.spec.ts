@@ -18,10 +18,21 @@ import { startOdooPeer, type OdooPeer } from '../../peers/odoo';
 
 const readTab = (file: string) => JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'flows', file), 'utf8')) as Array<{ id: string }>;
 /** Both tabs in one runtime; their config nodes are the same (one id each). */
-const flow = [...new Map([...readTab('04a - Medical inventory - Odoo to shared database.json'), ...readTab('04b - Medical inventory - pharmacy movements to Odoo.json')].map((n) => [n.id, n])).values()];
+const flow = [
+  ...new Map(
+    [...readTab('04a - Medical inventory - Odoo to shared database.json'), ...readTab('04b - Medical inventory - pharmacy movements to Odoo.json')].map((n) => [
+      n.id,
+      n,
+    ]),
+  ).values(),
+];
 
 type Row = Record<string, unknown>;
-interface Seen { id: string; payload: unknown; odoo?: Row }
+interface Seen {
+  id: string;
+  payload: unknown;
+  odoo?: Row;
+}
 
 /** A copy of a message part taken when the hook fires (later nodes change the message). */
 const copy = (v: unknown) => (v === undefined ? undefined : JSON.parse(JSON.stringify(v)));
@@ -39,8 +50,14 @@ describe('shipped flow: shared database, medical inventory (Odoo and Keycloak pe
   const tokens: Record<string, string> = {};
   const products: Record<string, { id: number; min: number; max: number; tmpl: number }> = {};
 
-  const med = async (productId: number) => (await db.query(`SELECT name, category, stock_quantity::float AS qty, min_stock_level::float AS min,
-    max_stock_level::float AS max, unit_price::float AS price, active, sync_status FROM shared_medications WHERE odoo_product_id = $1`, [productId])).rows[0];
+  const med = async (productId: number) =>
+    (
+      await db.query(
+        `SELECT name, category, stock_quantity::float AS qty, min_stock_level::float AS min,
+    max_stock_level::float AS max, unit_price::float AS price, active, sync_status FROM shared_medications WHERE odoo_product_id = $1`,
+        [productId],
+      )
+    ).rows[0];
   const alerted = async (productId: number) => (await db.query('SELECT 1 FROM low_stock_alerts WHERE odoo_product_id = $1', [productId])).rows.length === 1;
   const onHand = async (productId: number) => Number((await odoo.read('product.product', productId, ['qty_available']))[0].qty_available);
   /** An inventory adjustment in Odoo, as a user applies it (Inventory → Physical inventory → Apply). */
@@ -49,14 +66,32 @@ describe('shipped flow: shared database, medical inventory (Odoo and Keycloak pe
     const quant = await odoo.call<number>('stock.quant', 'create', [{ product_id: productId, location_id: 8, inventory_quantity: quantity }], { context });
     await odoo.call('stock.quant', 'action_apply_inventory', [[quant]], { context });
   };
-  const post = (body: unknown, token?: string, headers: Record<string, string> = {}) => fetch(`${rt.url}/api/pharmacy/movements`, {
-    method: 'POST',
-    headers: { 'Content-Type': typeof body === 'string' ? 'text/plain' : 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}), ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const movementsOf = async (ref: string) => (await db.query(`SELECT external_ref, source, movement_type, quantity::float AS quantity, odoo_move_id, sync_status
-    FROM shared_stock_movements WHERE external_ref = $1 OR odoo_move_id IN (SELECT odoo_move_id FROM shared_stock_movements WHERE external_ref = $1)`, [ref])).rows;
-  const odooMoves = async (ref: string) => odoo.searchRead('stock.move', { domain: [['origin', '=', ref], ['state', '=', 'done']], fields: ['quantity', 'state', 'location_id', 'location_dest_id'] });
+  const post = (body: unknown, token?: string, headers: Record<string, string> = {}) =>
+    fetch(`${rt.url}/api/pharmacy/movements`, {
+      method: 'POST',
+      headers: {
+        'Content-Type': typeof body === 'string' ? 'text/plain' : 'application/json',
+        ...(token ? { Authorization: `Bearer ${token}` } : {}),
+        ...headers,
+      },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
+  const movementsOf = async (ref: string) =>
+    (
+      await db.query(
+        `SELECT external_ref, source, movement_type, quantity::float AS quantity, odoo_move_id, sync_status
+    FROM shared_stock_movements WHERE external_ref = $1 OR odoo_move_id IN (SELECT odoo_move_id FROM shared_stock_movements WHERE external_ref = $1)`,
+        [ref],
+      )
+    ).rows;
+  const odooMoves = async (ref: string) =>
+    odoo.searchRead('stock.move', {
+      domain: [
+        ['origin', '=', ref],
+        ['state', '=', 'done'],
+      ],
+      fields: ['quantity', 'state', 'location_id', 'location_dest_id'],
+    });
   const rowCount = async () => Number((await db.query('SELECT count(*) AS n FROM shared_stock_movements')).rows[0].n);
   const fire = async (injectId: string) => assert.equal((await fetch(`${rt.url}/admin/inject/${injectId}`, { method: 'POST' })).status, 200);
   const completion = (id: string, from: number, what = `${id} to finish a message`) =>
@@ -68,7 +103,10 @@ describe('shipped flow: shared database, medical inventory (Odoo and Keycloak pe
     await seedOdoo({ client: odoo, nodeRedUrl: 'http://127.0.0.1:9' });
     for (const code of ['MED-001', 'MED-002', 'MED-003', 'MED-004', 'MED-005']) {
       const [p] = await odoo.searchRead('product.product', { domain: [['default_code', '=', code]], fields: ['product_tmpl_id'] });
-      const [rule] = await odoo.searchRead('stock.warehouse.orderpoint', { domain: [['product_id', '=', p.id]], fields: ['product_min_qty', 'product_max_qty'] });
+      const [rule] = await odoo.searchRead('stock.warehouse.orderpoint', {
+        domain: [['product_id', '=', p.id]],
+        fields: ['product_min_qty', 'product_max_qty'],
+      });
       products[code] = { id: p.id, tmpl: (p.product_tmpl_id as [number, string])[0], min: Number(rule.product_min_qty), max: Number(rule.product_max_qty) };
     }
     keycloak = await KeycloakPeer.start();
@@ -77,8 +115,13 @@ describe('shipped flow: shared database, medical inventory (Odoo and Keycloak pe
     db = new SharedDb({ url: dbUrl });
     rt = await startRuntime(flow, {
       env: {
-        ODOO_URL: peer.url, ODOO_DB: peer.db, ODOO_USERNAME: peer.admin.login, ODOO_API_KEY: peer.admin.apiKey, SHARED_DB_URL: dbUrl,
-        KEYCLOAK_URL: keycloak.baseUrl, KEYCLOAK_REALM: 'clinica-realm',
+        ODOO_URL: peer.url,
+        ODOO_DB: peer.db,
+        ODOO_USERNAME: peer.admin.login,
+        ODOO_API_KEY: peer.admin.apiKey,
+        SHARED_DB_URL: dbUrl,
+        KEYCLOAK_URL: keycloak.baseUrl,
+        KEYCLOAK_REALM: 'clinica-realm',
       },
     });
     rt.RED.hooks.add('onComplete.syncInventoryTest', (ev: { msg: Row; node: { id: string } }) => {
@@ -105,16 +148,35 @@ describe('shipped flow: shared database, medical inventory (Odoo and Keycloak pe
     const p = products['MED-002'];
     const [odooProduct] = await odoo.read('product.product', p.id, ['name', 'qty_available', 'list_price']);
     assert.deepEqual(await med(p.id), {
-      name: odooProduct.name, category: 'Medicamentos', qty: odooProduct.qty_available, min: p.min, max: p.max, price: odooProduct.list_price, active: true, sync_status: 'synced',
+      name: odooProduct.name,
+      category: 'Medicamentos',
+      qty: odooProduct.qty_available,
+      min: p.min,
+      max: p.max,
+      price: odooProduct.list_price,
+      active: true,
+      sync_status: 'synced',
     });
     // The view is refreshed right after the upsert that filled the table: wait for that refresh.
     await waitFor(async () => (await db.query('SELECT 1 FROM low_stock_alerts')).rows.length === 10, 'low_stock_alerts refreshed', 20000, 100);
     const { rows: alerts } = await db.query('SELECT odoo_product_id FROM low_stock_alerts ORDER BY odoo_product_id');
     const under = await odoo.searchRead('stock.warehouse.orderpoint', { fields: ['product_id', 'product_min_qty', 'qty_on_hand'] });
-    assert.deepEqual(alerts.map((a) => a.odoo_product_id), under.filter((o) => Number(o.qty_on_hand) < Number(o.product_min_qty)).map((o) => (o.product_id as [number, string])[0]).sort((a, b) => a - b));
+    assert.deepEqual(
+      alerts.map((a) => a.odoo_product_id),
+      under
+        .filter((o) => Number(o.qty_on_hand) < Number(o.product_min_qty))
+        .map((o) => (o.product_id as [number, string])[0])
+        .sort((a, b) => a - b),
+    );
     assert.equal(alerts.length, 10);
     // The seed's initial stock: one inventory adjustment into stock per medication.
-    await waitFor(async () => Number((await db.query(`SELECT count(*) AS n FROM shared_stock_movements WHERE movement_type = 'adjustment' AND source = 'odoo'`)).rows[0].n) === 100, 'the initial moves', 20000, 200);
+    await waitFor(
+      async () =>
+        Number((await db.query(`SELECT count(*) AS n FROM shared_stock_movements WHERE movement_type = 'adjustment' AND source = 'odoo'`)).rows[0].n) === 100,
+      'the initial moves',
+      20000,
+      200,
+    );
   });
 
   it('a stock change in Odoo reaches shared_medications and low_stock_alerts through the webhook; restocked, it leaves the view', async function () {
@@ -129,8 +191,13 @@ describe('shipped flow: shared database, medical inventory (Odoo and Keycloak pe
     const quantMessages = sent.slice(from).filter((s) => s.id === 'inv.trigger.quants');
     assert.ok(quantMessages.length >= 1 && quantMessages.every((s) => s.odoo?.source === 'webhook'), 'the webhook brought it, not a poll');
     // Odoo's move is a movement too: an adjustment out of stock, signed.
-    const { rows: [move] } = await db.query(`SELECT movement_type, quantity::float AS quantity FROM shared_stock_movements
-      WHERE odoo_product_id = $1 AND source = 'odoo' ORDER BY odoo_move_id DESC LIMIT 1`, [p.id]);
+    const {
+      rows: [move],
+    } = await db.query(
+      `SELECT movement_type, quantity::float AS quantity FROM shared_stock_movements
+      WHERE odoo_product_id = $1 AND source = 'odoo' ORDER BY odoo_move_id DESC LIMIT 1`,
+      [p.id],
+    );
     assert.equal(move.movement_type, 'adjustment');
     assert.ok(Number(move.quantity) < 0);
     await countStock(p.id, p.max);
@@ -147,15 +214,22 @@ describe('shipped flow: shared database, medical inventory (Odoo and Keycloak pe
     await waitFor(async () => (await med(p.id)).min === 5000 && alerted(p.id), 'the raised minimum puts it in low_stock_alerts');
   });
 
-  it('a pharmacy movement lands in Odoo once and in shared_stock_movements once, also after the sync sees Odoo\'s move', async function () {
+  it("a pharmacy movement lands in Odoo once and in shared_stock_movements once, also after the sync sees Odoo's move", async function () {
     const p = products['MED-004'];
-    await waitFor(async () => (await med(p.id)).qty === await onHand(p.id), 'the medication in sync');
+    await waitFor(async () => (await med(p.id)).qty === (await onHand(p.id)), 'the medication in sync');
     const before = await onHand(p.id);
-    const res = await post({ external_ref: 'FARM-2025-0001', odoo_product_id: p.id, movement_type: 'out', quantity: 3, notes: 'Dispensado a planta 2' }, tokens['farmacia.prueba'], { 'X-Correlation-Id': 'farm-1' });
+    const res = await post(
+      { external_ref: 'FARM-2025-0001', odoo_product_id: p.id, movement_type: 'out', quantity: 3, notes: 'Dispensado a planta 2' },
+      tokens['farmacia.prueba'],
+      { 'X-Correlation-Id': 'farm-1' },
+    );
     assert.equal(res.status, 201);
     assert.equal(res.headers.get('x-correlation-id'), 'farm-1');
-    const { data } = await res.json() as { data: Row };
-    assert.deepEqual([data.external_ref, data.movement_type, data.quantity, data.sync_status, data.notes], ['FARM-2025-0001', 'out', 3, 'synced', 'Dispensado a planta 2']);
+    const { data } = (await res.json()) as { data: Row };
+    assert.deepEqual(
+      [data.external_ref, data.movement_type, data.quantity, data.sync_status, data.notes],
+      ['FARM-2025-0001', 'out', 3, 'synced', 'Dispensado a planta 2'],
+    );
     const moves = await odooMoves('FARM-2025-0001');
     assert.equal(moves.length, 1, 'one move in Odoo');
     assert.equal(data.odoo_move_id, moves[0].id);
@@ -166,12 +240,18 @@ describe('shipped flow: shared database, medical inventory (Odoo and Keycloak pe
     const from = completed.length;
     await fire('inv.poll.moves');
     await completion('inv.record.poll', from, 'a moves poll after the movement');
-    await waitFor(() => completed.some((c) => c.id === 'inv.upsert.pharmacy' && JSON.stringify(c.payload).includes('FARM-2025-0001')), 'the sync to match Odoo\'s move');
+    await waitFor(
+      () => completed.some((c) => c.id === 'inv.upsert.pharmacy' && JSON.stringify(c.payload).includes('FARM-2025-0001')),
+      "the sync to match Odoo's move",
+    );
     assert.deepEqual(await movementsOf('FARM-2025-0001'), [
       { external_ref: 'FARM-2025-0001', source: 'pharmacy', movement_type: 'out', quantity: 3, odoo_move_id: moves[0].id, sync_status: 'synced' },
     ]);
     // The same request again: answered as before, Odoo untouched.
-    const again = await post({ external_ref: 'FARM-2025-0001', odoo_product_id: p.id, movement_type: 'out', quantity: 3, notes: 'Dispensado a planta 2' }, tokens['farmacia.prueba']);
+    const again = await post(
+      { external_ref: 'FARM-2025-0001', odoo_product_id: p.id, movement_type: 'out', quantity: 3, notes: 'Dispensado a planta 2' },
+      tokens['farmacia.prueba'],
+    );
     assert.equal(again.status, 200);
     assert.equal(((await again.json()) as { replayed: boolean }).replayed, true);
     assert.equal((await odooMoves('FARM-2025-0001')).length, 1);
@@ -212,7 +292,7 @@ describe('shipped flow: shared database, medical inventory (Odoo and Keycloak pe
     for (const [body, reason] of cases) {
       const res = await post(body, tokens['farmacia.prueba'], { 'X-Correlation-Id': 'bad-input' });
       assert.equal(res.status, 400, JSON.stringify(body));
-      const problem = await res.json() as { code: string; detail: string; correlationId: string };
+      const problem = (await res.json()) as { code: string; detail: string; correlationId: string };
       assert.match(String(res.headers.get('content-type')), /^application\/problem\+json/);
       assert.equal(problem.code, 'BAD_INPUT');
       assert.match(problem.detail, reason);
@@ -220,7 +300,7 @@ describe('shipped flow: shared database, medical inventory (Odoo and Keycloak pe
     }
     assert.equal(await rowCount(), rows, 'nothing written');
     assert.equal(await onHand(p.id), stock, 'Odoo untouched');
-    assert.equal((await odoo.searchCount('stock.move', [['origin', '=like', 'FARM-BAD-%']])), 0);
+    assert.equal(await odoo.searchCount('stock.move', [['origin', '=like', 'FARM-BAD-%']]), 0);
   });
 
   it('401 without a token, 403 without the pharmacy role', async function () {
@@ -252,7 +332,7 @@ describe('shipped flow: shared database, medical inventory (Odoo and Keycloak pe
     assert.equal((await odooMoves('FARM-2025-0003')).length, 1);
   });
 
-  it('an answer lost after Odoo applied the movement: the retry finds Odoo\'s move and does not apply it again', async function () {
+  it("an answer lost after Odoo applied the movement: the retry finds Odoo's move and does not apply it again", async function () {
     const p = products['MED-005'];
     const body = { external_ref: 'FARM-2025-0004', odoo_product_id: p.id, movement_type: 'out', quantity: 2 };
     const stock = await onHand(p.id);
@@ -271,7 +351,7 @@ describe('shipped flow: shared database, medical inventory (Odoo and Keycloak pe
     await waitFor(async () => (await med(p.id)).qty === stock - 2, 'the shared stock following Odoo');
   });
 
-  it('a movement retried five times after lost answers changes Odoo\'s stock once', async function () {
+  it("a movement retried five times after lost answers changes Odoo's stock once", async function () {
     const p = products['MED-003'];
     const body = { external_ref: 'FARM-2025-0005', odoo_product_id: p.id, movement_type: 'in', quantity: 5 };
     const stock = await onHand(p.id);
@@ -279,7 +359,10 @@ describe('shipped flow: shared database, medical inventory (Odoo and Keycloak pe
     const statuses = [];
     for (let i = 0; i < 6; i++) statuses.push((await post(body, tokens['farmacia.prueba'])).status);
     assert.equal(statuses[0], 503, 'the first answer was lost');
-    assert.ok(statuses.slice(1).every((s) => s === 200 || s === 201), statuses.join(','));
+    assert.ok(
+      statuses.slice(1).every((s) => s === 200 || s === 201),
+      statuses.join(','),
+    );
     assert.equal(await onHand(p.id), stock + 5, 'once, not six times');
     assert.equal((await odooMoves('FARM-2025-0005')).length, 1);
     await waitFor(async () => (await movementsOf('FARM-2025-0005')).map((m) => m.sync_status).join() === 'synced', 'the movement synced');

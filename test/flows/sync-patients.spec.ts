@@ -15,7 +15,11 @@ import { startOdooPeer, type OdooPeer } from '../../peers/odoo';
 
 const flow = JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'flows', '03 - Shared database - patients and appointments.json'), 'utf8'));
 
-interface Completed { id: string; msg: Record<string, unknown>; error?: unknown }
+interface Completed {
+  id: string;
+  msg: Record<string, unknown>;
+  error?: unknown;
+}
 
 describe('shipped flow: shared database, patients and appointments (Odoo peer, real PostgreSQL)', function () {
   this.timeout(60000);
@@ -66,7 +70,12 @@ describe('shipped flow: shared database, patients and appointments (Odoo peer, r
 
   it('copies every patient and appointment at start; each appointment links to its patient and names the doctor', async function () {
     await waitFor(async () => Number((await db.query('SELECT count(*) AS n FROM shared_patients')).rows[0].n) === 200, '200 patients copied', 30000, 200);
-    await waitFor(async () => Number((await db.query('SELECT count(*) AS n FROM shared_appointments WHERE patient_id IS NOT NULL')).rows[0].n) === 120, '120 linked appointments', 30000, 200);
+    await waitFor(
+      async () => Number((await db.query('SELECT count(*) AS n FROM shared_appointments WHERE patient_id IS NOT NULL')).rows[0].n) === 120,
+      '120 linked appointments',
+      30000,
+      200,
+    );
     const [first] = await odoo.searchRead('res.partner', { domain: [['ref', '=', 'PAC-0001']], fields: ['name', 'email', 'phone', 'vat'] });
     const row = await patient(first.id);
     assert.deepEqual([row.name, row.email, row.phone, row.vat, row.active], [first.name, first.email, first.phone, first.vat, true]);
@@ -75,12 +84,20 @@ describe('shipped flow: shared database, patients and appointments (Odoo peer, r
     const [event] = await odoo.searchRead('calendar.event', { domain: [['name', '=', 'Consulta PAC-0001 #1']], fields: ['partner_ids', 'start', 'stop'] });
     const doctorId = (event.partner_ids as number[]).find((id) => id !== first.id) as number;
     const [doctor] = await odoo.read('res.partner', doctorId, ['name']);
-    const { rows: [appt] } = await db.query(`SELECT a.patient_odoo_id, p.odoo_id AS linked, a.doctor_name, a.status, a.datetime, a.end_datetime
-      FROM shared_appointments a JOIN shared_patients p ON p.id = a.patient_id WHERE a.odoo_id = $1`, [event.id]);
+    const {
+      rows: [appt],
+    } = await db.query(
+      `SELECT a.patient_odoo_id, p.odoo_id AS linked, a.doctor_name, a.status, a.datetime, a.end_datetime
+      FROM shared_appointments a JOIN shared_patients p ON p.id = a.patient_id WHERE a.odoo_id = $1`,
+      [event.id],
+    );
     assert.deepEqual([appt.patient_odoo_id, appt.linked, appt.doctor_name, appt.status], [first.id, first.id, doctor.name, 'scheduled']);
     assert.equal((appt.datetime as Date).toISOString(), `${String(event.start).replace(' ', 'T')}.000Z`);
     const { rows: state } = await db.query(`SELECT name, last_run, last_error, records, cursor FROM sync_state ORDER BY name`);
-    assert.deepEqual(state.map((s) => s.name), ['appointments', 'patients']);
+    assert.deepEqual(
+      state.map((s) => s.name),
+      ['appointments', 'patients'],
+    );
     for (const s of state) {
       assert.ok(s.last_run && s.last_error === null, `${s.name} ran without error`);
       assert.ok(Number(s.records) >= (s.name === 'patients' ? 200 : 120), `${s.name} counted what it wrote`);
@@ -90,12 +107,21 @@ describe('shipped flow: shared database, patients and appointments (Odoo peer, r
 
   it('a patient created in Odoo appears at once through the webhook, answered 200 inside the save', async function () {
     const webhooksBefore = peer.webhooks.length;
-    const id = await odoo.create('res.partner', { name: 'Nuria Webhook Vidal', email: 'nuria@pacientes.example', phone: '+34 600 111 222', vat: 'ES11111111H', x_is_patient: true });
+    const id = await odoo.create('res.partner', {
+      name: 'Nuria Webhook Vidal',
+      email: 'nuria@pacientes.example',
+      phone: '+34 600 111 222',
+      vat: 'ES11111111H',
+      x_is_patient: true,
+    });
     const sent = peer.webhooks.slice(webhooksBefore).filter((w) => w.url.endsWith('/odoo/webhook/patient'));
     assert.equal(sent.length, 1);
     assert.equal(sent[0].status, 200, 'Node-RED answered inside the 1 s Odoo waits');
     const row = await waitFor(() => patient(id), 'the new patient in shared_patients');
-    assert.deepEqual([row.name, row.email, row.phone, row.vat, row.active], ['Nuria Webhook Vidal', 'nuria@pacientes.example', '+34 600 111 222', 'ES11111111H', true]);
+    assert.deepEqual(
+      [row.name, row.email, row.phone, row.vat, row.active],
+      ['Nuria Webhook Vidal', 'nuria@pacientes.example', '+34 600 111 222', 'ES11111111H', true],
+    );
   });
 
   it('a patient changed in Odoo is updated through the webhook; a replayed webhook changes nothing', async function () {
@@ -110,7 +136,9 @@ describe('shipped flow: shared database, patients and appointments (Odoo peer, r
     const from = completed.length;
     // Odoo (or anyone) posting the same webhook again: answered, read, and nothing written.
     const res = await fetch(`${rt.url}/odoo/webhook/patient`, {
-      method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Correlation-Id': 'replay-1' }, body: JSON.stringify(webhook.payload),
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Correlation-Id': 'replay-1' },
+      body: JSON.stringify(webhook.payload),
     });
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('x-correlation-id'), 'replay-1');
@@ -141,8 +169,11 @@ describe('shipped flow: shared database, patients and appointments (Odoo peer, r
   });
 
   it('a second run changes nothing: poll and full reconcile leave every row as it was', async function () {
-    const snapshot = async () => (await db.query(`SELECT 'p' || odoo_id AS k, last_sync, active FROM shared_patients
-      UNION ALL SELECT 'a' || odoo_id, last_sync, active FROM shared_appointments ORDER BY 1`)).rows;
+    const snapshot = async () =>
+      (
+        await db.query(`SELECT 'p' || odoo_id AS k, last_sync, active FROM shared_patients
+      UNION ALL SELECT 'a' || odoo_id, last_sync, active FROM shared_appointments ORDER BY 1`)
+      ).rows;
     const counted = async () => (await db.query('SELECT name, records FROM sync_state ORDER BY name')).rows;
     const before = await snapshot();
     const recordsBefore = await counted();
@@ -180,9 +211,20 @@ describe('shipped flow: shared database, patients and appointments (Odoo peer, r
   it('an appointment created in Odoo links to its patient; moved, then cancelled (archived)', async function () {
     const [p] = await odoo.searchRead('res.partner', { domain: [['ref', '=', 'PAC-0010']], fields: ['id', 'name'] });
     const [doc] = await odoo.searchRead('res.partner', { domain: [['ref', '=', 'DOC-0002']], fields: ['id', 'name'] });
-    const id = await odoo.create('calendar.event', { name: 'Revisión Webhook', start: '2025-07-01 09:00:00', stop: '2025-07-01 09:30:00', partner_ids: [[6, 0, [doc.id, p.id]]] });
-    const appt = async () => (await db.query(`SELECT a.name, a.datetime, a.status, a.active, a.doctor_name, p.odoo_id AS patient
-      FROM shared_appointments a LEFT JOIN shared_patients p ON p.id = a.patient_id WHERE a.odoo_id = $1`, [id])).rows[0];
+    const id = await odoo.create('calendar.event', {
+      name: 'Revisión Webhook',
+      start: '2025-07-01 09:00:00',
+      stop: '2025-07-01 09:30:00',
+      partner_ids: [[6, 0, [doc.id, p.id]]],
+    });
+    const appt = async () =>
+      (
+        await db.query(
+          `SELECT a.name, a.datetime, a.status, a.active, a.doctor_name, p.odoo_id AS patient
+      FROM shared_appointments a LEFT JOIN shared_patients p ON p.id = a.patient_id WHERE a.odoo_id = $1`,
+          [id],
+        )
+      ).rows[0];
     const row = await waitFor(appt, 'the new appointment');
     assert.deepEqual([row.name, row.patient, row.doctor_name, row.status, row.active], ['Revisión Webhook', p.id, doc.name, 'scheduled', true]);
     await odoo.write('calendar.event', id, { start: '2025-07-02 10:00:00', stop: '2025-07-02 10:30:00' });

@@ -89,7 +89,9 @@ describe('keycloak client (real OpenID provider with Keycloak layout)', function
     const tamperedBody = base64url.encode(JSON.stringify({ ...claims, realm_access: { roles: ['admin'] } }));
     const unsigned = `${base64url.encode(JSON.stringify({ alg: 'none', typ: 'JWT' }))}.${body}.`;
     const publicPem = createPublicKey({ key: peer.keys[0].publicJwk as never, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
-    const hmacWithPublicKey = await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: peer.keys[0].kid }).sign(new TextEncoder().encode(String(publicPem)));
+    const hmacWithPublicKey = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256', kid: peer.keys[0].kid })
+      .sign(new TextEncoder().encode(String(publicPem)));
     const cases: Array<[string, string | undefined, string]> = [
       ['no token', undefined, 'KEYCLOAK_TOKEN_MISSING'],
       ['not a JWT', 'abc', 'KEYCLOAK_TOKEN_MALFORMED'],
@@ -137,7 +139,12 @@ describe('keycloak client (real OpenID provider with Keycloak layout)', function
       assert.equal(mismatch.code, 'KEYCLOAK_ISSUER_MISMATCH');
       assert.match(mismatch.message, /KEYCLOAK_PUBLIC_URL/);
 
-      const service = new KeycloakRealm({ ...internal, publicUrl: `http://localhost:${port}`, clientId: 'clinica-integration', clientSecret: INTEGRATION_SECRET });
+      const service = new KeycloakRealm({
+        ...internal,
+        publicUrl: `http://localhost:${port}`,
+        clientId: 'clinica-integration',
+        clientSecret: INTEGRATION_SECRET,
+      });
       const { accessToken } = await service.serviceToken();
       const api = new KeycloakRealm({ ...internal, publicUrl: `http://localhost:${port}/`, clientId: 'clinica-api' });
       const verified = await api.verify(accessToken);
@@ -151,7 +158,13 @@ describe('keycloak client (real OpenID provider with Keycloak layout)', function
   describe('client-credentials tokens', function () {
     it('caches the token and renews it once under concurrent demand', async function () {
       let clock = Date.now();
-      const realm = new KeycloakRealm({ url: peer.baseUrl, realm: PEER_REALM, clientId: 'clinica-integration', clientSecret: INTEGRATION_SECRET, now: () => clock });
+      const realm = new KeycloakRealm({
+        url: peer.baseUrl,
+        realm: PEER_REALM,
+        clientId: 'clinica-integration',
+        clientSecret: INTEGRATION_SECRET,
+        now: () => clock,
+      });
       const start = peer.requests.token;
       const first = await Promise.all(Array.from({ length: 10 }, () => realm.serviceToken()));
       assert.equal(new Set(first.map((t) => t.accessToken)).size, 1, 'one token shared');
@@ -169,7 +182,13 @@ describe('keycloak client (real OpenID provider with Keycloak layout)', function
 
     it('keeps using a still-valid token while the token endpoint fails, then reports it retryable', async function () {
       let clock = Date.now();
-      const realm = new KeycloakRealm({ url: peer.baseUrl, realm: PEER_REALM, clientId: 'clinica-integration', clientSecret: INTEGRATION_SECRET, now: () => clock });
+      const realm = new KeycloakRealm({
+        url: peer.baseUrl,
+        realm: PEER_REALM,
+        clientId: 'clinica-integration',
+        clientSecret: INTEGRATION_SECRET,
+        now: () => clock,
+      });
       const token = await realm.serviceToken();
       peer.failTokenEndpointWith = 503;
       try {

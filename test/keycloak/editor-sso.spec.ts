@@ -31,14 +31,22 @@ describe('editor SSO through Keycloak (role mapping)', function () {
   it('stays off (open editor) until KEYCLOAK_URL, client id and secret are all set', function () {
     assert.equal(editorAdminAuth({}), undefined);
     assert.equal(editorAdminAuth({ KEYCLOAK_URL: 'http://kc:8080', KEYCLOAK_CLIENT_ID: 'node-red' }), undefined);
-    const auth = editorAdminAuth({ KEYCLOAK_URL: 'http://kc:8080', KEYCLOAK_CLIENT_ID: 'node-red', KEYCLOAK_CLIENT_SECRET: 's', NODE_RED_PUBLIC_URL: 'https://nr.clinica.test/' }) as {
-      type: string; strategy: { name: string; options: { callbackURL: string } };
+    const auth = editorAdminAuth({
+      KEYCLOAK_URL: 'http://kc:8080',
+      KEYCLOAK_CLIENT_ID: 'node-red',
+      KEYCLOAK_CLIENT_SECRET: 's',
+      NODE_RED_PUBLIC_URL: 'https://nr.clinica.test/',
+    }) as {
+      type: string;
+      strategy: { name: string; options: { callbackURL: string } };
     };
     assert.equal(auth.type, 'strategy');
     assert.equal(auth.strategy.name, 'keycloak');
     assert.equal(auth.strategy.options.callbackURL, 'https://nr.clinica.test/auth/strategy/callback');
-    assert.equal(editorLogoutRedirect({ KEYCLOAK_URL: 'http://kc:8080', KEYCLOAK_CLIENT_ID: 'node-red', KEYCLOAK_CLIENT_SECRET: 's', PORT: '1880' }),
-      'http://kc:8080/realms/clinica-realm/protocol/openid-connect/logout?client_id=node-red&post_logout_redirect_uri=http%3A%2F%2Flocalhost%3A1880%2F');
+    assert.equal(
+      editorLogoutRedirect({ KEYCLOAK_URL: 'http://kc:8080', KEYCLOAK_CLIENT_ID: 'node-red', KEYCLOAK_CLIENT_SECRET: 's', PORT: '1880' }),
+      'http://kc:8080/realms/clinica-realm/protocol/openid-connect/logout?client_id=node-red&post_logout_redirect_uri=http%3A%2F%2Flocalhost%3A1880%2F',
+    );
     assert.equal(httpNodeAuth({ KEYCLOAK_URL: 'http://kc:8080' }), undefined, 'no protected paths: no middleware');
   });
 });
@@ -77,8 +85,12 @@ describe('editor SSO round trip: Node-RED (dist/settings.js) ↔ Keycloak peer, 
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    nodeRed.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
-    nodeRed.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
+    nodeRed.stdout?.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
+    nodeRed.stderr?.on('data', (d: Buffer) => {
+      output += d.toString();
+    });
     try {
       await waitFor(async () => (await fetch(`${base}/auth/login`)).ok, 'Node-RED to listen', 40000, 200);
     } catch (err) {
@@ -136,7 +148,10 @@ describe('editor SSO round trip: Node-RED (dist/settings.js) ↔ Keycloak peer, 
     });
     assert.ok(deploy.ok, `deploy answered ${deploy.status}: ${await deploy.text()}`);
     const after = (await (await api(token, '/flows')).json()) as Array<{ id: string }>;
-    assert.ok(after.some((n) => n.id === 'sso-tab'), 'the deployed tab is there');
+    assert.ok(
+      after.some((n) => n.id === 'sso-tab'),
+      'the deployed tab is there',
+    );
   });
 
   it('gives other clinic roles a read-only editor', async function () {
@@ -167,16 +182,23 @@ describe('editor SSO round trip: Node-RED (dist/settings.js) ↔ Keycloak peer, 
   it('demands a bearer token on protected /api paths when KEYCLOAK_PROTECT_PATHS is set', async function () {
     const middleware = httpNodeAuth({ KEYCLOAK_URL: peer.baseUrl, KEYCLOAK_CLIENT_ID: 'node-red', KEYCLOAK_PROTECT_PATHS: '/api/' });
     assert.ok(middleware);
-    const call = (url: string, authorization?: string) => new Promise<{ status: number; passed: boolean; headers: Record<string, unknown> }>((resolve) => {
-      const req = { url, method: 'GET', headers: authorization ? { authorization } : {} } as never;
-      const res = {
-        writeHead(status: number, headers: Record<string, unknown>) { this.status = status; this.headers = headers; return this; },
-        end() { resolve({ status: this.status, passed: false, headers: this.headers }); },
-        status: 0,
-        headers: {} as Record<string, unknown>,
-      };
-      middleware(req, res as never, () => resolve({ status: 0, passed: true, headers: {} }));
-    });
+    const call = (url: string, authorization?: string) =>
+      new Promise<{ status: number; passed: boolean; headers: Record<string, unknown> }>((resolve) => {
+        const req = { url, method: 'GET', headers: authorization ? { authorization } : {} } as never;
+        const res = {
+          writeHead(status: number, headers: Record<string, unknown>) {
+            this.status = status;
+            this.headers = headers;
+            return this;
+          },
+          end() {
+            resolve({ status: this.status, passed: false, headers: this.headers });
+          },
+          status: 0,
+          headers: {} as Record<string, unknown>,
+        };
+        middleware(req, res as never, () => resolve({ status: 0, passed: true, headers: {} }));
+      });
     const token = (await userToken(peer, 'recepcion.prueba')).access_token;
     assert.equal((await call('/api/patients', `Bearer ${token}`)).passed, true);
     const refused = await call('/api/patients?x=1');

@@ -8,7 +8,6 @@ import { realmSettings } from '../../nodes/keycloak/types';
 import { KeycloakPeer } from '../../peers/keycloak/keycloak-peer';
 import { userToken } from '../../peers/keycloak/user-token';
 
- 
 const realmNode = require('../../nodes/keycloak/keycloak-realm');
 const guardNode = require('../../nodes/keycloak/keycloak-guard');
 const tokenNode = require('../../nodes/keycloak/keycloak-token');
@@ -52,7 +51,14 @@ describe('keycloak nodes (Node-RED test helper, real OpenID provider)', function
     await helper.unload();
   });
 
-  const apiRealm = (extra: Msg = {}) => ({ id: 'kc', type: 'clinica-keycloak-realm', url: peer.baseUrl, realm: 'clinica-realm', clientId: 'clinica-api', ...extra });
+  const apiRealm = (extra: Msg = {}) => ({
+    id: 'kc',
+    type: 'clinica-keycloak-realm',
+    url: peer.baseUrl,
+    realm: 'clinica-realm',
+    clientId: 'clinica-api',
+    ...extra,
+  });
 
   /** http in → guard → function (echo user) → http response; refused messages to `refused` (and a response). */
   function guardedFlow(guard: Msg, realm: Msg = apiRealm()): Msg[] {
@@ -60,8 +66,25 @@ describe('keycloak nodes (Node-RED test helper, real OpenID provider)', function
       { id: 'tab', type: 'tab', label: 'api' },
       realm,
       { id: 'in', type: 'http in', z: 'tab', url: '/api/patients', method: 'get', wires: [['guard']] },
-      { id: 'guard', type: 'clinica-keycloak-guard', z: 'tab', realm: 'kc', mode: 'any', onFailure: 'respond', tokenFrom: 'header', wires: [['echo'], ['refused', 'resp']], ...guard },
-      { id: 'echo', type: 'function', z: 'tab', func: 'msg.payload = { user: msg.user, decision: msg.keycloak.decision, clientId: msg.keycloak.clientId }; return msg;', outputs: 1, wires: [['resp', 'out']] },
+      {
+        id: 'guard',
+        type: 'clinica-keycloak-guard',
+        z: 'tab',
+        realm: 'kc',
+        mode: 'any',
+        onFailure: 'respond',
+        tokenFrom: 'header',
+        wires: [['echo'], ['refused', 'resp']],
+        ...guard,
+      },
+      {
+        id: 'echo',
+        type: 'function',
+        z: 'tab',
+        func: 'msg.payload = { user: msg.user, decision: msg.keycloak.decision, clientId: msg.keycloak.clientId }; return msg;',
+        outputs: 1,
+        wires: [['resp', 'out']],
+      },
       { id: 'resp', type: 'http response', z: 'tab' },
       { id: 'out', type: 'helper', z: 'tab' },
       { id: 'refused', type: 'helper', z: 'tab' },
@@ -125,9 +148,17 @@ describe('keycloak nodes (Node-RED test helper, real OpenID provider)', function
       ['wrong issuer', await peer.mint('medico.prueba', 'node-red', { iss: `${peer.baseUrl}/realms/master` }), 'KEYCLOAK_TOKEN_WRONG_ISSUER'],
       ['wrong audience', await peer.mint('medico.prueba', 'nextcloud', { aud: 'nextcloud', azp: 'nextcloud' }), 'KEYCLOAK_TOKEN_WRONG_AUDIENCE'],
       ['alg none', `${base64url.encode(JSON.stringify({ alg: 'none' }))}.${body}.`, 'KEYCLOAK_TOKEN_ALG_REJECTED'],
-      ['HS256 with the public key', await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: peer.keys[0].kid }).sign(new TextEncoder().encode(publicPem)), 'KEYCLOAK_TOKEN_ALG_REJECTED'],
+      [
+        'HS256 with the public key',
+        await new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: peer.keys[0].kid }).sign(new TextEncoder().encode(publicPem)),
+        'KEYCLOAK_TOKEN_ALG_REJECTED',
+      ],
       ['unknown kid', await peer.mint('medico.prueba', 'node-red', {}, { key: await KeycloakPeer.strayKey() }), 'KEYCLOAK_TOKEN_UNKNOWN_KEY'],
-      ['tampered payload', `${head}.${base64url.encode(JSON.stringify({ ...claims, realm_access: { roles: ['admin'] } }))}.${signature}`, 'KEYCLOAK_TOKEN_BAD_SIGNATURE'],
+      [
+        'tampered payload',
+        `${head}.${base64url.encode(JSON.stringify({ ...claims, realm_access: { roles: ['admin'] } }))}.${signature}`,
+        'KEYCLOAK_TOKEN_BAD_SIGNATURE',
+      ],
     ];
     for (const [name, token, code] of cases) {
       const res = await get(token);
@@ -162,7 +193,16 @@ describe('keycloak nodes (Node-RED test helper, real OpenID provider)', function
   it('reads the token from a message property when told to', async function () {
     await helper.load(nodes, [
       apiRealm(),
-      { id: 'guard', type: 'clinica-keycloak-guard', realm: 'kc', roles: 'admin', onFailure: 'output', tokenFrom: 'msg', tokenProperty: 'auth.token', wires: [['out'], ['refused']] },
+      {
+        id: 'guard',
+        type: 'clinica-keycloak-guard',
+        realm: 'kc',
+        roles: 'admin',
+        onFailure: 'output',
+        tokenFrom: 'msg',
+        tokenProperty: 'auth.token',
+        wires: [['out'], ['refused']],
+      },
       { id: 'out', type: 'helper' },
       { id: 'refused', type: 'helper' },
     ]);
@@ -217,14 +257,19 @@ describe('keycloak nodes (Node-RED test helper, real OpenID provider)', function
   });
 
   describe('token node', function () {
-    const integration = (extra: Msg = {}) => ({ id: 'svc', type: 'clinica-keycloak-realm', url: peer.baseUrl, realm: 'clinica-realm', clientId: 'clinica-integration', ...extra });
+    const integration = (extra: Msg = {}) => ({
+      id: 'svc',
+      type: 'clinica-keycloak-realm',
+      url: peer.baseUrl,
+      realm: 'clinica-realm',
+      clientId: 'clinica-integration',
+      ...extra,
+    });
 
     it('sets Authorization for http request from one cached token, however many messages arrive', async function () {
-      await helper.load(nodes, [
-        integration(),
-        { id: 'tok', type: 'clinica-keycloak-token', realm: 'svc', wires: [['out']] },
-        { id: 'out', type: 'helper' },
-      ], { svc: { clientSecret: 'integration-dev-secret' } });
+      await helper.load(nodes, [integration(), { id: 'tok', type: 'clinica-keycloak-token', realm: 'svc', wires: [['out']] }, { id: 'out', type: 'helper' }], {
+        svc: { clientSecret: 'integration-dev-secret' },
+      });
       const out = collect<Msg>(helper.getNode('out'));
       const start = peer.requests.token;
       for (let i = 0; i < 8; i++) {
@@ -244,18 +289,22 @@ describe('keycloak nodes (Node-RED test helper, real OpenID provider)', function
 
     it('calls a guarded endpoint end to end: token → http request → http in → guard', async function () {
       process.env.TEST_KC_INTEGRATION_SECRET = 'integration-dev-secret';
-      await helper.load(nodes, [
-        { id: 'tab', type: 'tab' },
-        integration(),
-        apiRealm(),
-        { id: 'tok', type: 'clinica-keycloak-token', z: 'tab', realm: 'svc', wires: [['req']] },
-        { id: 'req', type: 'http request', z: 'tab', method: 'GET', ret: 'obj', url: `${web.url}/api/internal`, wires: [['out']] },
-        { id: 'in', type: 'http in', z: 'tab', url: '/api/internal', method: 'get', wires: [['guard']] },
-        { id: 'guard', type: 'clinica-keycloak-guard', z: 'tab', realm: 'kc', roles: 'client:service', wires: [['echo'], []] },
-        { id: 'echo', type: 'function', z: 'tab', func: 'msg.payload = msg.user; return msg;', outputs: 1, wires: [['resp']] },
-        { id: 'resp', type: 'http response', z: 'tab' },
-        { id: 'out', type: 'helper', z: 'tab' },
-      ], { svc: { clientSecret: '${TEST_KC_INTEGRATION_SECRET}' } });
+      await helper.load(
+        nodes,
+        [
+          { id: 'tab', type: 'tab' },
+          integration(),
+          apiRealm(),
+          { id: 'tok', type: 'clinica-keycloak-token', z: 'tab', realm: 'svc', wires: [['req']] },
+          { id: 'req', type: 'http request', z: 'tab', method: 'GET', ret: 'obj', url: `${web.url}/api/internal`, wires: [['out']] },
+          { id: 'in', type: 'http in', z: 'tab', url: '/api/internal', method: 'get', wires: [['guard']] },
+          { id: 'guard', type: 'clinica-keycloak-guard', z: 'tab', realm: 'kc', roles: 'client:service', wires: [['echo'], []] },
+          { id: 'echo', type: 'function', z: 'tab', func: 'msg.payload = msg.user; return msg;', outputs: 1, wires: [['resp']] },
+          { id: 'resp', type: 'http response', z: 'tab' },
+          { id: 'out', type: 'helper', z: 'tab' },
+        ],
+        { svc: { clientSecret: '${TEST_KC_INTEGRATION_SECRET}' } },
+      );
       const out = collect<Msg>(helper.getNode('out'));
       helper.getNode('tok').receive({ payload: '' });
       await waitFor(() => out.length === 1, 'response');
@@ -266,14 +315,18 @@ describe('keycloak nodes (Node-RED test helper, real OpenID provider)', function
     });
 
     it('fails through done(err) with the fix when the secret is wrong', async function () {
-      await helper.load(nodes, [
-        { id: 'tab', type: 'tab' },
-        integration(),
-        { id: 'tok', type: 'clinica-keycloak-token', z: 'tab', realm: 'svc', wires: [['out']] },
-        { id: 'out', type: 'helper', z: 'tab' },
-        { id: 'catcher', type: 'catch', z: 'tab', scope: null, uncaught: false, wires: [['errors']] },
-        { id: 'errors', type: 'helper', z: 'tab' },
-      ], { svc: { clientSecret: 'not-the-secret' } });
+      await helper.load(
+        nodes,
+        [
+          { id: 'tab', type: 'tab' },
+          integration(),
+          { id: 'tok', type: 'clinica-keycloak-token', z: 'tab', realm: 'svc', wires: [['out']] },
+          { id: 'out', type: 'helper', z: 'tab' },
+          { id: 'catcher', type: 'catch', z: 'tab', scope: null, uncaught: false, wires: [['errors']] },
+          { id: 'errors', type: 'helper', z: 'tab' },
+        ],
+        { svc: { clientSecret: 'not-the-secret' } },
+      );
       const errors = collect<Msg>(helper.getNode('errors'));
       helper.getNode('tok').receive({ payload: 1 });
       await waitFor(() => errors.length === 1, 'caught error');
@@ -283,10 +336,22 @@ describe('keycloak nodes (Node-RED test helper, real OpenID provider)', function
     });
   });
 
-  it('takes realm settings from ${ENV} and the MISSION.md variables, never another client\'s secret', function () {
-    const env = { KEYCLOAK_URL: 'http://kc:8080', KEYCLOAK_REALM: 'clinica-realm', KEYCLOAK_CLIENT_ID: 'node-red', KEYCLOAK_CLIENT_SECRET: 's3cret', API: 'clinica-api' };
+  it("takes realm settings from ${ENV} and the MISSION.md variables, never another client's secret", function () {
+    const env = {
+      KEYCLOAK_URL: 'http://kc:8080',
+      KEYCLOAK_REALM: 'clinica-realm',
+      KEYCLOAK_CLIENT_ID: 'node-red',
+      KEYCLOAK_CLIENT_SECRET: 's3cret',
+      API: 'clinica-api',
+    };
     assert.deepEqual(realmSettings({ url: '', realm: '', clientId: '' }, {}, env), {
-      url: 'http://kc:8080', realm: 'clinica-realm', clientId: 'node-red', clientSecret: 's3cret', audiences: [], clockToleranceSec: 10, jwksCooldownMs: 10000,
+      url: 'http://kc:8080',
+      realm: 'clinica-realm',
+      clientId: 'node-red',
+      clientSecret: 's3cret',
+      audiences: [],
+      clockToleranceSec: 10,
+      jwksCooldownMs: 10000,
     });
     const api = realmSettings({ url: '${KEYCLOAK_URL}', clientId: '${API}', audiences: 'a, b', clockSkew: '30' }, {}, env);
     assert.equal(api.clientId, 'clinica-api');

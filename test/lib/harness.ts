@@ -8,7 +8,6 @@ import rawHelper = require('node-red-node-test-helper');
 
 rawHelper.init(require.resolve('node-red'));
 
- 
 /** The test helper with loose flow typing: flows in tests carry each node type's own properties. */
 export interface LooseHelper {
   load(nodes: unknown, flow: Array<Record<string, any>>, credentials?: Record<string, any>): Promise<void>;
@@ -77,8 +76,9 @@ export function uniqueName(prefix: string): string {
  * ephemeral port of 127.0.0.1. Close it with server.closeAllConnections() and server.close().
  */
 export function serveHttpNodes(): Promise<{ server: http.Server; url: string }> {
-   
   const { getRED } = require('../../nodes/lib/node-runtime') as { getRED(): { httpNode: unknown } };
   const server = http.createServer((req, res) => (getRED().httpNode as http.RequestListener)(req, res));
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}` })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}` })),
+  );
 }

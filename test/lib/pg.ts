@@ -30,10 +30,9 @@ export async function killConnections(url: string, applicationNameLike: string):
   const c = new Client({ connectionString: url });
   await c.connect();
   try {
-    const res = await c.query(
-      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE $1 AND pid <> pg_backend_pid()',
-      [applicationNameLike],
-    );
+    const res = await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE $1 AND pid <> pg_backend_pid()', [
+      applicationNameLike,
+    ]);
     return res.rowCount ?? 0;
   } finally {
     await c.end();

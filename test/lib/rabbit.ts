@@ -9,7 +9,10 @@ const run = promisify(execFile);
 /** Closes, on the broker side, every connection whose client-provided name is `name` (as an operator would). */
 export async function closeConnectionNamed(name: string): Promise<number> {
   const { stdout } = await run('rabbitmqctl', ['list_connections', 'pid', 'client_properties', '-q', '--no-table-headers']);
-  const pids = stdout.split('\n').filter((l) => l.includes(`{"connection_name","${name}"}`)).map((l) => l.split('\t')[0]);
+  const pids = stdout
+    .split('\n')
+    .filter((l) => l.includes(`{"connection_name","${name}"}`))
+    .map((l) => l.split('\t')[0]);
   for (const pid of pids) await run('rabbitmqctl', ['close_connection', pid, 'closed by test']);
   return pids.length;
 }
@@ -27,7 +30,10 @@ export class RabbitTool {
   }
 
   async exists(queue: string): Promise<boolean> {
-    return this.depth(queue).then(() => true, () => false);
+    return this.depth(queue).then(
+      () => true,
+      () => false,
+    );
   }
 
   /** Takes every message from a queue (acking them). */

@@ -9,7 +9,6 @@ import type * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
- 
 export interface LogRecord {
   level: number;
   type?: string;
@@ -44,7 +43,7 @@ export async function startRuntime(flow: object[], options: RuntimeOptions = {})
     previousEnv[k] = process.env[k];
     process.env[k] = v;
   }
-   
+
   const RED = require('node-red');
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'clinica-runtime-'));
   fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flow));
@@ -107,5 +106,7 @@ export async function startRuntime(flow: object[], options: RuntimeOptions = {})
 
 /** Log records at warn level or worse (Node-RED: error 20, warn 30), as readable lines. */
 export function problems(logs: LogRecord[], maxLevel = 30): string[] {
-  return logs.filter((r) => r.level <= maxLevel).map((r) => `${r.type ?? ''}/${r.id ?? ''}: ${typeof r.msg === 'object' ? JSON.stringify(r.msg) : String(r.msg)}`);
+  return logs
+    .filter((r) => r.level <= maxLevel)
+    .map((r) => `${r.type ?? ''}/${r.id ?? ''}: ${typeof r.msg === 'object' ? JSON.stringify(r.msg) : String(r.msg)}`);
 }

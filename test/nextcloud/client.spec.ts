@@ -53,7 +53,11 @@ describe('nextcloud client (against the Nextcloud peer)', function () {
 
   it('uploads 0-byte, 100 KB and 50 MB files in one PUT, verified by the SHA-256 Nextcloud returns', async function () {
     const c = client({ chunkThreshold: 64 * MiB });
-    for (const [name, size] of [['vacio.pdf', 0], ['informe.pdf', 100 * KiB], ['estudio.dcm', 50 * MiB]] as const) {
+    for (const [name, size] of [
+      ['vacio.pdf', 0],
+      ['informe.pdf', 100 * KiB],
+      ['estudio.dcm', 50 * MiB],
+    ] as const) {
       const data = patternBuffer(size, size + 3);
       const r = await c.upload(`/Documentos_Clinicos/Pacientes/1/Historiales/${name}`, data);
       assert.deepEqual([r.status, r.size, r.chunked, r.verifiedBy, r.sha256], ['created', size, false, 'sha256', sha256(data)]);
@@ -131,7 +135,11 @@ describe('nextcloud client (against the Nextcloud peer)', function () {
     const path = '/Documentos_Clinicos/Pacientes/4/Historiales/rx.bin';
     await c.mkdir('/Documentos_Clinicos/Pacientes/4/Historiales');
     nc.peer.faults.stopAfterBytes = nc.peer.stats.uploadBytes + 5 * MiB;
-    const err = await rejects(c.upload(path, patternBuffer(20 * MiB, 2)), 'NEXTCLOUD_UNREACHABLE', /upload of "\/Documentos_Clinicos\/Pacientes\/4\/Historiales\/rx.bin"/);
+    const err = await rejects(
+      c.upload(path, patternBuffer(20 * MiB, 2)),
+      'NEXTCLOUD_UNREACHABLE',
+      /upload of "\/Documentos_Clinicos\/Pacientes\/4\/Historiales\/rx.bin"/,
+    );
     assert.equal(err.retryable, true);
     assert.equal(nc.peer.running, false);
     assert.equal(fs.existsSync(nc.peer.diskPath('alice', path)), false, 'no half file');
@@ -149,7 +157,11 @@ describe('nextcloud client (against the Nextcloud peer)', function () {
     await c.mkdir('/Documentos_Clinicos/Pacientes/4/Historiales');
     nc.peer.faults.stopAfterBytes = nc.peer.stats.uploadBytes + 5 * MiB;
     const source = patternStream(12 * MiB, 3);
-    const err = await rejects(c.upload(path, source), 'NEXTCLOUD_UNREACHABLE', /chunk \d upload of "\/Documentos_Clinicos\/Pacientes\/4\/Historiales\/tac.bin"/);
+    const err = await rejects(
+      c.upload(path, source),
+      'NEXTCLOUD_UNREACHABLE',
+      /chunk \d upload of "\/Documentos_Clinicos\/Pacientes\/4\/Historiales\/tac.bin"/,
+    );
     assert.equal(err.retryable, true);
     assert.equal(fs.existsSync(nc.peer.diskPath('alice', path)), false, 'nothing assembled');
     assert.ok(source.destroyed, 'the source stream was released');
@@ -228,14 +240,24 @@ describe('nextcloud client (against the Nextcloud peer)', function () {
     assert.equal(sha256(Buffer.concat(parts)), sha256(data));
 
     const list = await c.list('/Archivo/2025');
-    assert.deepEqual(list.map((e) => [e.name, e.type, e.size]), [['sub', 'folder', 0], ['a.pdf', 'file', data.length], ['b.pdf', 'file', 1]]);
+    assert.deepEqual(
+      list.map((e) => [e.name, e.type, e.size]),
+      [
+        ['sub', 'folder', 0],
+        ['a.pdf', 'file', data.length],
+        ['b.pdf', 'file', 1],
+      ],
+    );
     assert.ok(list[1].etag && list[1].modified);
 
     await c.move('/Archivo/2025/b.pdf', '/Archivo/2026/enero/b.pdf');
     await c.copy('/Archivo/2025/a.pdf', '/Archivo/2026/enero/a.pdf');
     await rejects(c.copy('/Archivo/2025/a.pdf', '/Archivo/2026/enero/a.pdf'), 'NEXTCLOUD_EXISTS', /allow overwriting/);
     await c.copy('/Archivo/2025/a.pdf', '/Archivo/2026/enero/a.pdf', { overwrite: true });
-    assert.deepEqual((await c.list('/Archivo/2026/enero')).map((e) => e.name), ['a.pdf', 'b.pdf']);
+    assert.deepEqual(
+      (await c.list('/Archivo/2026/enero')).map((e) => e.name),
+      ['a.pdf', 'b.pdf'],
+    );
     await c.delete('/Archivo/2025');
     assert.equal(await c.stat('/Archivo/2025'), null);
     await rejects(c.download('/Archivo/2025/a.pdf'), 'NEXTCLOUD_NOT_FOUND');
@@ -267,7 +289,10 @@ describe('nextcloud client (against the Nextcloud peer)', function () {
       const c = client();
       await c.upload('/Documentos_Clinicos/Pacientes/6/Facturas/FAC-6.pdf', Buffer.from('%PDF factura 6'));
       const share = await c.share('/Documentos_Clinicos/Pacientes/6/Facturas/FAC-6.pdf', {
-        type: 'link', password: 'Clave-Segura-2025', expireDate: '2099-12-31', label: 'Factura paciente 6',
+        type: 'link',
+        password: 'Clave-Segura-2025',
+        expireDate: '2099-12-31',
+        label: 'Factura paciente 6',
       });
       assert.equal(share.type, 'link');
       assert.match(share.url ?? '', new RegExp(`^${nc.peer.url}/index.php/s/[A-Za-z0-9]{15}$`));
@@ -276,11 +301,16 @@ describe('nextcloud client (against the Nextcloud peer)', function () {
 
       const anonymous = await fetch(`${share.url}/download`);
       assert.equal(anonymous.status, 401);
-      const withPassword = await fetch(`${share.url}/download`, { headers: { Authorization: `Basic ${Buffer.from('anonymous:Clave-Segura-2025').toString('base64')}` } });
+      const withPassword = await fetch(`${share.url}/download`, {
+        headers: { Authorization: `Basic ${Buffer.from('anonymous:Clave-Segura-2025').toString('base64')}` },
+      });
       assert.equal(await withPassword.text(), '%PDF factura 6');
 
       const listed = await c.listShares('/Documentos_Clinicos/Pacientes/6/Facturas/FAC-6.pdf');
-      assert.deepEqual(listed.map((s) => s.id), [share.id]);
+      assert.deepEqual(
+        listed.map((s) => s.id),
+        [share.id],
+      );
       await c.deleteShare(share.id);
       assert.equal((await fetch(`${share.url}/download`)).status, 404);
       await rejects(c.deleteShare(share.id), 'NEXTCLOUD_NOT_FOUND', /Wrong share ID/);

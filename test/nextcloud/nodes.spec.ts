@@ -6,7 +6,6 @@ import { helper, waitFor, collect } from '../lib/harness';
 import { NextcloudPeer } from '../../peers/nextcloud/peer';
 import { MiB, patternSha256, patternStream } from '../../peers/nextcloud/data';
 
- 
 const ncConfig = require('../../nodes/nextcloud/nextcloud-config');
 const ncNode = require('../../nodes/nextcloud/nextcloud');
 const nodes = [ncConfig, ncNode];
@@ -34,7 +33,16 @@ describe('nextcloud nodes (Node-RED test helper, Nextcloud peer)', function () {
     await peer.close();
   });
 
-  const config = (extra: Msg = {}) => ({ id: 'nc', type: 'clinica-nextcloud-config', url: peer.url, username: 'alice', timeout: 10, chunkSizeMb: 5, thresholdMb: 10, ...extra });
+  const config = (extra: Msg = {}) => ({
+    id: 'nc',
+    type: 'clinica-nextcloud-config',
+    url: peer.url,
+    username: 'alice',
+    timeout: 10,
+    chunkSizeMb: 5,
+    thresholdMb: 10,
+    ...extra,
+  });
   const creds = (password = 'alice-app-password') => ({ nc: { appPassword: password } });
 
   function flow(extra: Msg[], cfg: Msg = config()): Msg[] {
@@ -49,13 +57,44 @@ describe('nextcloud nodes (Node-RED test helper, Nextcloud peer)', function () {
   }
 
   it('uploads a patient document into its folder, then shares it with a generated password and an expiry', async function () {
-    await helper.load(nodes, flow([
-      { id: 'up', type: 'clinica-nextcloud', config: 'nc', operation: 'upload', target: 'patient', docType: 'msg', conflict: 'skip', wires: [['sharer', 'out']] },
-      { id: 'sharer', type: 'clinica-nextcloud', config: 'nc', operation: 'share', target: 'path', path: '', restrictTo: '/Documentos_Clinicos', shareType: 'link', expireDays: 30, linkLabel: 'Factura', passwordMode: 'generate', wires: [['out']] },
-    ]), creds());
+    await helper.load(
+      nodes,
+      flow([
+        {
+          id: 'up',
+          type: 'clinica-nextcloud',
+          config: 'nc',
+          operation: 'upload',
+          target: 'patient',
+          docType: 'msg',
+          conflict: 'skip',
+          wires: [['sharer', 'out']],
+        },
+        {
+          id: 'sharer',
+          type: 'clinica-nextcloud',
+          config: 'nc',
+          operation: 'share',
+          target: 'path',
+          path: '',
+          restrictTo: '/Documentos_Clinicos',
+          shareType: 'link',
+          expireDays: 30,
+          linkLabel: 'Factura',
+          passwordMode: 'generate',
+          wires: [['out']],
+        },
+      ]),
+      creds(),
+    );
     const out = collect<Msg>(helper.getNode('out'));
     const pdf = Buffer.from('%PDF-1.7 factura 2025-0042');
-    helper.getNode('up').receive({ payload: pdf, patientId: 42, document: { type: 'invoice', name: 'FAC-2025-0042.pdf', contentType: 'application/pdf' }, correlationId: 'corr-42' });
+    helper.getNode('up').receive({
+      payload: pdf,
+      patientId: 42,
+      document: { type: 'invoice', name: 'FAC-2025-0042.pdf', contentType: 'application/pdf' },
+      correlationId: 'corr-42',
+    });
     await waitFor(() => out.length === 2, 'upload and share outputs');
     const [uploaded, shared] = out;
     const path = '/Documentos_Clinicos/Pacientes/42/Facturas/FAC-2025-0042.pdf';
@@ -72,7 +111,9 @@ describe('nextcloud nodes (Node-RED test helper, Nextcloud peer)', function () {
     assert.equal(shared.payload.label, 'Factura');
     assert.match(shared.payload.password, /^\w{6}-\w{6}-\w{6}$/);
     assert.ok(shared.payload.expiration > new Date().toISOString().slice(0, 10));
-    const download = await fetch(`${shared.payload.url}/download`, { headers: { Authorization: `Basic ${Buffer.from(`x:${shared.payload.password}`).toString('base64')}` } });
+    const download = await fetch(`${shared.payload.url}/download`, {
+      headers: { Authorization: `Basic ${Buffer.from(`x:${shared.payload.password}`).toString('base64')}` },
+    });
     assert.equal(await download.text(), pdf.toString());
     assert.ok(peer.stats.correlationIds.has('corr-42'));
 
@@ -84,9 +125,22 @@ describe('nextcloud nodes (Node-RED test helper, Nextcloud peer)', function () {
   });
 
   it('streams a large upload from msg.payload through chunked upload', async function () {
-    await helper.load(nodes, flow([
-      { id: 'up', type: 'clinica-nextcloud', config: 'nc', operation: 'upload', target: 'path', path: '/Imagenes/tac-0001.bin', conflict: 'overwrite', wires: [['out']] },
-    ]), creds());
+    await helper.load(
+      nodes,
+      flow([
+        {
+          id: 'up',
+          type: 'clinica-nextcloud',
+          config: 'nc',
+          operation: 'upload',
+          target: 'path',
+          path: '/Imagenes/tac-0001.bin',
+          conflict: 'overwrite',
+          wires: [['out']],
+        },
+      ]),
+      creds(),
+    );
     const out = collect<Msg>(helper.getNode('out'));
     const size = 23 * MiB + 7;
     helper.getNode('up').receive({ payload: patternStream(size, 21) });
@@ -96,10 +150,22 @@ describe('nextcloud nodes (Node-RED test helper, Nextcloud peer)', function () {
   });
 
   it('refuses traversal attempts through done(err) with NEXTCLOUD_BAD_PATH, sending nothing', async function () {
-    await helper.load(nodes, flow([
-      { id: 'up', type: 'clinica-nextcloud', config: 'nc', operation: 'upload', target: 'patient', docType: 'invoice', wires: [['out']] },
-      { id: 'get', type: 'clinica-nextcloud', config: 'nc', operation: 'download', target: 'path', restrictTo: '/Documentos_Clinicos/Pacientes/42', wires: [['out']] },
-    ]), creds());
+    await helper.load(
+      nodes,
+      flow([
+        { id: 'up', type: 'clinica-nextcloud', config: 'nc', operation: 'upload', target: 'patient', docType: 'invoice', wires: [['out']] },
+        {
+          id: 'get',
+          type: 'clinica-nextcloud',
+          config: 'nc',
+          operation: 'download',
+          target: 'path',
+          restrictTo: '/Documentos_Clinicos/Pacientes/42',
+          wires: [['out']],
+        },
+      ]),
+      creds(),
+    );
     const errors = collect<Msg>(helper.getNode('errors'));
     const before = peer.stats.requests;
     helper.getNode('up').receive({ payload: Buffer.from('x'), patientId: 42, document: { name: '../../43/Facturas/robo.pdf' } });
@@ -117,10 +183,14 @@ describe('nextcloud nodes (Node-RED test helper, Nextcloud peer)', function () {
   });
 
   it('lists, downloads, moves and deletes with msg.operation, inside a patient folder', async function () {
-    await helper.load(nodes, flow([
-      { id: 'up', type: 'clinica-nextcloud', config: 'nc', operation: 'upload', target: 'patient', docType: 'msg', conflict: 'overwrite', wires: [['out']] },
-      { id: 'op', type: 'clinica-nextcloud', config: 'nc', operation: 'msg', target: 'patient', docType: 'msg', wires: [['out']] },
-    ]), creds());
+    await helper.load(
+      nodes,
+      flow([
+        { id: 'up', type: 'clinica-nextcloud', config: 'nc', operation: 'upload', target: 'patient', docType: 'msg', conflict: 'overwrite', wires: [['out']] },
+        { id: 'op', type: 'clinica-nextcloud', config: 'nc', operation: 'msg', target: 'patient', docType: 'msg', wires: [['out']] },
+      ]),
+      creds(),
+    );
     const out = collect<Msg>(helper.getNode('out'));
     const up = helper.getNode('up');
     const op = helper.getNode('op');
@@ -129,20 +199,31 @@ describe('nextcloud nodes (Node-RED test helper, Nextcloud peer)', function () {
     await waitFor(() => out.length === 2, 'two uploads');
     op.receive({ operation: 'list', patientId: 'P-7', document: { type: 'prescription' } });
     await waitFor(() => out.length === 3, 'list');
-    assert.deepEqual(out[2].payload.map((e: Msg) => e.name), ['r1.txt', 'r2.txt']);
+    assert.deepEqual(
+      out[2].payload.map((e: Msg) => e.name),
+      ['r1.txt', 'r2.txt'],
+    );
     assert.equal(out[2].nextcloud.path, '/Documentos_Clinicos/Pacientes/P-7/Recetas');
     op.receive({ operation: 'download', patientId: 'P-7', document: { type: 'prescription', name: 'r2.txt' } });
     await waitFor(() => out.length === 4, 'download');
     assert.equal(out[3].payload.toString(), 'receta dos');
     op.receive({ operation: 'move', patientId: 'P-7', document: { type: 'prescription', name: 'r2.txt' }, destination: 'r2-anulada.txt' });
     await waitFor(() => out.length === 5, 'move');
-    assert.deepEqual(out[4].payload, { from: '/Documentos_Clinicos/Pacientes/P-7/Recetas/r2.txt', path: '/Documentos_Clinicos/Pacientes/P-7/Recetas/r2-anulada.txt' });
+    assert.deepEqual(out[4].payload, {
+      from: '/Documentos_Clinicos/Pacientes/P-7/Recetas/r2.txt',
+      path: '/Documentos_Clinicos/Pacientes/P-7/Recetas/r2-anulada.txt',
+    });
     op.receive({ operation: 'delete', patientId: 'P-7', document: { type: 'prescription', name: 'r1.txt' } });
     await waitFor(() => out.length === 6, 'delete');
     assert.deepEqual(fs.readdirSync(peer.diskPath('alice', '/Documentos_Clinicos/Pacientes/P-7/Recetas')), ['r2-anulada.txt']);
 
     const errors = collect<Msg>(helper.getNode('errors'));
-    op.receive({ operation: 'move', patientId: 'P-7', document: { type: 'prescription', name: 'r2-anulada.txt' }, destination: '/Documentos_Clinicos/Pacientes/P-8/Recetas/x.txt' });
+    op.receive({
+      operation: 'move',
+      patientId: 'P-7',
+      document: { type: 'prescription', name: 'r2-anulada.txt' },
+      destination: '/Documentos_Clinicos/Pacientes/P-8/Recetas/x.txt',
+    });
     op.receive({ operation: 'format-disk', patientId: 'P-7' });
     await waitFor(() => errors.length === 2, 'refusals');
     assert.deepEqual(errors.map((e) => e.errorInfo.code).sort(), ['BAD_INPUT', 'NEXTCLOUD_BAD_PATH']);
@@ -154,15 +235,34 @@ describe('nextcloud nodes (Node-RED test helper, Nextcloud peer)', function () {
     process.env.NEXTCLOUD_USERNAME = 'alice';
     process.env.NEXTCLOUD_APP_PASSWORD = 'alice-app-password';
     try {
-      await helper.load(nodes, flow([
-        { id: 'mk', type: 'clinica-nextcloud', config: 'nc', operation: 'mkdir', target: 'path', path: '/Documentos_Clinicos/Pacientes/9/Historiales', wires: [['out']] },
-      ], { id: 'nc', type: 'clinica-nextcloud-config', url: '${NEXTCLOUD_URL}', username: '' }), {});
+      await helper.load(
+        nodes,
+        flow(
+          [
+            {
+              id: 'mk',
+              type: 'clinica-nextcloud',
+              config: 'nc',
+              operation: 'mkdir',
+              target: 'path',
+              path: '/Documentos_Clinicos/Pacientes/9/Historiales',
+              wires: [['out']],
+            },
+          ],
+          { id: 'nc', type: 'clinica-nextcloud-config', url: '${NEXTCLOUD_URL}', username: '' },
+        ),
+        {},
+      );
       const out = collect<Msg>(helper.getNode('out'));
       helper.getNode('mk').receive({});
       await waitFor(() => out.length === 1, 'mkdir');
       assert.deepEqual(out[0].payload, { path: '/Documentos_Clinicos/Pacientes/9/Historiales', created: true });
     } finally {
-      for (const [k, v] of [['NEXTCLOUD_URL', saved.url], ['NEXTCLOUD_USERNAME', saved.user], ['NEXTCLOUD_APP_PASSWORD', saved.pw]] as const) {
+      for (const [k, v] of [
+        ['NEXTCLOUD_URL', saved.url],
+        ['NEXTCLOUD_USERNAME', saved.user],
+        ['NEXTCLOUD_APP_PASSWORD', saved.pw],
+      ] as const) {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
       }
@@ -170,9 +270,11 @@ describe('nextcloud nodes (Node-RED test helper, Nextcloud peer)', function () {
   });
 
   it('shows a wrong app password as a red status and fails messages with NEXTCLOUD_AUTH', async function () {
-    await helper.load(nodes, flow([
-      { id: 'ls', type: 'clinica-nextcloud', config: 'nc', operation: 'list', target: 'path', path: '/', wires: [['out']] },
-    ]), creds('wrong'));
+    await helper.load(
+      nodes,
+      flow([{ id: 'ls', type: 'clinica-nextcloud', config: 'nc', operation: 'list', target: 'path', path: '/', wires: [['out']] }]),
+      creds('wrong'),
+    );
     const ls = helper.getNode('ls');
     const statuses: Msg[] = [];
     ls.on('call:status', (call: { args: [Msg] }) => statuses.push(call.args[0]));
@@ -186,9 +288,13 @@ describe('nextcloud nodes (Node-RED test helper, Nextcloud peer)', function () {
   });
 
   it('after a refused login it sends nothing more (red, one error per message, one attempt) until an operator retries', async function () {
-    await helper.load(nodes, flow([
-      { id: 'up', type: 'clinica-nextcloud', config: 'nc', operation: 'upload', target: 'patient', docType: 'invoice', conflict: 'skip', wires: [['out']] },
-    ]), creds('new-app-password'));
+    await helper.load(
+      nodes,
+      flow([
+        { id: 'up', type: 'clinica-nextcloud', config: 'nc', operation: 'upload', target: 'patient', docType: 'invoice', conflict: 'skip', wires: [['out']] },
+      ]),
+      creds('new-app-password'),
+    );
     const up = helper.getNode('up');
     const statuses: Msg[] = [];
     up.on('call:status', (call: { args: [Msg] }) => statuses.push(call.args[0]));
@@ -212,35 +318,73 @@ describe('nextcloud nodes (Node-RED test helper, Nextcloud peer)', function () {
   });
 
   it('reuses a share of the same document (a replay makes no new share) and gives internal links without sharing', async function () {
-    await helper.load(nodes, flow([
-      { id: 'up', type: 'clinica-nextcloud', config: 'nc', operation: 'upload', target: 'patient', docType: 'invoice', conflict: 'skip', wires: [['sharer', 'linker']] },
-      { id: 'sharer', type: 'clinica-nextcloud', config: 'nc', operation: 'share', target: 'path', restrictTo: '/Documentos_Clinicos', shareType: 'link', expireDays: 0, linkLabel: 'Odoo', passwordMode: 'generate', wires: [['out']] },
-      { id: 'linker', type: 'clinica-nextcloud', config: 'nc', operation: 'link', target: 'path', restrictTo: '/Documentos_Clinicos', wires: [['out']] },
-    ]), creds());
+    await helper.load(
+      nodes,
+      flow([
+        {
+          id: 'up',
+          type: 'clinica-nextcloud',
+          config: 'nc',
+          operation: 'upload',
+          target: 'patient',
+          docType: 'invoice',
+          conflict: 'skip',
+          wires: [['sharer', 'linker']],
+        },
+        {
+          id: 'sharer',
+          type: 'clinica-nextcloud',
+          config: 'nc',
+          operation: 'share',
+          target: 'path',
+          restrictTo: '/Documentos_Clinicos',
+          shareType: 'link',
+          expireDays: 0,
+          linkLabel: 'Odoo',
+          passwordMode: 'generate',
+          wires: [['out']],
+        },
+        { id: 'linker', type: 'clinica-nextcloud', config: 'nc', operation: 'link', target: 'path', restrictTo: '/Documentos_Clinicos', wires: [['out']] },
+      ]),
+      creds(),
+    );
     const out = collect<Msg>(helper.getNode('out'));
     const errors = collect<Msg>(helper.getNode('errors'));
     const send = () => helper.getNode('up').receive({ payload: Buffer.from('%PDF factura 9'), patientId: 9, document: { name: 'FAC-9.pdf' } });
     send();
     await waitFor(() => out.length === 2 || errors.length, 'share and link');
-    assert.deepEqual(errors.map((e) => e.error.message), []);
+    assert.deepEqual(
+      errors.map((e) => e.error.message),
+      [],
+    );
     send();
     await waitFor(() => out.length === 4, 'again');
     const shares = out.filter((m) => m.nextcloud.operation === 'share');
     const links = out.filter((m) => m.nextcloud.operation === 'link');
-    assert.deepEqual(shares.map((m) => m.nextcloud.reused), [false, true]);
+    assert.deepEqual(
+      shares.map((m) => m.nextcloud.reused),
+      [false, true],
+    );
     assert.equal(shares[1].payload.url, shares[0].payload.url);
     assert.equal(peer.shares.list('alice').length, 1, 'one share on the server');
-    const download = await fetch(`${shares[1].payload.url}/download`, { headers: { Authorization: `Basic ${Buffer.from(`x:${shares[1].payload.password}`).toString('base64')}` } });
+    const download = await fetch(`${shares[1].payload.url}/download`, {
+      headers: { Authorization: `Basic ${Buffer.from(`x:${shares[1].payload.password}`).toString('base64')}` },
+    });
     assert.equal(await download.text(), '%PDF factura 9', 'the password handed out with the reused link works');
     const ino = fs.statSync(peer.diskPath('alice', '/Documentos_Clinicos/Pacientes/9/Facturas/FAC-9.pdf')).ino;
-    assert.deepEqual(links.map((m) => m.payload.url), [`${peer.url}/index.php/f/${ino}`, `${peer.url}/index.php/f/${ino}`]);
+    assert.deepEqual(
+      links.map((m) => m.payload.url),
+      [`${peer.url}/index.php/f/${ino}`, `${peer.url}/index.php/f/${ino}`],
+    );
     assert.equal(links[0].nextcloud.url, links[0].payload.url);
   });
 
   it('reports a server that went away mid-upload as retryable, and no file is left', async function () {
-    await helper.load(nodes, flow([
-      { id: 'up', type: 'clinica-nextcloud', config: 'nc', operation: 'upload', target: 'path', path: '/Imagenes/rm.bin', wires: [['out']] },
-    ]), creds());
+    await helper.load(
+      nodes,
+      flow([{ id: 'up', type: 'clinica-nextcloud', config: 'nc', operation: 'upload', target: 'path', path: '/Imagenes/rm.bin', wires: [['out']] }]),
+      creds(),
+    );
     const errors = collect<Msg>(helper.getNode('errors'));
     peer.faults.stopAfterBytes = 3 * MiB;
     helper.getNode('up').receive({ payload: Readable.from(patternStream(12 * MiB, 5)) });

@@ -19,12 +19,17 @@ const node = { type: 'clinica-nextcloud', id: 'n1', name: 'Docs', credentials: {
 /** Answers every client method with what `answers` names for it and records the call. */
 function stubClient(answers: Record<string, unknown> = {}): { client: NextcloudClient; calls: Call[] } {
   const calls: Call[] = [];
-  const client = new Proxy({}, {
-    get: (_t, method: string) => async (...args: unknown[]) => {
-      calls.push([method, ...args]);
-      return answers[method];
+  const client = new Proxy(
+    {},
+    {
+      get:
+        (_t, method: string) =>
+        async (...args: unknown[]) => {
+          calls.push([method, ...args]);
+          return answers[method];
+        },
     },
-  }) as NextcloudClient;
+  ) as NextcloudClient;
   return { client, calls };
 }
 
@@ -36,26 +41,36 @@ async function run(operation: Operation, def: Partial<NextcloudDef>, msg: Msg, a
   return { ...result, calls };
 }
 
-const badInput = (fn: () => unknown, re: RegExp) => assert.throws(fn, (err: { code?: string; message: string }) => {
-  assert.equal(err.code, 'BAD_INPUT');
-  assert.match(err.message, re);
-  return true;
-});
+const badInput = (fn: () => unknown, re: RegExp) =>
+  assert.throws(fn, (err: { code?: string; message: string }) => {
+    assert.equal(err.code, 'BAD_INPUT');
+    assert.match(err.message, re);
+    return true;
+  });
 
 describe('nextcloud operations (functions, stand-in client)', function () {
   it('takes the node operation, or msg.operation when set to "msg", and names the known ones when it is not', function () {
     assert.deepEqual(Object.keys(OPERATIONS).sort(), ['copy', 'delete', 'download', 'link', 'list', 'mkdir', 'move', 'share', 'upload']);
     assert.equal(operationOf(node, { operation: 'list' }, {} as Msg), 'list');
     assert.equal(operationOf(node, { operation: 'msg' }, { operation: 'share' } as unknown as Msg), 'share');
-    badInput(() => operationOf(node, { operation: 'msg' }, { operation: 'rm -rf' } as unknown as Msg), /operation "rm -rf" is unknown; use one of upload, download/);
+    badInput(
+      () => operationOf(node, { operation: 'msg' }, { operation: 'rm -rf' } as unknown as Msg),
+      /operation "rm -rf" is unknown; use one of upload, download/,
+    );
   });
 
   it('locates a patient document, or a path confined to the node folder', function () {
     const patient = { target: 'patient', docType: 'msg' } as NextcloudDef;
     const msg = { patientId: 42, document: { type: 'invoice', name: 'FAC-1.pdf' } } as unknown as Msg;
-    assert.deepEqual(locate(patient, 'upload', msg), { path: '/Documentos_Clinicos/Pacientes/42/Facturas/FAC-1.pdf', jail: '/Documentos_Clinicos/Pacientes/42' });
+    assert.deepEqual(locate(patient, 'upload', msg), {
+      path: '/Documentos_Clinicos/Pacientes/42/Facturas/FAC-1.pdf',
+      jail: '/Documentos_Clinicos/Pacientes/42',
+    });
     assert.deepEqual(locate(patient, 'list', msg), { path: '/Documentos_Clinicos/Pacientes/42/Facturas', jail: '/Documentos_Clinicos/Pacientes/42' });
-    badInput(() => locate(patient, 'download', { patientId: 42, document: { type: 'invoice' } } as unknown as Msg), /download for patient 42 needs a file name/);
+    badInput(
+      () => locate(patient, 'download', { patientId: 42, document: { type: 'invoice' } } as unknown as Msg),
+      /download for patient 42 needs a file name/,
+    );
     const inbox = { target: 'path', restrictTo: '/Inbox' } as NextcloudDef;
     assert.deepEqual(locate(inbox, 'list', { path: '/Inbox/2025' } as unknown as Msg), { path: '/Inbox/2025', jail: '/Inbox' });
     assert.throws(() => locate(inbox, 'list', { path: '/Documentos_Clinicos' } as unknown as Msg), /Inbox/);
@@ -65,10 +80,20 @@ describe('nextcloud operations (functions, stand-in client)', function () {
   it('sends a move or copy to the destination; a bare name keeps the folder, and the jail holds', async function () {
     assert.equal(destinationOf({ destination: 'new.pdf' }, {} as Msg, '/Inbox', '/Inbox/a/old.pdf'), '/Inbox/a/new.pdf');
     assert.throws(() => destinationOf({ destination: '' }, { destination: '/Elsewhere/x.pdf' } as unknown as Msg, '/Inbox', '/Inbox/old.pdf'), /Inbox/);
-    const moved = await run('move', { path: '/Inbox/a.pdf', destination: '/Inbox/b.pdf', overwrite: true }, {} as Msg, { move: { from: '/Inbox/a.pdf', path: '/Inbox/b.pdf' } });
+    const moved = await run('move', { path: '/Inbox/a.pdf', destination: '/Inbox/b.pdf', overwrite: true }, {} as Msg, {
+      move: { from: '/Inbox/a.pdf', path: '/Inbox/b.pdf' },
+    });
     assert.deepEqual(moved.calls, [['move', '/Inbox/a.pdf', '/Inbox/b.pdf', { correlationId: undefined, overwrite: true, createFolders: true }]]);
-    assert.deepEqual([moved.payload, moved.details], [{ from: '/Inbox/a.pdf', path: '/Inbox/b.pdf' }, { from: '/Inbox/a.pdf', path: '/Inbox/b.pdf' }]);
-    const copied = await run('copy', { path: '/Inbox/a.pdf' }, { destination: 'c.pdf' } as unknown as Msg, { copy: { from: '/Inbox/a.pdf', path: '/Inbox/c.pdf' } });
+    assert.deepEqual(
+      [moved.payload, moved.details],
+      [
+        { from: '/Inbox/a.pdf', path: '/Inbox/b.pdf' },
+        { from: '/Inbox/a.pdf', path: '/Inbox/b.pdf' },
+      ],
+    );
+    const copied = await run('copy', { path: '/Inbox/a.pdf' }, { destination: 'c.pdf' } as unknown as Msg, {
+      copy: { from: '/Inbox/a.pdf', path: '/Inbox/c.pdf' },
+    });
     assert.equal(copied.calls[0][0], 'copy');
   });
 
@@ -77,7 +102,12 @@ describe('nextcloud operations (functions, stand-in client)', function () {
     assert.equal(contentTypeOf('a.bin', 'image/png'), 'image/png');
     assert.equal(contentTypeOf('noext', 'not a type'), 'application/octet-stream');
     const answer = { path: '/Inbox/a.pdf', status: 'created', chunked: false, size: 3 };
-    const up = await run('upload', { path: '/Inbox/a.pdf' }, { payload: Buffer.from('pdf'), correlationId: 'c-1', document: { size: 3, modified: 'not a date' } } as unknown as Msg, { upload: answer });
+    const up = await run(
+      'upload',
+      { path: '/Inbox/a.pdf' },
+      { payload: Buffer.from('pdf'), correlationId: 'c-1', document: { size: 3, modified: 'not a date' } } as unknown as Msg,
+      { upload: answer },
+    );
     assert.deepEqual(up.calls[0].slice(3), [{ conflict: 'skip', contentType: 'application/pdf', mtime: undefined, size: 3, correlationId: 'c-1' }]);
     assert.deepEqual([up.payload, up.details], [answer, answer]);
   });
@@ -109,7 +139,15 @@ describe('nextcloud operations (functions, stand-in client)', function () {
     const made = { id: '7', path: '/Inbox/a.pdf', url: 'https://nc/s/x', type: 'link', hasPassword: true, reused: true };
     const shared = await run('share', { path: '/Inbox/a.pdf', shareType: 'link', passwordMode: 'none', reuse: false }, {} as Msg, { share: made });
     assert.deepEqual((shared.calls[0][3] as { reuse: boolean }).reuse, false);
-    assert.deepEqual(shared.details, { path: '/Inbox/a.pdf', shareId: '7', url: 'https://nc/s/x', shareType: 'link', expiration: undefined, hasPassword: true, reused: true });
+    assert.deepEqual(shared.details, {
+      path: '/Inbox/a.pdf',
+      shareId: '7',
+      url: 'https://nc/s/x',
+      shareType: 'link',
+      expiration: undefined,
+      hasPassword: true,
+      reused: true,
+    });
   });
 
   it('lists, makes folders and deletes, telling the path', async function () {

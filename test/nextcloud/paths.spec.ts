@@ -1,7 +1,5 @@
 import { strict as assert } from 'node:assert';
-import {
-  patientDocumentPath, patientFolder, resolveWithin, safePath, safePatientId, safeSegment, numberedName,
-} from '../../nodes/clients/nextcloud/paths';
+import { patientDocumentPath, patientFolder, resolveWithin, safePath, safePatientId, safeSegment, numberedName } from '../../nodes/clients/nextcloud/paths';
 import { CookieJar } from '../../nodes/clients/nextcloud/session';
 import { serverRoot } from '../../nodes/clients/nextcloud/client';
 import { parseOcs, validateShareOptions } from '../../nodes/clients/nextcloud/ocs';
@@ -29,9 +27,28 @@ describe('nextcloud safe paths (no server)', function () {
     for (const id of ['..', '../8', '8/../9', '8/9', '.hidden', '', ' ', '8\u0000', '８/９', '%2e%2e', 'a'.repeat(65), -1, 1.5, null, {}]) {
       badPath(() => patientDocumentPath(id, 'invoice', 'f.pdf'));
     }
-    for (const name of ['..', '.', '../f.pdf', '../../etc/passwd', 'a/b.pdf', 'a\\b.pdf', '..\\..\\x', 'f\u0000.pdf',
-      'f\n.pdf', 'f\u202e.fdp', 'zero\u200bwidth.pdf', 'a\u2215b.pdf', 'a\uff0fb.pdf', '．．', '\ud800.pdf', '', '   ',
-      'x.part', '.htaccess', 'x'.repeat(251)]) {
+    for (const name of [
+      '..',
+      '.',
+      '../f.pdf',
+      '../../etc/passwd',
+      'a/b.pdf',
+      'a\\b.pdf',
+      '..\\..\\x',
+      'f\u0000.pdf',
+      'f\n.pdf',
+      'f\u202e.fdp',
+      'zero\u200bwidth.pdf',
+      'a\u2215b.pdf',
+      'a\uff0fb.pdf',
+      '．．',
+      '\ud800.pdf',
+      '',
+      '   ',
+      'x.part',
+      '.htaccess',
+      'x'.repeat(251),
+    ]) {
       badPath(() => patientDocumentPath(42, 'invoice', name));
     }
   });
@@ -72,8 +89,14 @@ describe('nextcloud client pieces (no server)', function () {
   it('keeps only the server root of a pasted URL and refuses credentials in it', function () {
     assert.equal(serverRoot('https://cloud.example.org/nextcloud/remote.php/dav/files/alice/').toString(), 'https://cloud.example.org/nextcloud');
     assert.equal(serverRoot('http://localhost:8082/').toString(), 'http://localhost:8082/');
-    assert.throws(() => serverRoot('https://u:p@cloud.example.org'), (e: { code: string }) => e.code === 'NEXTCLOUD_NOT_CONFIGURED');
-    assert.throws(() => serverRoot('ftp://x'), (e: { code: string }) => e.code === 'NEXTCLOUD_NOT_CONFIGURED');
+    assert.throws(
+      () => serverRoot('https://u:p@cloud.example.org'),
+      (e: { code: string }) => e.code === 'NEXTCLOUD_NOT_CONFIGURED',
+    );
+    assert.throws(
+      () => serverRoot('ftp://x'),
+      (e: { code: string }) => e.code === 'NEXTCLOUD_NOT_CONFIGURED',
+    );
   });
 
   it('cookie jar: stores, sends by path, expires and deletes', function () {
@@ -95,7 +118,9 @@ describe('nextcloud client pieces (no server)', function () {
     const res = (body: string, status = 200) => ({ status, headers: {}, body: Buffer.from(body) });
     const json = parseOcs(res('{"ocs":{"meta":{"status":"ok","statuscode":200,"message":"OK"},"data":{"id":"7","url":"http://x/s/t"}}}'));
     assert.deepEqual(json, { status: 'ok', statuscode: 200, message: 'OK', data: { id: '7', url: 'http://x/s/t' } });
-    const xml = parseOcs(res('<?xml version="1.0"?>\n<ocs><meta><status>failure</status><statuscode>404</statuscode><message>Wrong path &amp; more</message></meta><data/></ocs>'));
+    const xml = parseOcs(
+      res('<?xml version="1.0"?>\n<ocs><meta><status>failure</status><statuscode>404</statuscode><message>Wrong path &amp; more</message></meta><data/></ocs>'),
+    );
     assert.deepEqual(xml, { status: 'failure', statuscode: 404, message: 'Wrong path & more', data: null });
     assert.deepEqual(xmlValue(parseXmlTree('<data><element><id>1</id></element><element><id>2</id></element></data>')!), [{ id: '1' }, { id: '2' }]);
   });

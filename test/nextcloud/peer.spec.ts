@@ -36,13 +36,25 @@ describe('nextcloud test peer (documented Nextcloud behaviour)', function () {
     assert.match(xmlText, /<status>ok<\/status>\s*<statuscode>200<\/statuscode>/);
     assert.match(xmlText, /<url>http:\/\/127\.0\.0\.1:\d+\/index\.php\/s\/\w{15}<\/url>/);
 
-    const json = await fetch(shares(2, '?format=json'), { method: 'POST', headers: { ...form, 'OCS-APIRequest': 'true' }, body: 'path=/doc.txt&shareType=3&expireDate=2099-01-31' });
+    const json = await fetch(shares(2, '?format=json'), {
+      method: 'POST',
+      headers: { ...form, 'OCS-APIRequest': 'true' },
+      body: 'path=/doc.txt&shareType=3&expireDate=2099-01-31',
+    });
     const body = (await json.json()) as { ocs: { meta: { statuscode: number }; data: { expiration: string; share_type: number } } };
     assert.deepEqual([body.ocs.meta.statuscode, body.ocs.data.share_type, body.ocs.data.expiration], [200, 3, '2099-01-31 00:00:00']);
 
-    const v2missing = await fetch(shares(2, '?format=json'), { method: 'POST', headers: { ...form, 'OCS-APIRequest': 'true' }, body: 'path=/nope.txt&shareType=3' });
+    const v2missing = await fetch(shares(2, '?format=json'), {
+      method: 'POST',
+      headers: { ...form, 'OCS-APIRequest': 'true' },
+      body: 'path=/nope.txt&shareType=3',
+    });
     assert.equal(v2missing.status, 404);
-    const v1missing = await fetch(shares(1, '?format=json'), { method: 'POST', headers: { ...form, 'OCS-APIRequest': 'true' }, body: 'path=/nope.txt&shareType=3' });
+    const v1missing = await fetch(shares(1, '?format=json'), {
+      method: 'POST',
+      headers: { ...form, 'OCS-APIRequest': 'true' },
+      body: 'path=/nope.txt&shareType=3',
+    });
     assert.equal(v1missing.status, 200, 'OCS v1 answers HTTP 200 and puts the failure in the envelope');
     const v1body = (await v1missing.json()) as { ocs: { meta: { status: string; statuscode: number; message: string } } };
     assert.deepEqual([v1body.ocs.meta.status, v1body.ocs.meta.statuscode, v1body.ocs.meta.message], ['failure', 404, 'Wrong path, file/folder does not exist']);
@@ -53,7 +65,11 @@ describe('nextcloud test peer (documented Nextcloud behaviour)', function () {
   it('files: PUT into a missing folder 404 (Auto-Mkcol makes it), MKCOL 409, 405 for an existing folder, 412 for If-None-Match *', async function () {
     assert.equal((await fetch(dav('/a/b/'), { method: 'MKCOL', headers: auth })).status, 409);
     assert.equal((await fetch(dav('/a/b.txt'), { method: 'PUT', headers: auth, body: 'x' })).status, 404);
-    assert.equal((await fetch(dav('/a/b.txt'), { method: 'PUT', headers: { ...auth, 'X-NC-WebDAV-AutoMkcol': '1' }, body: 'x' })).status, 404, 'the misspelled header does nothing');
+    assert.equal(
+      (await fetch(dav('/a/b.txt'), { method: 'PUT', headers: { ...auth, 'X-NC-WebDAV-AutoMkcol': '1' }, body: 'x' })).status,
+      404,
+      'the misspelled header does nothing',
+    );
     assert.equal((await fetch(dav('/m/n/o.txt'), { method: 'PUT', headers: { ...auth, 'X-NC-WebDAV-Auto-Mkcol': '1' }, body: 'x' })).status, 201);
     assert.equal((await fetch(dav('/m/n/o.txt'), { method: 'DELETE', headers: auth })).status, 204);
     assert.equal((await fetch(dav('/a/'), { method: 'MKCOL', headers: auth })).status, 201);
@@ -82,15 +98,20 @@ describe('nextcloud test peer (documented Nextcloud behaviour)', function () {
   it('share rate limit: 20 creations per user per 10 minutes, then 429 with an empty body; listing still works', async function () {
     peer.resetRateLimits();
     await fetch(dav('/limited.txt'), { method: 'PUT', headers: auth, body: 'x' });
-    const create = () => fetch(`${peer.url}/ocs/v2.php/apps/files_sharing/api/v1/shares?format=json`, {
-      method: 'POST', headers: { ...auth, 'OCS-APIRequest': 'true', 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'path=/limited.txt&shareType=3',
-    });
+    const create = () =>
+      fetch(`${peer.url}/ocs/v2.php/apps/files_sharing/api/v1/shares?format=json`, {
+        method: 'POST',
+        headers: { ...auth, 'OCS-APIRequest': 'true', 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: 'path=/limited.txt&shareType=3',
+      });
     const statuses: number[] = [];
     for (let i = 0; i < 21; i++) statuses.push((await create()).status);
     assert.deepEqual(statuses, [...Array(20).fill(200), 429]);
     const limited = await create();
     assert.deepEqual([limited.status, await limited.text(), limited.headers.get('retry-after')], [429, '', null]);
-    const list = await fetch(`${peer.url}/ocs/v2.php/apps/files_sharing/api/v1/shares?format=json&path=/limited.txt`, { headers: { ...auth, 'OCS-APIRequest': 'true' } });
+    const list = await fetch(`${peer.url}/ocs/v2.php/apps/files_sharing/api/v1/shares?format=json&path=/limited.txt`, {
+      headers: { ...auth, 'OCS-APIRequest': 'true' },
+    });
     assert.equal(list.status, 200);
     peer.resetRateLimits();
   });
@@ -105,7 +126,11 @@ describe('nextcloud test peer (documented Nextcloud behaviour)', function () {
     assert.equal((await fetch(up('/u1/00001'), { method: 'PUT', headers: { ...h, 'OC-Total-Length': '14' }, body: 'HEAD' })).status, 201);
     assert.equal((await fetch(up('/u1/0'), { method: 'PUT', headers: h, body: 'x' })).status, 400, 'chunk names are 1…10000');
     assert.equal((await fetch(up('/u1/10001'), { method: 'PUT', headers: h, body: 'x' })).status, 400);
-    assert.equal((await fetch(up('/u1/3'), { method: 'PUT', headers: { ...auth, Destination: dav('/other.txt') }, body: 'x' })).status, 400, 'same Destination on every request');
+    assert.equal(
+      (await fetch(up('/u1/3'), { method: 'PUT', headers: { ...auth, Destination: dav('/other.txt') }, body: 'x' })).status,
+      400,
+      'same Destination on every request',
+    );
     const wrongTotal = await fetch(up('/u1/.file'), { method: 'MOVE', headers: { ...h, 'OC-Total-Length': '99' } });
     assert.equal(wrongTotal.status, 400);
     assert.match(await wrongTotal.text(), /do not sum up to 99 but to 14 bytes/);
@@ -127,7 +152,10 @@ describe('nextcloud test peer (documented Nextcloud behaviour)', function () {
     const checks = peer.stats.passwordChecks;
     const first = await fetch(dav('/'), { method: 'PROPFIND', headers: { ...auth, Depth: '0' } });
     assert.equal(first.status, 207);
-    const cookies = first.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const cookies = first.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
     assert.match(cookies, /(^|; )ocpeer000001=\w+/);
     const again = await fetch(dav('/'), { method: 'PROPFIND', headers: { Cookie: cookies, Depth: '0' } });
     assert.equal(again.status, 207);

@@ -59,7 +59,10 @@ describe('nextcloud client on a server that behaves like Nextcloud 32', function
       nc.peer.faults.failRequest = { method: 'PUT', status: 423, times: 2 };
       const r = await c.upload('/nueva/a.pdf', Buffer.from('a'), { conflict: 'skip' });
       assert.equal(r.status, 'created');
-      assert.deepEqual(retries.map((x) => (x as { code: string }).code), ['NEXTCLOUD_LOCKED', 'NEXTCLOUD_LOCKED']);
+      assert.deepEqual(
+        retries.map((x) => (x as { code: string }).code),
+        ['NEXTCLOUD_LOCKED', 'NEXTCLOUD_LOCKED'],
+      );
     });
 
     it('a file that stays locked (423) is a retryable error and the temporary upload is removed', async function () {
@@ -96,7 +99,7 @@ describe('nextcloud client on a server that behaves like Nextcloud 32', function
       assert.equal(nc.peer.stats.requests, requests, 'not sent: the client knows it is over the limit');
     });
 
-    it('the client keeps under Nextcloud\'s 20 shares per 10 minutes itself, and reuses an equal share', async function () {
+    it("the client keeps under Nextcloud's 20 shares per 10 minutes itself, and reuses an equal share", async function () {
       const c = client({ shareLimit: 3 });
       await c.upload('/x/a.pdf', Buffer.from('a'));
       const first = await c.share('/x/a.pdf', { type: 'link', label: 'Odoo' }, { reuse: true });
@@ -122,11 +125,11 @@ describe('nextcloud client on a server that behaves like Nextcloud 32', function
       for (const err of errors) assert.deepEqual([err.code, err.retryable], ['NEXTCLOUD_AUTH', false], err.message);
       assert.equal(nc.peer.stats.failedLogins, 1, 'one wrong password reached Nextcloud, not six');
       assert.match(errors[0].message, /refused the login of user "alice".*app password.*Devices & sessions/);
-      assert.doesNotMatch(errors[0].message, /AppAPIAuth|federated calendar/, 'not the server\'s six reasons');
+      assert.doesNotMatch(errors[0].message, /AppAPIAuth|federated calendar/, "not the server's six reasons");
       assert.ok(c.loginRefused);
       c.retryLogin();
       await rejection(c.check());
-      assert.equal(nc.peer.stats.failedLogins, 2, 'the operator\'s retry is one more attempt');
+      assert.equal(nc.peer.stats.failedLogins, 2, "the operator's retry is one more attempt");
     });
 
     it('brute-force protection (429 to every login) is told apart from a rate limit, and stops the client', async function () {
@@ -185,9 +188,11 @@ describe('nextcloud client on a server that behaves like Nextcloud 32', function
       assert.match(err.message, /"\/x\/tac\.bin"/);
       nc.peer.faults.cutNextDownload = { afterBytes: 1000 };
       const d = await c.downloadStream('/x/tac.bin');
-      const streamErr = await rejection((async () => {
-        for await (const piece of d.stream) void piece;
-      })());
+      const streamErr = await rejection(
+        (async () => {
+          for await (const piece of d.stream) void piece;
+        })(),
+      );
       assert.deepEqual([streamErr.code, streamErr.retryable], ['NEXTCLOUD_UNREACHABLE', true]);
     });
 

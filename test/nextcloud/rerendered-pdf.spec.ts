@@ -17,7 +17,7 @@ describe('nextcloud client: a new rendering of a stored PDF under "skip"', funct
   const nc = usePeerPerTest();
   const path = '/Documentos_Clinicos/Pacientes/20226/Facturas/INV_2026_00103.pdf';
 
-  it('keeps the stored file when only the rendering time differs (upload reports skipped, with the stored file\'s hash)', async function () {
+  it("keeps the stored file when only the rendering time differs (upload reports skipped, with the stored file's hash)", async function () {
     const c = nc.client();
     const first = invoice(at('51'));
     const again = invoice(at('52'));
@@ -33,7 +33,12 @@ describe('nextcloud client: a new rendering of a stored PDF under "skip"', funct
 
   it('the same over 1 MiB, where "skip" compares before sending', async function () {
     const c = nc.client();
-    const big = (when: Date) => makePdf('Historia clínica', Array.from({ length: 16000 }, (_, i) => `línea ${i} ${'·'.repeat(60)}`), { creationDate: when });
+    const big = (when: Date) =>
+      makePdf(
+        'Historia clínica',
+        Array.from({ length: 16000 }, (_, i) => `línea ${i} ${'·'.repeat(60)}`),
+        { creationDate: when },
+      );
     assert.ok(big(at('51')).length > 1024 * 1024);
     await c.upload(path, big(at('51')), { conflict: 'skip' });
     const r = await c.upload(path, big(at('59')), { conflict: 'skip' });

@@ -41,7 +41,10 @@ describe('Nextcloud seed (Nextcloud peer)', function () {
     const first = await seedNextcloud(client, ['7'], { shareWithGroup: 'medicos' });
     const second = await seedNextcloud(client, ['7'], { shareWithGroup: 'medicos' });
     assert.deepEqual([first.shared?.reused, second.shared?.reused, second.shared?.shareId], [false, true, first.shared?.shareId]);
-    assert.deepEqual(peer.shares.list('alice').map((s) => [s.path, s.shareType, s.shareWith]), [['/Documentos_Clinicos/Pacientes', 1, 'medicos']]);
+    assert.deepEqual(
+      peer.shares.list('alice').map((s) => [s.path, s.shareType, s.shareWith]),
+      [['/Documentos_Clinicos/Pacientes', 1, 'medicos']],
+    );
   });
 
   it('reads --patients N as patients 1…N, and --ids (or --patients) a,b as a list', function () {

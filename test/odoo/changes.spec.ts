@@ -41,7 +41,14 @@ describe('odoo change feed', function () {
 
   function feed(name: string, extra: Partial<ConstructorParameters<typeof ChangeFeed>[0]> = {}) {
     const out: Array<{ id: number; name: unknown; phone: unknown; source: string }> = [];
-    const f = new ChangeFeed({ client, model: 'res.partner', fields: ['name', 'phone'], domain: [['name', '=like', `${name}%`]], store: fileStore(path.join(dir, `${name}.json`)), ...extra });
+    const f = new ChangeFeed({
+      client,
+      model: 'res.partner',
+      fields: ['name', 'phone'],
+      domain: [['name', '=like', `${name}%`]],
+      store: fileStore(path.join(dir, `${name}.json`)),
+      ...extra,
+    });
     const emit = (records: OdooRecord[], source: string) => out.push(...records.map((r) => ({ id: r.id, name: r.name, phone: r.phone, source })));
     return { f, out, poll: () => f.poll(emit), webhook: (p: Record<string, unknown>) => f.webhook(p, emit) };
   }
@@ -56,7 +63,14 @@ describe('odoo change feed', function () {
     assert.equal(await a.poll(), 0);
     await client.write('res.partner', id1, { phone: '111' });
     assert.equal(await a.poll(), 1);
-    assert.deepEqual(a.out.map((r) => [r.id, r.phone]), [[id1, false], [id2, false], [id1, '111']]);
+    assert.deepEqual(
+      a.out.map((r) => [r.id, r.phone]),
+      [
+        [id1, false],
+        [id2, false],
+        [id1, '111'],
+      ],
+    );
 
     // "Restart": a new feed reads the saved cursor; changes made while it was down come out once.
     await a.f.flush();
@@ -64,15 +78,27 @@ describe('odoo change feed', function () {
     await client.write('res.partner', id2, { phone: '222' });
     const b = feed('Feed');
     assert.equal(await b.poll(), 2);
-    assert.deepEqual(b.out.map((r) => [r.id, r.phone]).sort((x, y) => Number(x[0]) - Number(y[0])), [[id2, '222'], [id3, false]]);
+    assert.deepEqual(
+      b.out.map((r) => [r.id, r.phone]).sort((x, y) => Number(x[0]) - Number(y[0])),
+      [
+        [id2, '222'],
+        [id3, false],
+      ],
+    );
     assert.equal(await b.poll(), 0);
   });
 
   it('emits everything first with start "all", page by page', async () => {
-    const ids = await client.create('res.partner', Array.from({ length: 45 }, (_, i) => ({ name: `Todo ${i}` })));
+    const ids = await client.create(
+      'res.partner',
+      Array.from({ length: 45 }, (_, i) => ({ name: `Todo ${i}` })),
+    );
     const all = feed('Todo', { start: 'all', pageSize: 10 });
     assert.equal(await all.poll(), 45);
-    assert.deepEqual(all.out.map((r) => r.id), ids);
+    assert.deepEqual(
+      all.out.map((r) => r.id),
+      ids,
+    );
   });
 
   it('catches a transaction that commits late with an older write_date, and a second version in the same second', async () => {
@@ -93,7 +119,10 @@ describe('odoo change feed', function () {
     await client.write('res.partner', same, { phone: '2' }); // same write_date, new values
     peer.setClock(null);
     assert.equal(await f.poll(), 1);
-    assert.deepEqual(f.out.slice(-2).map((r) => r.phone), ['1', '2']);
+    assert.deepEqual(
+      f.out.slice(-2).map((r) => r.phone),
+      ['1', '2'],
+    );
     assert.equal(await f.poll(), 0);
   });
 
@@ -101,12 +130,18 @@ describe('odoo change feed', function () {
     const f = feed('Import', { pageSize: 200 });
     assert.equal(await f.poll(), 0);
     // One create call is one transaction: Odoo gives all 1,000 records the same write_date.
-    const ids = await client.create('res.partner', Array.from({ length: 1000 }, (_, i) => ({ name: `Import ${i}` })));
+    const ids = await client.create(
+      'res.partner',
+      Array.from({ length: 1000 }, (_, i) => ({ name: `Import ${i}` })),
+    );
     const stamps = new Set((await client.read('res.partner', ids, ['write_date'])).map((r) => r.write_date));
     assert.equal(stamps.size, 1, 'one write_date for the whole import');
     f.f.calls = 0;
     assert.equal(await f.poll(), 1000);
-    assert.deepEqual(f.out.map((r) => r.id).sort((a, b) => a - b), ids);
+    assert.deepEqual(
+      f.out.map((r) => r.id).sort((a, b) => a - b),
+      ids,
+    );
     assert.ok(f.f.calls <= 2 * (1000 / 200) + 4, `every call moved on: ${f.f.calls} calls for 5 pages`);
     // The next polls re-read the overlap window once each and emit nothing: no loop.
     f.f.calls = 0;
@@ -115,18 +150,37 @@ describe('odoo change feed', function () {
   });
 
   it('starts "from now" without replaying the records of the newest second', async () => {
-    await client.create('res.partner', Array.from({ length: 250 }, (_, i) => ({ name: `Ahora ${i}` })));
+    await client.create(
+      'res.partner',
+      Array.from({ length: 250 }, (_, i) => ({ name: `Ahora ${i}` })),
+    );
     const f = feed('Ahora', { pageSize: 100 });
     assert.equal(await f.poll(), 0, 'nothing that existed before the start');
     const id = await client.create('res.partner', { name: 'Ahora nuevo' });
     assert.equal(await f.poll(), 1);
-    assert.deepEqual(f.out.map((r) => r.id), [id]);
+    assert.deepEqual(
+      f.out.map((r) => r.id),
+      [id],
+    );
   });
 
   it('sees archiving and unarchiving as changes (and skips archived records when asked to)', async () => {
     const id = await client.create('res.partner', { name: 'Archivo 1' });
-    const all = new ChangeFeed({ client, model: 'res.partner', fields: ['name', 'active'], domain: [['name', '=like', 'Archivo%']], store: fileStore(path.join(dir, 'archivo.json')) });
-    const plain = new ChangeFeed({ client, model: 'res.partner', fields: ['name', 'active'], domain: [['name', '=like', 'Archivo%']], includeArchived: false, store: fileStore(path.join(dir, 'archivo-plain.json')) });
+    const all = new ChangeFeed({
+      client,
+      model: 'res.partner',
+      fields: ['name', 'active'],
+      domain: [['name', '=like', 'Archivo%']],
+      store: fileStore(path.join(dir, 'archivo.json')),
+    });
+    const plain = new ChangeFeed({
+      client,
+      model: 'res.partner',
+      fields: ['name', 'active'],
+      domain: [['name', '=like', 'Archivo%']],
+      includeArchived: false,
+      store: fileStore(path.join(dir, 'archivo-plain.json')),
+    });
     const seen: Array<[number, unknown]> = [];
     const seenPlain: Array<[number, unknown]> = [];
     await all.poll(() => undefined);
@@ -136,8 +190,11 @@ describe('odoo change feed', function () {
     await plain.poll((rs) => seenPlain.push(...rs.map((r) => [r.id, r.active] as [number, unknown])));
     await client.write('res.partner', id, { active: true });
     await all.poll((rs) => seen.push(...rs.map((r) => [r.id, r.active] as [number, unknown])));
-    assert.deepEqual(seen, [[id, false], [id, true]]);
-    assert.deepEqual(seenPlain, [], 'Odoo\'s default search hides the archived record');
+    assert.deepEqual(seen, [
+      [id, false],
+      [id, true],
+    ]);
+    assert.deepEqual(seenPlain, [], "Odoo's default search hides the archived record");
   });
 
   describe('with automation webhooks', () => {
@@ -155,16 +212,44 @@ describe('odoo change feed', function () {
         req.on('end', () => {
           res.end('ok');
           const payload = JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>;
-          feedUnderTest.webhook(payload).then((o) => outcomes.push(o.outcome), (e: Error) => outcomes.push(`error ${e.message}`));
+          feedUnderTest.webhook(payload).then(
+            (o) => outcomes.push(o.outcome),
+            (e: Error) => outcomes.push(`error ${e.message}`),
+          );
         });
       });
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
       const [model] = await client.searchRead('ir.model', { domain: [['model', '=', 'res.partner']], fields: ['id'] });
-      const trigger = await client.search('ir.model.fields', { domain: [['model', '=', 'res.partner'], ['name', 'in', ['name', 'phone']]] });
-      const sent = await client.search('ir.model.fields', { domain: [['model', '=', 'res.partner'], ['name', 'in', ['name', 'phone', 'write_date']]] });
+      const trigger = await client.search('ir.model.fields', {
+        domain: [
+          ['model', '=', 'res.partner'],
+          ['name', 'in', ['name', 'phone']],
+        ],
+      });
+      const sent = await client.search('ir.model.fields', {
+        domain: [
+          ['model', '=', 'res.partner'],
+          ['name', 'in', ['name', 'phone', 'write_date']],
+        ],
+      });
       await client.create('base.automation', {
-        name: 'Feed hook', model_id: model.id, trigger: 'on_create_or_write', trigger_field_ids: [[6, 0, trigger]], filter_domain: "[('name', '=like', 'Hook%')]",
-        action_server_ids: [[0, 0, { name: 'Node-RED', state: 'webhook', webhook_url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, webhook_field_ids: [[6, 0, sent]] }]],
+        name: 'Feed hook',
+        model_id: model.id,
+        trigger: 'on_create_or_write',
+        trigger_field_ids: [[6, 0, trigger]],
+        filter_domain: "[('name', '=like', 'Hook%')]",
+        action_server_ids: [
+          [
+            0,
+            0,
+            {
+              name: 'Node-RED',
+              state: 'webhook',
+              webhook_url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+              webhook_field_ids: [[6, 0, sent]],
+            },
+          ],
+        ],
       });
     });
     after(async () => {
@@ -175,10 +260,20 @@ describe('odoo change feed', function () {
       const id = await client.create('res.partner', { name: 'Hook 1', phone: '10' });
       await waitFor(() => outcomes.length === 1, 'webhook handled');
       assert.deepEqual(outcomes, ['emitted']);
-      assert.deepEqual(feedUnderTest.out.map((r) => [r.id, r.phone, r.source]), [[id, '10', 'webhook']]);
+      assert.deepEqual(
+        feedUnderTest.out.map((r) => [r.id, r.phone, r.source]),
+        [[id, '10', 'webhook']],
+      );
       await client.write('res.partner', id, { phone: '20' });
       await waitFor(() => outcomes.length === 2, 'second webhook handled');
-      assert.deepEqual(feedUnderTest.out.map((r) => [r.phone, r.source]), [['10', 'webhook'], ['20', 'webhook']], 'the new value, never the stale one');
+      assert.deepEqual(
+        feedUnderTest.out.map((r) => [r.phone, r.source]),
+        [
+          ['10', 'webhook'],
+          ['20', 'webhook'],
+        ],
+        'the new value, never the stale one',
+      );
       assert.equal(await feedUnderTest.poll(), 0, 'seen by both, emitted once');
     });
 
@@ -197,13 +292,21 @@ describe('odoo change feed', function () {
 
     it('lets polling emit what a lost webhook missed, and ignores a late duplicate webhook', async () => {
       const port = (server.address() as AddressInfo).port;
-      const actions = await client.search('ir.actions.server', { domain: [['state', '=', 'webhook'], ['webhook_url', '=like', '%/hook']] });
+      const actions = await client.search('ir.actions.server', {
+        domain: [
+          ['state', '=', 'webhook'],
+          ['webhook_url', '=like', '%/hook'],
+        ],
+      });
       await client.write('ir.actions.server', actions, { webhook_url: `http://127.0.0.1:${port + 1}/down` });
       const id = await client.create('res.partner', { name: 'Hook perdido' });
       await client.write('ir.actions.server', actions, { webhook_url: `http://127.0.0.1:${port}/hook` });
       const before = feedUnderTest.out.length;
       assert.equal(await feedUnderTest.poll(), 1);
-      assert.deepEqual(feedUnderTest.out.slice(before).map((r) => [r.id, r.source]), [[id, 'poll']]);
+      assert.deepEqual(
+        feedUnderTest.out.slice(before).map((r) => [r.id, r.source]),
+        [[id, 'poll']],
+      );
       const [rec] = await client.read('res.partner', id, ['name', 'phone', 'write_date']);
       const again = await feedUnderTest.webhook({ _id: id, _model: 'res.partner', name: rec.name, phone: rec.phone, write_date: rec.write_date });
       assert.equal(again.outcome, 'duplicate');

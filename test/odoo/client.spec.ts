@@ -90,7 +90,11 @@ describe('odoo client', function () {
         await rejects(client.call('res.partner', 'frobnicate', [[1]]), 'ODOO_UNKNOWN_METHOD');
         await rejects(client.create('res.partner', { name: 'x', shoe_size: 44 }), 'ODOO_UNKNOWN_FIELD', /shoe_size/);
         await rejects(client.create('res.partner', { name: 'x', customer_rank: 'many' }), 'ODOO_BAD_VALUE', /many/);
-        await rejects(client.create('calendar.event', { name: 'Cita', start: 'mañana', stop: '2025-01-01 10:00:00' }), 'ODOO_BAD_VALUE', /does not match format/);
+        await rejects(
+          client.create('calendar.event', { name: 'Cita', start: 'mañana', stop: '2025-01-01 10:00:00' }),
+          'ODOO_BAD_VALUE',
+          /does not match format/,
+        );
         await rejects(client.create('res.partner', { email: 'sin-nombre@x.es' }), 'ODOO_VALIDATION_ERROR', /Contacts require a name/);
         await rejects(client.call('stock.quant', 'create', [{ product_id: 1, inventory_quantity: 3 }]), 'ODOO_USER_ERROR', /Quant's creation is restricted/);
         await rejects(client.call('res.partner', '_private', [[1]]), 'BAD_INPUT', /private methods/);
@@ -122,7 +126,11 @@ describe('odoo client', function () {
     });
 
     it('reports a bad API key or password as ODOO_ACCESS_DENIED, on every protocol', async () => {
-      for (const [p, protocol] of [[peer, 'xmlrpc'], [peer, 'jsonrpc'], [peer19, 'json2']] as const) {
+      for (const [p, protocol] of [
+        [peer, 'xmlrpc'],
+        [peer, 'jsonrpc'],
+        [peer19, 'json2'],
+      ] as const) {
         const client = clientFor(p, { protocol, apiKey: 'wrong-key' });
         const err = await rejects(client.searchCount('res.partner'), 'ODOO_ACCESS_DENIED', /user "admin" on database "clinica"/);
         assert.equal(err.retryable, false);
@@ -146,7 +154,10 @@ describe('odoo client', function () {
       const client = new OdooClient({ url: peer19.url, db: 'clinica', username: 'admin', password: 'admin', protocol: 'json2' });
       await rejects(client.searchCount('res.partner'), 'ODOO_NOT_CONFIGURED', /API key/);
       assert.throws(() => new OdooClient({ url: 'localhost:8069', db: 'x', username: 'y', apiKey: 'z' }), /not an http\(s\) URL/);
-      assert.throws(() => new OdooClient({ url: 'http://localhost:8069', db: '', username: '', apiKey: '' }), /database \(ODOO_DB\), user \(ODOO_USERNAME\), API key/);
+      assert.throws(
+        () => new OdooClient({ url: 'http://localhost:8069', db: '', username: '', apiKey: '' }),
+        /database \(ODOO_DB\), user \(ODOO_USERNAME\), API key/,
+      );
       client.close();
     });
   });
@@ -156,7 +167,9 @@ describe('odoo client', function () {
       for (const protocol of ['xmlrpc', 'jsonrpc'] as const) {
         const client = clientFor(peer, { protocol });
         const productId = await client.create('product.product', { name: `Paracetamol ${protocol}`, is_storable: true });
-        const quantId = await client.call<number>('stock.quant', 'create', [{ product_id: productId, location_id: 8, inventory_quantity: 40 }], { context: { inventory_mode: true } });
+        const quantId = await client.call<number>('stock.quant', 'create', [{ product_id: productId, location_id: 8, inventory_quantity: 40 }], {
+          context: { inventory_mode: true },
+        });
         const before = peer.calls.length;
         const result = await client.call('stock.quant', 'action_apply_inventory', [[quantId]]);
         assert.equal(result, null);
@@ -164,7 +177,10 @@ describe('odoo client', function () {
         const [product] = await client.read('product.product', productId, ['qty_available']);
         assert.equal(product.qty_available, 40);
         const moves = await client.searchRead('stock.move', { domain: [['product_id', '=', productId]], fields: ['quantity', 'state'] });
-        assert.deepEqual(moves.map((m) => [m.quantity, m.state]), [[40, 'done']]);
+        assert.deepEqual(
+          moves.map((m) => [m.quantity, m.state]),
+          [[40, 'done']],
+        );
         client.close();
       }
     });
@@ -179,7 +195,10 @@ describe('odoo client', function () {
       await client.call('stock.quant', 'action_apply_inventory', [[quantId]], { context });
       const moves = await client.searchRead('stock.move', { domain: [['product_id', '=', productId]], fields: ['name', 'reference', 'quantity'] });
       const [user] = await client.read('res.users', [2], ['name']);
-      assert.deepEqual(moves.map((m) => [m.name, m.reference, m.quantity]), [[`FARM-0001 (${String(user.name)})`, `FARM-0001 (${String(user.name)})`, 12]]);
+      assert.deepEqual(
+        moves.map((m) => [m.name, m.reference, m.quantity]),
+        [[`FARM-0001 (${String(user.name)})`, `FARM-0001 (${String(user.name)})`, 12]],
+      );
       client.close();
     });
   });
@@ -195,8 +214,18 @@ describe('odoo client', function () {
       const domain = [['name', '=like', 'Paginado %']];
       const pages = [];
       for await (const page of client.searchReadPages('res.partner', { domain, fields: ['name'], pageSize: 500 })) pages.push(page);
-      assert.deepEqual(pages.map((p) => [p.index, p.offset, p.records.length, p.last]), [[0, 0, 500, false], [1, 500, 500, false], [2, 1000, 234, true]]);
-      assert.deepEqual(pages.flatMap((p) => p.records.map((r) => r.id)), ids);
+      assert.deepEqual(
+        pages.map((p) => [p.index, p.offset, p.records.length, p.last]),
+        [
+          [0, 0, 500, false],
+          [1, 500, 500, false],
+          [2, 1000, 234, true],
+        ],
+      );
+      assert.deepEqual(
+        pages.flatMap((p) => p.records.map((r) => r.id)),
+        ids,
+      );
       const calls = peer.calls.filter((c) => c.method === 'search_read').slice(-3);
       assert.equal(calls.length, 3, 'one call per page, the last page known without an extra call');
       client.close();
@@ -206,14 +235,21 @@ describe('odoo client', function () {
       const client = clientFor(peer);
       const domain = [['name', '=like', 'Paginado %']];
       const limited = await client.searchReadAll('res.partner', { domain, fields: ['name'], pageSize: 100, limit: 250, offset: 10 });
-      assert.deepEqual(limited.map((r) => r.id), ids.slice(10, 260));
+      assert.deepEqual(
+        limited.map((r) => r.id),
+        ids.slice(10, 260),
+      );
       const byName = await client.searchReadAll('res.partner', { domain, fields: ['name'], pageSize: 300, order: 'name desc' });
       assert.equal(byName.length, 1234);
       assert.equal(byName[0].name, 'Paginado 01233');
       assert.equal(new Set(byName.map((r) => r.id)).size, 1234);
       const exact = [];
-      for await (const page of client.searchReadPages('res.partner', { domain: [['id', 'in', ids.slice(0, 200)]], fields: ['name'], pageSize: 100 })) exact.push([page.records.length, page.last]);
-      assert.deepEqual(exact, [[100, false], [100, true]]);
+      for await (const page of client.searchReadPages('res.partner', { domain: [['id', 'in', ids.slice(0, 200)]], fields: ['name'], pageSize: 100 }))
+        exact.push([page.records.length, page.last]);
+      assert.deepEqual(exact, [
+        [100, false],
+        [100, true],
+      ]);
       client.close();
     });
 
@@ -292,7 +328,17 @@ describe('odoo client', function () {
     it('reports a dead Odoo as ODOO_UNREACHABLE after retrying, also for writes', async () => {
       const port = await freePort();
       let retries = 0;
-      const client = new OdooClient({ url: `http://127.0.0.1:${port}`, db: 'clinica', username: 'admin', apiKey: 'k', retries: 2, retryDelayMs: 5, onRetry: () => { retries += 1; } });
+      const client = new OdooClient({
+        url: `http://127.0.0.1:${port}`,
+        db: 'clinica',
+        username: 'admin',
+        apiKey: 'k',
+        retries: 2,
+        retryDelayMs: 5,
+        onRetry: () => {
+          retries += 1;
+        },
+      });
       const err = await rejects(client.create('res.partner', { name: 'x' }), 'ODOO_UNREACHABLE', /unreachable/);
       assert.equal(err.retryable, true);
       assert.equal(retries, 2);

@@ -15,19 +15,20 @@ import { startOdooPeer, type OdooPeer } from '../../peers/odoo';
 import { clientFor, insertPartners, postedInvoice } from './helpers';
 import type { OdooClient } from '../../nodes/clients/odoo/client';
 
- 
 const configNode = require('../../nodes/odoo/odoo-config');
 const odooNode = require('../../nodes/odoo/odoo');
 const pdfNode = require('../../nodes/odoo/odoo-pdf');
 const triggerNode = require('../../nodes/odoo/odoo-trigger');
- 
+
 const nodes = [configNode, odooNode, pdfNode, triggerNode, core.httpIn];
 
-type Msg = Record<string, any>;  
+type Msg = Record<string, any>;
 
 function serveHttpNodes(): Promise<{ server: http.Server; url: string }> {
   const server = http.createServer((req, res) => (getRED().httpNode as unknown as http.RequestListener)(req, res));
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}` })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}` })),
+  );
 }
 
 describe('odoo nodes (Node-RED test helper, Odoo peer)', function () {
@@ -54,7 +55,17 @@ describe('odoo nodes (Node-RED test helper, Odoo peer)', function () {
     await helper.unload();
   });
 
-  const cfg = (extra: Msg = {}) => ({ id: 'cfg', type: 'clinica-odoo-config', url: peer.url, db: peer.db, username: 'admin', protocol: 'auto', timeout: 5, retries: 1, ...extra });
+  const cfg = (extra: Msg = {}) => ({
+    id: 'cfg',
+    type: 'clinica-odoo-config',
+    url: peer.url,
+    db: peer.db,
+    username: 'admin',
+    protocol: 'auto',
+    timeout: 5,
+    retries: 1,
+    ...extra,
+  });
   const creds = () => ({ cfg: { apiKey: peer.admin.apiKey } });
   const op = (props: Msg) => [
     { id: 'tab', type: 'tab' },
@@ -125,20 +136,40 @@ describe('odoo nodes (Node-RED test helper, Odoo peer)', function () {
       assert.equal(out[0].odoo.protocol, 'jsonrpc');
       assert.equal(out[0].odoo.count, 5);
       await helper.unload();
-      const again = await ask({ operation: 'search_read', model: '', domain: '[]', fields: 'name' }, { topic: 'res.partner', domain: [['id', '=', ids[3]]], fields: ['email'], limit: 0 });
+      const again = await ask(
+        { operation: 'search_read', model: '', domain: '[]', fields: 'name' },
+        { topic: 'res.partner', domain: [['id', '=', ids[3]]], fields: ['email'], limit: 0 },
+      );
       assert.deepEqual(again.out[0].payload, [{ id: ids[3], email: 'p3@clinica.example' }]);
     });
 
     it('pages on the server: all records in one message, or one message per page with msg.parts', async () => {
-      const all = await ask({ operation: 'search_read', model: 'res.partner', domain: '[["name", "=like", "Nodo %"]]', fields: 'name', paging: 'all', pageSize: 50 }, {});
+      const all = await ask(
+        { operation: 'search_read', model: 'res.partner', domain: '[["name", "=like", "Nodo %"]]', fields: 'name', paging: 'all', pageSize: 50 },
+        {},
+      );
       assert.equal(all.out[0].payload.length, 120);
-      assert.deepEqual(all.out[0].payload.map((r: Msg) => r.id), ids);
+      assert.deepEqual(
+        all.out[0].payload.map((r: Msg) => r.id),
+        ids,
+      );
       await helper.unload();
-      await helper.load(nodes, op({ operation: 'search_read', model: 'res.partner', domain: '[["name", "=like", "Nodo %"]]', fields: 'name', paging: 'pages', pageSize: 50 }), creds());
+      await helper.load(
+        nodes,
+        op({ operation: 'search_read', model: 'res.partner', domain: '[["name", "=like", "Nodo %"]]', fields: 'name', paging: 'pages', pageSize: 50 }),
+        creds(),
+      );
       const out = collect<Msg>(helper.getNode('out'));
       helper.getNode('n').receive({ correlationId: 'c-1' });
       await waitFor(() => out.length === 3, 'three pages');
-      assert.deepEqual(out.map((m) => [m.payload.length, m.parts.index, m.parts.count, m.odoo.page.last]), [[50, 0, undefined, false], [50, 1, undefined, false], [20, 2, 3, true]]);
+      assert.deepEqual(
+        out.map((m) => [m.payload.length, m.parts.index, m.parts.count, m.odoo.page.last]),
+        [
+          [50, 0, undefined, false],
+          [50, 1, undefined, false],
+          [20, 2, 3, true],
+        ],
+      );
       assert.equal(new Set(out.map((m) => m.parts.id)).size, 1);
       assert.ok(out.every((m) => m.correlationId === 'c-1'));
     });
@@ -157,11 +188,18 @@ describe('odoo nodes (Node-RED test helper, Odoo peer)', function () {
       const written = await ask({ operation: 'write', model: 'res.partner' }, { payload: { phone: '+34 925 000 000' }, odoo: { model: 'res.partner', id } });
       assert.equal(written.out[0].payload, true);
       await helper.unload();
-      const posted = await ask({ operation: 'message_post', model: 'res.partner', subtype: 'note' }, { payload: 'Factura guardada en Nextcloud', odoo: { model: 'res.partner', id } });
+      const posted = await ask(
+        { operation: 'message_post', model: 'res.partner', subtype: 'note' },
+        { payload: 'Factura guardada en Nextcloud', odoo: { model: 'res.partner', id } },
+      );
       const [message] = await client.read('mail.message', posted.out[0].payload, ['res_id', 'body']);
       assert.deepEqual([message.res_id, message.body], [id, 'Factura guardada en Nextcloud']);
       await helper.unload();
-      const moveId = await client.create('account.move', { move_type: 'out_invoice', partner_id: id, invoice_line_ids: [[0, 0, { name: 'Consulta', price_unit: 50 }]] });
+      const moveId = await client.create('account.move', {
+        move_type: 'out_invoice',
+        partner_id: id,
+        invoice_line_ids: [[0, 0, { name: 'Consulta', price_unit: 50 }]],
+      });
       const called = await ask({ operation: 'call', model: 'account.move', method: 'action_post' }, { args: [[moveId]] });
       assert.equal(called.out[0].payload, false);
       assert.equal((await client.read('account.move', moveId, ['state']))[0].state, 'posted');
@@ -174,8 +212,20 @@ describe('odoo nodes (Node-RED test helper, Odoo peer)', function () {
     });
 
     const badCases: Array<[string, Msg, Msg, string, RegExp]> = [
-      ['a domain setting that is not JSON', { operation: 'search_read', model: 'res.partner', domain: '[["name", "=",' }, {}, 'BAD_INPUT', /domain setting is not valid JSON/],
-      ['a domain that is not a list', { operation: 'search_read', model: 'res.partner' }, { domain: { name: 'x' } }, 'BAD_INPUT', /msg\.domain must be a domain list/],
+      [
+        'a domain setting that is not JSON',
+        { operation: 'search_read', model: 'res.partner', domain: '[["name", "=",' },
+        {},
+        'BAD_INPUT',
+        /domain setting is not valid JSON/,
+      ],
+      [
+        'a domain that is not a list',
+        { operation: 'search_read', model: 'res.partner' },
+        { domain: { name: 'x' } },
+        'BAD_INPUT',
+        /msg\.domain must be a domain list/,
+      ],
       ['an unknown field', { operation: 'search_read', model: 'res.partner', domain: '[["shoe_size", ">", 40]]' }, {}, 'ODOO_UNKNOWN_FIELD', /shoe_size/],
       ['a bad operator', { operation: 'search_read', model: 'res.partner', domain: '[["name", "resembles", "x"]]' }, {}, 'ODOO_BAD_DOMAIN', /Invalid leaf/],
       ['a wrong type', { operation: 'write', model: 'res.partner', ids: '1' }, { payload: { customer_rank: 'muchos' } }, 'ODOO_BAD_VALUE', /muchos/],
@@ -203,7 +253,9 @@ describe('odoo nodes (Node-RED test helper, Odoo peer)', function () {
       n.on('call:status', (call: { args: Msg[] }) => statuses.push(call.args[0]));
       const errors = collect<Msg>(helper.getNode('errors'));
       n.receive({ payload: 'warm up' });
-      await waitFor(() => collect.length >= 0 && statuses.some((s) => s.fill === undefined || s.fill === 'green'), 'first call done', 5000).catch(() => undefined);
+      await waitFor(() => collect.length >= 0 && statuses.some((s) => s.fill === undefined || s.fill === 'green'), 'first call done', 5000).catch(
+        () => undefined,
+      );
       await sleep(100);
       peer.failNext({ kind: 'hang', method: 'search_count' });
       n.receive({ payload: 'hung' });
@@ -227,11 +279,26 @@ describe('odoo nodes (Node-RED test helper, Odoo peer)', function () {
     it('returns the invoice PDF with msg.document and msg.patientId for the Nextcloud node', async () => {
       const moveId = await postedInvoice(client, 'Paciente PDF');
       const [move] = await client.read('account.move', moveId, ['partner_id', 'name']);
-      await helper.load(nodes, [
-        { id: 'tab', type: 'tab' }, cfg(),
-        { id: 'n', type: 'clinica-odoo-pdf', z: 'tab', config: 'cfg', model: 'account.move', mode: 'send', docType: 'invoice', patientField: 'partner_id', wires: [['out']] },
-        { id: 'out', type: 'helper', z: 'tab' },
-      ], creds());
+      await helper.load(
+        nodes,
+        [
+          { id: 'tab', type: 'tab' },
+          cfg(),
+          {
+            id: 'n',
+            type: 'clinica-odoo-pdf',
+            z: 'tab',
+            config: 'cfg',
+            model: 'account.move',
+            mode: 'send',
+            docType: 'invoice',
+            patientField: 'partner_id',
+            wires: [['out']],
+          },
+          { id: 'out', type: 'helper', z: 'tab' },
+        ],
+        creds(),
+      );
       const out = collect<Msg>(helper.getNode('out'));
       helper.getNode('n').receive({ payload: moveId });
       await waitFor(() => out.length === 1, 'pdf');
@@ -245,12 +312,17 @@ describe('odoo nodes (Node-RED test helper, Odoo peer)', function () {
 
     it('ends in done(err) naming every path when no PDF can be had', async () => {
       const draft = await client.create('account.move', { move_type: 'out_invoice', partner_id: 3, invoice_line_ids: [[0, 0, { name: 'x', price_unit: 1 }]] });
-      await helper.load(nodes, [
-        { id: 'tab', type: 'tab' }, cfg(),
-        { id: 'n', type: 'clinica-odoo-pdf', z: 'tab', config: 'cfg', model: 'account.move', mode: 'send', wires: [[]] },
-        { id: 'catcher', type: 'catch', z: 'tab', scope: null, uncaught: false, wires: [['errors']] },
-        { id: 'errors', type: 'helper', z: 'tab' },
-      ], creds());
+      await helper.load(
+        nodes,
+        [
+          { id: 'tab', type: 'tab' },
+          cfg(),
+          { id: 'n', type: 'clinica-odoo-pdf', z: 'tab', config: 'cfg', model: 'account.move', mode: 'send', wires: [[]] },
+          { id: 'catcher', type: 'catch', z: 'tab', scope: null, uncaught: false, wires: [['errors']] },
+          { id: 'errors', type: 'helper', z: 'tab' },
+        ],
+        creds(),
+      );
       const errors = collect<Msg>(helper.getNode('errors'));
       helper.getNode('n').receive({ odoo: { model: 'account.move', id: draft } });
       await waitFor(() => errors.length === 1, 'error');
@@ -261,11 +333,28 @@ describe('odoo nodes (Node-RED test helper, Odoo peer)', function () {
 
   describe('trigger node', () => {
     it('polls: emits records changed after it started, one message each, once', async () => {
-      await helper.load(nodes, [
-        { id: 'tab', type: 'tab' }, cfg(),
-        { id: 't', type: 'clinica-odoo-trigger', z: 'tab', config: 'cfg', model: 'res.partner', domain: '[["name", "=like", "Trig %"]]', fields: 'name, phone', interval: 0, start: 'now', output: 'record', wires: [['out']] },
-        { id: 'out', type: 'helper', z: 'tab' },
-      ], creds());
+      await helper.load(
+        nodes,
+        [
+          { id: 'tab', type: 'tab' },
+          cfg(),
+          {
+            id: 't',
+            type: 'clinica-odoo-trigger',
+            z: 'tab',
+            config: 'cfg',
+            model: 'res.partner',
+            domain: '[["name", "=like", "Trig %"]]',
+            fields: 'name, phone',
+            interval: 0,
+            start: 'now',
+            output: 'record',
+            wires: [['out']],
+          },
+          { id: 'out', type: 'helper', z: 'tab' },
+        ],
+        creds(),
+      );
       const out = collect<Msg>(helper.getNode('out'));
       const t = helper.getNode('t');
       await client.create('res.partner', { name: 'Trig antes' });
@@ -283,21 +372,51 @@ describe('odoo nodes (Node-RED test helper, Odoo peer)', function () {
     });
 
     it('answers Odoo at once through http response and emits the committed record of the webhook once', async () => {
-      await helper.load(nodes, [
-        { id: 'tab', type: 'tab' }, cfg(),
-        { id: 'in', type: 'http in', z: 'tab', url: '/odoo/patients', method: 'post', wires: [['t', 'resp']] },
-        { id: 'resp', type: 'http response', z: 'tab', statusCode: '200' },
-        { id: 't', type: 'clinica-odoo-trigger', z: 'tab', config: 'cfg', model: 'res.partner', domain: '[["name", "=like", "Hook %"]]', fields: 'name, phone', interval: 0, webhookWait: 3, wires: [['out']] },
-        { id: 'out', type: 'helper', z: 'tab' },
-      ], creds());
+      await helper.load(
+        nodes,
+        [
+          { id: 'tab', type: 'tab' },
+          cfg(),
+          { id: 'in', type: 'http in', z: 'tab', url: '/odoo/patients', method: 'post', wires: [['t', 'resp']] },
+          { id: 'resp', type: 'http response', z: 'tab', statusCode: '200' },
+          {
+            id: 't',
+            type: 'clinica-odoo-trigger',
+            z: 'tab',
+            config: 'cfg',
+            model: 'res.partner',
+            domain: '[["name", "=like", "Hook %"]]',
+            fields: 'name, phone',
+            interval: 0,
+            webhookWait: 3,
+            wires: [['out']],
+          },
+          { id: 'out', type: 'helper', z: 'tab' },
+        ],
+        creds(),
+      );
       const out = collect<Msg>(helper.getNode('out'));
       helper.getNode('t').receive({ payload: 'poll' });
       await sleep(100);
       const [model] = await client.searchRead('ir.model', { domain: [['model', '=', 'res.partner']], fields: ['id'] });
-      const triggerFields = await client.search('ir.model.fields', { domain: [['model', '=', 'res.partner'], ['name', 'in', ['name', 'phone']]] });
-      const sentFields = await client.search('ir.model.fields', { domain: [['model', '=', 'res.partner'], ['name', 'in', ['name', 'phone', 'write_date']]] });
+      const triggerFields = await client.search('ir.model.fields', {
+        domain: [
+          ['model', '=', 'res.partner'],
+          ['name', 'in', ['name', 'phone']],
+        ],
+      });
+      const sentFields = await client.search('ir.model.fields', {
+        domain: [
+          ['model', '=', 'res.partner'],
+          ['name', 'in', ['name', 'phone', 'write_date']],
+        ],
+      });
       const ruleId = await client.create('base.automation', {
-        name: 'Pacientes a Node-RED', model_id: model.id, trigger: 'on_create_or_write', trigger_field_ids: [[6, 0, triggerFields]], filter_domain: "[('name', '=like', 'Hook %')]",
+        name: 'Pacientes a Node-RED',
+        model_id: model.id,
+        trigger: 'on_create_or_write',
+        trigger_field_ids: [[6, 0, triggerFields]],
+        filter_domain: "[('name', '=like', 'Hook %')]",
         action_server_ids: [[0, 0, { name: 'Webhook', state: 'webhook', webhook_url: `${web.url}/odoo/patients`, webhook_field_ids: [[6, 0, sentFields]] }]],
       });
       try {
@@ -305,15 +424,31 @@ describe('odoo nodes (Node-RED test helper, Odoo peer)', function () {
         await waitFor(() => out.length === 1, 'the created record');
         await client.write('res.partner', id, { phone: '2' });
         await waitFor(() => out.length === 2, 'the updated record');
-        assert.deepEqual(out.map((m) => [m.payload.id, m.payload.phone, m.odoo.source]), [[id, '1', 'webhook'], [id, '2', 'webhook']]);
+        assert.deepEqual(
+          out.map((m) => [m.payload.id, m.payload.phone, m.odoo.source]),
+          [
+            [id, '1', 'webhook'],
+            [id, '2', 'webhook'],
+          ],
+        );
         assert.match(String(out[1].odoo.action), /^Send Webhook Notification\(#\d+\)$/);
         const hooks = peer.webhooks.slice(-2);
         // Answered within Odoo's 1 s webhook timeout: otherwise the peer records the timeout and no status.
-        assert.deepEqual(hooks.map((h) => [h.status, h.error]), [[200, undefined], [200, undefined]], 'Odoo got its answer');
+        assert.deepEqual(
+          hooks.map((h) => [h.status, h.error]),
+          [
+            [200, undefined],
+            [200, undefined],
+          ],
+          'Odoo got its answer',
+        );
         helper.getNode('t').receive({ payload: 'poll' });
         await sleep(150);
         assert.equal(out.length, 2, 'polling does not emit them again');
-        assert.ok(out.every((m) => !m.res && !m.req), 'emitted messages do not carry the http request');
+        assert.ok(
+          out.every((m) => !m.res && !m.req),
+          'emitted messages do not carry the http request',
+        );
       } finally {
         await client.unlink('base.automation', [ruleId]);
       }
@@ -324,12 +459,17 @@ describe('odoo nodes (Node-RED test helper, Odoo peer)', function () {
       await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
       const port = (srv.address() as net.AddressInfo).port;
       await new Promise<void>((r) => srv.close(() => r()));
-      await helper.load(nodes, [
-        { id: 'tab', type: 'tab' }, cfg({ url: `http://127.0.0.1:${port}`, retries: 0 }),
-        { id: 't', type: 'clinica-odoo-trigger', z: 'tab', config: 'cfg', model: 'res.partner', interval: 1, wires: [[]] },
-        { id: 'catcher', type: 'catch', z: 'tab', scope: null, uncaught: false, wires: [['errors']] },
-        { id: 'errors', type: 'helper', z: 'tab' },
-      ], creds());
+      await helper.load(
+        nodes,
+        [
+          { id: 'tab', type: 'tab' },
+          cfg({ url: `http://127.0.0.1:${port}`, retries: 0 }),
+          { id: 't', type: 'clinica-odoo-trigger', z: 'tab', config: 'cfg', model: 'res.partner', interval: 1, wires: [[]] },
+          { id: 'catcher', type: 'catch', z: 'tab', scope: null, uncaught: false, wires: [['errors']] },
+          { id: 'errors', type: 'helper', z: 'tab' },
+        ],
+        creds(),
+      );
       const t = helper.getNode('t');
       const statuses: Msg[] = [];
       t.on('call:status', (call: { args: Msg[] }) => statuses.push(call.args[0]));
@@ -341,15 +481,29 @@ describe('odoo nodes (Node-RED test helper, Odoo peer)', function () {
 
     it('keeps its cursor in the file context store: a restart neither replays nor misses', async () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'odoo-trigger-ctx-'));
-       
+
       const context = (helper as any)._context as { load(): Promise<void>; close(): Promise<void> };
-      helper.settings({ contextStorage: { default: 'memory', memory: { module: 'memory' }, file: { module: 'localfilesystem', config: { dir, flushInterval: 0 } } } });
+      helper.settings({
+        contextStorage: { default: 'memory', memory: { module: 'memory' }, file: { module: 'localfilesystem', config: { dir, flushInterval: 0 } } },
+      });
       const flow = [
-        { id: 'tab', type: 'tab' }, cfg(),
-        { id: 't', type: 'clinica-odoo-trigger', z: 'tab', config: 'cfg', model: 'res.partner', domain: '[["name", "=like", "Reinicio %"]]', fields: 'name', interval: 0, start: 'now', wires: [['out']] },
+        { id: 'tab', type: 'tab' },
+        cfg(),
+        {
+          id: 't',
+          type: 'clinica-odoo-trigger',
+          z: 'tab',
+          config: 'cfg',
+          model: 'res.partner',
+          domain: '[["name", "=like", "Reinicio %"]]',
+          fields: 'name',
+          interval: 0,
+          start: 'now',
+          wires: [['out']],
+        },
         { id: 'out', type: 'helper', z: 'tab' },
       ];
-       
+
       const h = helper as any;
       /** helper.unload() without its context.clean(), which would delete the stored cursor. */
       const stopFlows = async () => {
@@ -373,7 +527,10 @@ describe('odoo nodes (Node-RED test helper, Odoo peer)', function () {
         await poll(out, 0);
         const a = await client.create('res.partner', { name: 'Reinicio A' });
         await poll(out, 1);
-        assert.deepEqual(out.map((m) => m.payload.id), [a]);
+        assert.deepEqual(
+          out.map((m) => m.payload.id),
+          [a],
+        );
         // Stop as Node-RED does: flows stop, the context store flushes to disk and is closed.
         await stopFlows();
         await context.close();
@@ -382,7 +539,11 @@ describe('odoo nodes (Node-RED test helper, Odoo peer)', function () {
         const b = await client.create('res.partner', { name: 'Reinicio B (mientras estaba parado)' });
         out = await boot();
         await poll(out, 1);
-        assert.deepEqual(out.map((m) => m.payload.id), [b], 'no replay of A, B not missed');
+        assert.deepEqual(
+          out.map((m) => m.payload.id),
+          [b],
+          'no replay of A, B not missed',
+        );
       } finally {
         await helper.unload();
         await context.close().catch(() => undefined);

@@ -17,22 +17,25 @@ const node = { type: 'clinica-odoo', id: 'n1', name: 'Pacientes' } as Node;
 /** Answers every client method with `answer` (or what `answers` names for it) and records the call. */
 function stubClient(answers: Record<string, unknown> = {}): { client: OdooClient; calls: Call[] } {
   const calls: Call[] = [];
-  const client = new Proxy({}, {
-    get: (_t, method: string) => {
-      if (method === 'protocolName') return async () => 'jsonrpc';
-      if (method === 'searchReadPages') {
-        return async function* (...args: unknown[]) {
+  const client = new Proxy(
+    {},
+    {
+      get: (_t, method: string) => {
+        if (method === 'protocolName') return async () => 'jsonrpc';
+        if (method === 'searchReadPages') {
+          return async function* (...args: unknown[]) {
+            calls.push([method, ...args]);
+            yield { records: [{ id: 1 }, { id: 2 }], index: 0, offset: 0, last: false };
+            yield { records: [{ id: 3 }], index: 1, offset: 2, last: true };
+          };
+        }
+        return async (...args: unknown[]) => {
           calls.push([method, ...args]);
-          yield { records: [{ id: 1 }, { id: 2 }], index: 0, offset: 0, last: false };
-          yield { records: [{ id: 3 }], index: 1, offset: 2, last: true };
+          return answers[method];
         };
-      }
-      return async (...args: unknown[]) => {
-        calls.push([method, ...args]);
-        return answers[method];
-      };
+      },
     },
-  }) as OdooClient;
+  ) as OdooClient;
   return { client, calls };
 }
 
@@ -41,8 +44,15 @@ function contextFor(operation: Operation, def: Partial<OdooDef>, msg: Msg, answe
   const settings = parseSettings(node, { operation, ...def } as OdooDef);
   const sent: Msg[] = [];
   const c: OperationContext = {
-    node, operation, model: FIXED_MODELS[operation] ?? modelOf(node, { model: def.model ?? '' }, msg), msg, send: (m) => sent.push(m as Msg),
-    client, settings, query: queryOf(node, settings, msg), context: contextOf(settings, msg),
+    node,
+    operation,
+    model: FIXED_MODELS[operation] ?? modelOf(node, { model: def.model ?? '' }, msg),
+    msg,
+    send: (m) => sent.push(m as Msg),
+    client,
+    settings,
+    query: queryOf(node, settings, msg),
+    context: contextOf(settings, msg),
   };
   return { c, calls, sent, run: (): Promise<OperationResult> => OPERATIONS[operation](c) };
 }
@@ -50,17 +60,30 @@ function contextFor(operation: Operation, def: Partial<OdooDef>, msg: Msg, answe
 const detailsOf = (r: OperationResult) => ('details' in r ? r.details : undefined);
 
 async function rejects(p: Promise<unknown> | (() => unknown), message: RegExp): Promise<void> {
-  await assert.rejects(async () => (typeof p === 'function' ? p() : p), (err: unknown) => {
-    assert.ok(err instanceof IntegrationError);
-    assert.equal(err.code, 'BAD_INPUT');
-    assert.match(err.message, message);
-    return true;
-  });
+  await assert.rejects(
+    async () => (typeof p === 'function' ? p() : p),
+    (err: unknown) => {
+      assert.ok(err instanceof IntegrationError);
+      assert.equal(err.code, 'BAD_INPUT');
+      assert.match(err.message, message);
+      return true;
+    },
+  );
 }
 
 describe('odoo operations (functions, stand-in client)', function () {
   it('routes every operation of the picker to a function; an unknown one is search_read', function () {
-    assert.deepEqual(Object.keys(OPERATIONS).sort(), ['call', 'create', 'message_post', 'read', 'search_count', 'search_read', 'stock_movement', 'unlink', 'write']);
+    assert.deepEqual(Object.keys(OPERATIONS).sort(), [
+      'call',
+      'create',
+      'message_post',
+      'read',
+      'search_count',
+      'search_read',
+      'stock_movement',
+      'unlink',
+      'write',
+    ]);
     assert.equal(operationOf('unlink'), 'unlink');
     assert.equal(operationOf('drop_table'), 'search_read');
     assert.equal(operationOf('toString'), 'search_read');
@@ -78,8 +101,13 @@ describe('odoo operations (functions, stand-in client)', function () {
     it('lets the message override domain, fields, order, limit and offset, and checks them', async function () {
       const s = parseSettings(node, { domain: '[["active", "=", true]]', fields: 'name', order: ' name ', limit: '10' } as OdooDef);
       assert.deepEqual(queryOf(node, s, {} as Msg), { domain: [['active', '=', true]], fields: ['name'], order: 'name', limit: 10, offset: 0 });
-      assert.deepEqual(queryOf(node, s, { domain: [], fields: ['email'], order: 'id desc', limit: 0, offset: 5 } as unknown as Msg),
-        { domain: [], fields: ['email'], order: 'id desc', limit: 0, offset: 5 });
+      assert.deepEqual(queryOf(node, s, { domain: [], fields: ['email'], order: 'id desc', limit: 0, offset: 5 } as unknown as Msg), {
+        domain: [],
+        fields: ['email'],
+        order: 'id desc',
+        limit: 0,
+        offset: 5,
+      });
       await rejects(() => queryOf(node, s, { limit: 'many' } as unknown as Msg), /msg\.limit must be a whole number/);
       await rejects(() => queryOf(node, s, { offset: 'x' } as unknown as Msg), /msg\.offset must be a whole number/);
       await rejects(() => parseSettings(node, { domain: '[[' } as OdooDef), /domain setting is not valid JSON/);
@@ -104,22 +132,35 @@ describe('odoo operations (functions, stand-in client)', function () {
   it('search_read: one call with the query, or every page in one message', async function () {
     const one = contextFor('search_read', { model: 'res.partner', limit: 5 }, { context: { lang: 'es_ES' } } as unknown as Msg, { searchRead: [{ id: 1 }] });
     assert.deepEqual(await one.run(), { payload: [{ id: 1 }], details: { domain: [], limit: 5, offset: undefined, count: 1 } });
-    assert.deepEqual(one.calls, [['searchRead', 'res.partner', { domain: [], fields: undefined, order: undefined, limit: 5, offset: undefined, context: { lang: 'es_ES' } }]]);
+    assert.deepEqual(one.calls, [
+      ['searchRead', 'res.partner', { domain: [], fields: undefined, order: undefined, limit: 5, offset: undefined, context: { lang: 'es_ES' } }],
+    ]);
     const all = contextFor('search_read', { model: 'res.partner', paging: 'all', pageSize: 50 }, {} as Msg, { searchReadAll: [{ id: 1 }, { id: 2 }] });
     assert.deepEqual(detailsOf(await all.run()), { domain: [], limit: undefined, offset: undefined, count: 2, pageSize: 50 });
   });
 
   it('search_read in pages: sends one message per page with msg.parts, and nothing more', async function () {
     const { run, sent } = contextFor('search_read', { model: 'res.partner', paging: 'pages', pageSize: 2 }, { correlationId: 'c-1' } as Msg);
-    const runtime = (() => { try { return getRED(); } catch { return undefined; } })();
+    const runtime = (() => {
+      try {
+        return getRED();
+      } catch {
+        return undefined;
+      }
+    })();
     setRED({ util: { cloneMessage: (m: Msg) => structuredClone(m) } } as unknown as NodeAPI);
     try {
       assert.deepEqual(await run(), { sent: true });
     } finally {
       if (runtime) setRED(runtime); // the Node-RED of the node tests, for the specs after this one
     }
-    assert.deepEqual(sent.map((m) => [m.payload, (m.parts as { index: number }).index, (m.parts as { count?: number }).count, m.topic, m.correlationId]),
-      [[[{ id: 1 }, { id: 2 }], 0, undefined, 'res.partner', 'c-1'], [[{ id: 3 }], 1, 2, 'res.partner', 'c-1']]);
+    assert.deepEqual(
+      sent.map((m) => [m.payload, (m.parts as { index: number }).index, (m.parts as { count?: number }).count, m.topic, m.correlationId]),
+      [
+        [[{ id: 1 }, { id: 2 }], 0, undefined, 'res.partner', 'c-1'],
+        [[{ id: 3 }], 1, 2, 'res.partner', 'c-1'],
+      ],
+    );
     assert.deepEqual((sent[1].odoo as { page: unknown }).page, { index: 1, offset: 2, size: 2, last: true });
   });
 
@@ -149,15 +190,33 @@ describe('odoo operations (functions, stand-in client)', function () {
   });
 
   it('message_post: a note or a comment on exactly one record', async function () {
-    const p = contextFor('message_post', { model: 'res.partner', subtype: 'comment' }, { payload: { body: 'Hola', subject: 'Cita' }, ids: 5 } as unknown as Msg, { messagePost: 40 });
+    const p = contextFor(
+      'message_post',
+      { model: 'res.partner', subtype: 'comment' },
+      { payload: { body: 'Hola', subject: 'Cita' }, ids: 5 } as unknown as Msg,
+      { messagePost: 40 },
+    );
     assert.deepEqual(await p.run(), { payload: 40, details: { id: 5, ids: [5], messageId: 40 } });
-    assert.deepEqual(p.calls[0], ['messagePost', 'res.partner', 5, { body: 'Hola', subject: 'Cita', subtypeXmlid: 'mail.mt_comment', context: undefined, attachmentIds: undefined }]);
-    await rejects(contextFor('message_post', { model: 'res.partner' }, { payload: 'x', ids: [1, 2] } as unknown as Msg).run(), /goes on one record of res\.partner; got ids 1, 2/);
+    assert.deepEqual(p.calls[0], [
+      'messagePost',
+      'res.partner',
+      5,
+      { body: 'Hola', subject: 'Cita', subtypeXmlid: 'mail.mt_comment', context: undefined, attachmentIds: undefined },
+    ]);
+    await rejects(
+      contextFor('message_post', { model: 'res.partner' }, { payload: 'x', ids: [1, 2] } as unknown as Msg).run(),
+      /goes on one record of res\.partner; got ids 1, 2/,
+    );
     await rejects(contextFor('message_post', { model: 'res.partner' }, { payload: {}, ids: 1 } as unknown as Msg).run(), /has no text/);
   });
 
   it('call: a public method with the Odoo context merged into kwargs', async function () {
-    const k = contextFor('call', { model: 'account.move', method: 'action_post', context: '{"lang": "es_ES"}' }, { args: [[7]], kwargs: { context: { tz: 'UTC' } } } as unknown as Msg, { call: false });
+    const k = contextFor(
+      'call',
+      { model: 'account.move', method: 'action_post', context: '{"lang": "es_ES"}' },
+      { args: [[7]], kwargs: { context: { tz: 'UTC' } } } as unknown as Msg,
+      { call: false },
+    );
     assert.deepEqual(await k.run(), { payload: false, details: { method: 'action_post', ids: [7] } });
     assert.deepEqual(k.calls[0], ['call', 'account.move', 'action_post', [[7]], { context: { lang: 'es_ES', tz: 'UTC' } }]);
     await rejects(contextFor('call', { model: 'res.partner' }, { method: '_private' } as unknown as Msg).run(), /is not a public method name/);

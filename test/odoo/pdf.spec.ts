@@ -41,7 +41,13 @@ describe('odoo pdf', function () {
         assert.equal((await client.read('account.move', moveId, ['invoice_pdf_report_id']))[0].invoice_pdf_report_id, false);
         const first = await fetchRecordPdf(client, { model: 'account.move', id: moveId, paths: ['attachment', 'send-wizard'] });
         assert.equal(first.path, 'send-wizard');
-        assert.deepEqual(first.attempts.map((a) => [a.path, a.ok]), [['attachment', false], ['send-wizard', true]]);
+        assert.deepEqual(
+          first.attempts.map((a) => [a.path, a.ok]),
+          [
+            ['attachment', false],
+            ['send-wizard', true],
+          ],
+        );
         assert.match(first.attempts[0].reason ?? '', /no PDF attachment yet/);
         assert.ok(isPdf(first.content));
         assert.match(first.filename, /^INV_\d{4}_\d{5}\.pdf$/);
@@ -62,14 +68,28 @@ describe('odoo pdf', function () {
         const withPassword = new OdooClient({ url: peer.url, db: peer.db, username: 'admin', apiKey: peer.admin.apiKey, password: 'admin' });
         const result = await fetchRecordPdf(withPassword, { model: 'account.move', id: moveId });
         assert.equal(result.path, 'report-route');
-        assert.deepEqual(result.attempts.map((a) => [a.path, a.ok]), [['attachment', false], ['report-route', true]]);
+        assert.deepEqual(
+          result.attempts.map((a) => [a.path, a.ok]),
+          [
+            ['attachment', false],
+            ['report-route', true],
+          ],
+        );
         assert.ok(isPdf(result.content));
-        assert.deepEqual((await client.read('account.move', moveId, ['write_date', 'is_move_sent', 'invoice_pdf_report_id']))[0], before, 'the invoice is untouched');
+        assert.deepEqual(
+          (await client.read('account.move', moveId, ['write_date', 'is_move_sent', 'invoice_pdf_report_id']))[0],
+          before,
+          'the invoice is untouched',
+        );
         withPassword.close();
       });
 
       it('says which path failed and why when none works', async () => {
-        const draft = await client.create('account.move', { move_type: 'out_invoice', partner_id: 3, invoice_line_ids: [[0, 0, { name: 'Consulta', price_unit: 40 }]] });
+        const draft = await client.create('account.move', {
+          move_type: 'out_invoice',
+          partner_id: 3,
+          invoice_line_ids: [[0, 0, { name: 'Consulta', price_unit: 40 }]],
+        });
         try {
           await fetchRecordPdf(client, { model: 'account.move', id: draft, paths: ['attachment', 'send-wizard', 'report-route'] });
           assert.fail('expected ODOO_PDF_UNAVAILABLE');
@@ -91,7 +111,13 @@ describe('odoo pdf', function () {
     const partnerId = await client.create('res.partner', { name: 'Con receta' });
     const pdf = Buffer.from('%PDF-1.4\n% receta\n%%EOF\n');
     await client.create('ir.attachment', { name: 'receta-vieja.pdf', datas: pdf.toString('base64'), res_model: 'res.partner', res_id: partnerId });
-    const newest = await client.create('ir.attachment', { name: 'receta.pdf', datas: pdf.toString('base64'), res_model: 'res.partner', res_id: partnerId, mimetype: 'application/pdf' });
+    const newest = await client.create('ir.attachment', {
+      name: 'receta.pdf',
+      datas: pdf.toString('base64'),
+      res_model: 'res.partner',
+      res_id: partnerId,
+      mimetype: 'application/pdf',
+    });
     const found = await fetchRecordPdf(client, { model: 'res.partner', id: partnerId });
     assert.deepEqual([found.path, found.attachmentId, found.filename], ['attachment', newest, 'receta.pdf']);
     assert.deepEqual(found.content, pdf);

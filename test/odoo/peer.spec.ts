@@ -33,8 +33,16 @@ describe('odoo peer', function () {
   });
 
   const names = async (domain: unknown[], extra: Record<string, unknown> = {}) =>
-    (await client.call<Array<{ name: string }>>('res.partner', 'search_read', [domain], { fields: ['name'], order: 'name', context: { active_test: false }, ...extra }))
-      .map((r) => r.name).filter((n) => ['Ana Torres', 'Beatriz Ortega', 'carlos ruiz', 'Daniel_Gil'].includes(n));
+    (
+      await client.call<Array<{ name: string }>>('res.partner', 'search_read', [domain], {
+        fields: ['name'],
+        order: 'name',
+        context: { active_test: false },
+        ...extra,
+      })
+    )
+      .map((r) => r.name)
+      .filter((n) => ['Ana Torres', 'Beatriz Ortega', 'carlos ruiz', 'Daniel_Gil'].includes(n));
 
   it('evaluates every comparison operator', async () => {
     assert.deepEqual(await names([['city', '=', 'Madrid']]), ['Ana Torres', 'carlos ruiz']);
@@ -58,7 +66,13 @@ describe('odoo peer', function () {
     assert.deepEqual(await names([['name', '=like', 'Ana_Torres']]), ['Ana Torres'], '_ matches one character');
     assert.deepEqual(await names([['category_id', 'in', [ids.tag]]]), ['Ana Torres', 'Daniel_Gil']);
     assert.deepEqual(await names([['category_id.name', '=', 'Paciente']]), ['Ana Torres', 'Daniel_Gil']);
-    assert.deepEqual(await names([['country_id', '=', false], ['name', '=', 'Ana Torres']]), ['Ana Torres']);
+    assert.deepEqual(
+      await names([
+        ['country_id', '=', false],
+        ['name', '=', 'Ana Torres'],
+      ]),
+      ['Ana Torres'],
+    );
   });
 
   it('combines with &, | and ! in prefix notation, and ANDs the top level', async () => {
@@ -71,15 +85,47 @@ describe('odoo peer', function () {
   });
 
   it('hides archived records unless asked, orders, limits and offsets', async () => {
-    const active = (await client.searchRead('res.partner', { domain: [['customer_rank', '>=', 0], ['name', 'in', ['Ana Torres', 'carlos ruiz']]], fields: ['name'] })).map((r) => r.name);
+    const active = (
+      await client.searchRead('res.partner', {
+        domain: [
+          ['customer_rank', '>=', 0],
+          ['name', 'in', ['Ana Torres', 'carlos ruiz']],
+        ],
+        fields: ['name'],
+      })
+    ).map((r) => r.name);
     assert.deepEqual(active, ['Ana Torres']);
     assert.deepEqual(await names([['active', '=', false]]), ['carlos ruiz']);
-    const byRank = await client.searchRead('res.partner', { domain: [['id', 'in', [ids.ana, ids.bea, ids.dani]]], fields: ['customer_rank'], order: 'customer_rank desc' });
-    assert.deepEqual(byRank.map((r) => r.customer_rank), [7, 3, 1]);
-    const page = await client.searchRead('res.partner', { domain: [['id', 'in', [ids.ana, ids.bea, ids.dani]]], fields: ['name'], order: 'customer_rank desc', limit: 1, offset: 1 });
-    assert.deepEqual(page.map((r) => r.name), ['Ana Torres']);
-    const cities = await client.searchRead('res.partner', { domain: [['id', 'in', [ids.ana, ids.bea, ids.dani]]], fields: ['city'], order: 'city asc, id desc' });
-    assert.deepEqual(cities.map((r) => r.city), ['Madrid', 'Sevilla', false], 'NULLs last ascending');
+    const byRank = await client.searchRead('res.partner', {
+      domain: [['id', 'in', [ids.ana, ids.bea, ids.dani]]],
+      fields: ['customer_rank'],
+      order: 'customer_rank desc',
+    });
+    assert.deepEqual(
+      byRank.map((r) => r.customer_rank),
+      [7, 3, 1],
+    );
+    const page = await client.searchRead('res.partner', {
+      domain: [['id', 'in', [ids.ana, ids.bea, ids.dani]]],
+      fields: ['name'],
+      order: 'customer_rank desc',
+      limit: 1,
+      offset: 1,
+    });
+    assert.deepEqual(
+      page.map((r) => r.name),
+      ['Ana Torres'],
+    );
+    const cities = await client.searchRead('res.partner', {
+      domain: [['id', 'in', [ids.ana, ids.bea, ids.dani]]],
+      fields: ['city'],
+      order: 'city asc, id desc',
+    });
+    assert.deepEqual(
+      cities.map((r) => r.city),
+      ['Madrid', 'Sevilla', false],
+      'NULLs last ascending',
+    );
     await assert.rejects(client.searchRead('res.partner', { order: 'shoe_size' }), /ODOO_UNKNOWN_FIELD|Invalid field 'shoe_size'/);
     await assert.rejects(client.searchRead('res.partner', { order: 'name; drop table' }), /Invalid "order"/);
   });
@@ -91,9 +137,21 @@ describe('odoo peer', function () {
     await client.write('res.partner', id, { phone: '1' });
     peer.setClock(null);
     const [r] = await client.read('res.partner', id, ['create_date', 'write_date', 'write_uid', 'display_name']);
-    assert.deepEqual([r.create_date, r.write_date, r.write_uid, r.display_name], ['2025-05-01 08:00:00', '2025-05-01 09:30:15', [2, 'Mitchell Admin'], 'Reloj']);
-    const changed = await client.searchRead('res.partner', { domain: [['write_date', '>', '2025-05-01 09:00:00'], ['write_date', '<', '2025-05-02 00:00:00']], fields: ['name'] });
-    assert.deepEqual(changed.map((x) => x.name), ['Reloj']);
+    assert.deepEqual(
+      [r.create_date, r.write_date, r.write_uid, r.display_name],
+      ['2025-05-01 08:00:00', '2025-05-01 09:30:15', [2, 'Mitchell Admin'], 'Reloj'],
+    );
+    const changed = await client.searchRead('res.partner', {
+      domain: [
+        ['write_date', '>', '2025-05-01 09:00:00'],
+        ['write_date', '<', '2025-05-02 00:00:00'],
+      ],
+      fields: ['name'],
+    });
+    assert.deepEqual(
+      changed.map((x) => x.name),
+      ['Reloj'],
+    );
   });
 
   it('rolls back every change of a call that fails', async () => {
@@ -103,11 +161,28 @@ describe('odoo peer', function () {
   });
 
   it('answers common.version, JSON-RPC envelopes with data.name and XML-RPC faults 3/4 like Odoo', async () => {
-    const res = await fetch(`${peer.url}/jsonrpc`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'call', id: 7, params: { service: 'object', method: 'execute_kw', args: [peer.db, 2, 'bad', 'res.partner', 'search', [[]]] } }) });
+    const res = await fetch(`${peer.url}/jsonrpc`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        method: 'call',
+        id: 7,
+        params: { service: 'object', method: 'execute_kw', args: [peer.db, 2, 'bad', 'res.partner', 'search', [[]]] },
+      }),
+    });
     const body = (await res.json()) as { id: number; error: { code: number; message: string; data: { name: string; message: string } } };
     assert.equal(res.status, 200);
-    assert.deepEqual([body.id, body.error.code, body.error.message, body.error.data.name, body.error.data.message], [7, 200, 'Odoo Server Error', 'odoo.exceptions.AccessDenied', 'Access Denied']);
-    const xml = await (await fetch(`${peer.url}/xmlrpc/2/object`, { method: 'POST', body: '<?xml version="1.0"?><methodCall><methodName>execute_kw</methodName><params><param><value><string>clinica</string></value></param><param><value><int>2</int></value></param><param><value><string>bad</string></value></param><param><value><string>res.partner</string></value></param><param><value><string>search</string></value></param><param><value><array><data/></array></value></param></params></methodCall>' })).text();
+    assert.deepEqual(
+      [body.id, body.error.code, body.error.message, body.error.data.name, body.error.data.message],
+      [7, 200, 'Odoo Server Error', 'odoo.exceptions.AccessDenied', 'Access Denied'],
+    );
+    const xml = await (
+      await fetch(`${peer.url}/xmlrpc/2/object`, {
+        method: 'POST',
+        body: '<?xml version="1.0"?><methodCall><methodName>execute_kw</methodName><params><param><value><string>clinica</string></value></param><param><value><int>2</int></value></param><param><value><string>bad</string></value></param><param><value><string>res.partner</string></value></param><param><value><string>search</string></value></param><param><value><array><data/></array></value></param></params></methodCall>',
+      })
+    ).text();
     assert.ok(xml.includes('<name>faultCode</name>\n<value><int>3</int></value>') && xml.includes('<value><string>Access Denied</string></value>'), xml);
   });
 
@@ -127,8 +202,13 @@ describe('odoo peer', function () {
 
   it('creates custom models: access_ids given at creation work at once, a separate ir.model.access is not seen', async () => {
     const modelId = await client.create('ir.model', {
-      name: 'Historia clínica', model: 'x_historia', is_mail_thread: true,
-      field_id: [[0, 0, { name: 'x_name', field_description: 'Nombre', ttype: 'char', required: true }], [0, 0, { name: 'x_patient_id', field_description: 'Paciente', ttype: 'many2one', relation: 'res.partner' }]],
+      name: 'Historia clínica',
+      model: 'x_historia',
+      is_mail_thread: true,
+      field_id: [
+        [0, 0, { name: 'x_name', field_description: 'Nombre', ttype: 'char', required: true }],
+        [0, 0, { name: 'x_patient_id', field_description: 'Paciente', ttype: 'many2one', relation: 'res.partner' }],
+      ],
       access_ids: [[0, 0, { name: 'historia all', group_id: 1, perm_read: true, perm_write: true, perm_create: true, perm_unlink: true }]],
     });
     const recId = await client.create('x_historia', { x_name: 'HC-1', x_patient_id: ids.ana });
@@ -140,7 +220,15 @@ describe('odoo peer', function () {
 
     await client.create('ir.model', { name: 'Receta', model: 'x_receta', field_id: [[0, 0, { name: 'x_name', field_description: 'Nombre', ttype: 'char' }]] });
     const [receta] = await client.searchRead('ir.model', { domain: [['model', '=', 'x_receta']], fields: ['id'] });
-    await client.create('ir.model.access', { name: 'receta all', model_id: receta.id, group_id: 1, perm_read: true, perm_write: true, perm_create: true, perm_unlink: true });
+    await client.create('ir.model.access', {
+      name: 'receta all',
+      model_id: receta.id,
+      group_id: 1,
+      perm_read: true,
+      perm_write: true,
+      perm_create: true,
+      perm_unlink: true,
+    });
     await assert.rejects(client.create('x_receta', { x_name: 'R-1' }), /You are not allowed to create 'Receta' \(x_receta\) records/);
     peer.clearCaches();
     assert.ok(await client.create('x_receta', { x_name: 'R-1' }));
@@ -161,21 +249,39 @@ describe('odoo peer', function () {
           const payload = JSON.parse(Buffer.concat(chunks).toString()) as Record<string, unknown>;
           // Read the record while Odoo waits for us: the write is not committed yet (a raw read, which Odoo
           // answers with [] for a record it cannot see).
-          reader.call<Array<{ phone?: unknown }>>('res.partner', 'read', [[payload._id as number]], { fields: ['phone'] }).then(
-            (rows) => seenDuringHook.push({ payload, committed: rows[0]?.phone }),
-            (err: Error) => seenDuringHook.push({ payload, committed: `error: ${err.message}` }),
-          ).finally(() => res.end('ok'));
+          reader
+            .call<Array<{ phone?: unknown }>>('res.partner', 'read', [[payload._id as number]], { fields: ['phone'] })
+            .then(
+              (rows) => seenDuringHook.push({ payload, committed: rows[0]?.phone }),
+              (err: Error) => seenDuringHook.push({ payload, committed: `error: ${err.message}` }),
+            )
+            .finally(() => res.end('ok'));
         });
       });
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
       hookUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/odoo/hook`;
       const [partnerModel] = await client.searchRead('ir.model', { domain: [['model', '=', 'res.partner']], fields: ['id'] });
-      const fieldIds = await client.search('ir.model.fields', { domain: [['model', '=', 'res.partner'], ['name', 'in', ['phone', 'name', 'write_date']]] });
-      const phoneField = await client.search('ir.model.fields', { domain: [['model', '=', 'res.partner'], ['name', '=', 'phone']] });
+      const fieldIds = await client.search('ir.model.fields', {
+        domain: [
+          ['model', '=', 'res.partner'],
+          ['name', 'in', ['phone', 'name', 'write_date']],
+        ],
+      });
+      const phoneField = await client.search('ir.model.fields', {
+        domain: [
+          ['model', '=', 'res.partner'],
+          ['name', '=', 'phone'],
+        ],
+      });
       await client.create('base.automation', {
-        name: 'Paciente cambiado', model_id: partnerModel.id, trigger: 'on_create_or_write', trigger_field_ids: [[6, 0, phoneField]],
+        name: 'Paciente cambiado',
+        model_id: partnerModel.id,
+        trigger: 'on_create_or_write',
+        trigger_field_ids: [[6, 0, phoneField]],
         filter_domain: "[('name', 'like', 'Webhook')]",
-        action_server_ids: [[0, 0, { name: 'Avisar a Node-RED', model_id: partnerModel.id, state: 'webhook', webhook_url: hookUrl, webhook_field_ids: [[6, 0, fieldIds]] }]],
+        action_server_ids: [
+          [0, 0, { name: 'Avisar a Node-RED', model_id: partnerModel.id, state: 'webhook', webhook_url: hookUrl, webhook_field_ids: [[6, 0, fieldIds]] }],
+        ],
       });
     });
     after(async () => {

@@ -45,7 +45,10 @@ for (const version of [18, 17] as const) {
       const report = await seedOdoo({ client, nodeRedUrl });
       assert.equal(report.odooVersion, version);
       assert.deepEqual(report.installed.sort(), ['account', 'base_automation', 'calendar', 'contacts', 'stock']);
-      const patients = await client.searchCount('res.partner', [['x_is_patient', '=', true], ['category_id.name', '=', 'Paciente']]);
+      const patients = await client.searchCount('res.partner', [
+        ['x_is_patient', '=', true],
+        ['category_id.name', '=', 'Paciente'],
+      ]);
       assert.equal(patients, 200);
       assert.equal(await client.searchCount('res.partner', [['category_id.name', '=', 'Médico']]), 8);
       assert.equal(await client.searchCount('calendar.event', []), 120);
@@ -66,7 +69,10 @@ for (const version of [18, 17] as const) {
       assert.ok((await client.fieldsGet('account.move', ['type'])).x_nextcloud_url);
       const rules = await client.searchRead('base.automation', { fields: ['name', 'trigger_field_ids', 'action_server_ids'] });
       assert.equal(rules.length, 7);
-      assert.ok(rules.every((r) => (r.trigger_field_ids as number[]).length > 0), 'trigger fields set explicitly');
+      assert.ok(
+        rules.every((r) => (r.trigger_field_ids as number[]).length > 0),
+        'trigger fields set explicitly',
+      );
       const actions = await client.searchRead('ir.actions.server', { domain: [['state', '=', 'webhook']], fields: ['webhook_url'] });
       assert.deepEqual(actions.map((a) => String(a.webhook_url).replace(nodeRedUrl, '')).sort(), Object.values(WEBHOOK_PATHS).sort());
     });
@@ -75,7 +81,10 @@ for (const version of [18, 17] as const) {
       const before = peer.calls.length;
       const report = await seedOdoo({ client, nodeRedUrl });
       const writes = peer.calls.slice(before).filter((c) => WRITES.has(c.method));
-      assert.deepEqual(writes.map((c) => `${c.model}.${c.method}`), []);
+      assert.deepEqual(
+        writes.map((c) => `${c.model}.${c.method}`),
+        [],
+      );
       assert.deepEqual(report, { odooVersion: version, installed: [], created: {}, updated: {} });
     });
 
@@ -83,7 +92,11 @@ for (const version of [18, 17] as const) {
       received.length = 0;
       const [patient] = await client.search('res.partner', { domain: [['ref', '=', 'PAC-0050']] });
       const recordId = await client.create('x_medical_record', { x_name: 'HC-prueba', x_patient_id: patient });
-      const invoiceId = await client.create('account.move', { move_type: 'out_invoice', partner_id: patient, invoice_line_ids: [[0, 0, { name: 'Consulta', price_unit: 30 }]] });
+      const invoiceId = await client.create('account.move', {
+        move_type: 'out_invoice',
+        partner_id: patient,
+        invoice_line_ids: [[0, 0, { name: 'Consulta', price_unit: 30 }]],
+      });
       await client.call('account.move', 'action_post', [[invoiceId]]);
       await waitFor(() => received.length >= 2, 'two webhooks');
       const record = received.find((r) => r.path === WEBHOOK_PATHS.medicalRecord);

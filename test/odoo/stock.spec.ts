@@ -15,7 +15,7 @@ describe('odoo stock movements (applied once, keyed on the transfer origin)', fu
   let product: number;
   let n = 0;
   const ref = () => `PH-${process.pid}-${++n}`;
-  const onHand = async () => ((await client.read('product.product', [product], ['qty_available']))[0].qty_available as number);
+  const onHand = async () => (await client.read('product.product', [product], ['qty_available']))[0].qty_available as number;
 
   before(async () => {
     peer = await startOdooPeer();
@@ -30,7 +30,12 @@ describe('odoo stock movements (applied once, keyed on the transfer origin)', fu
 
   it('applies in, out and signed adjustments through the right locations', async () => {
     const start = await onHand();
-    const cases: Array<[StockMovement['type'], number, number]> = [['in', 10, 10], ['out', 3, -3], ['adjustment', -1.5, -1.5], ['adjustment', 2, 2]];
+    const cases: Array<[StockMovement['type'], number, number]> = [
+      ['in', 10, 10],
+      ['out', 3, -3],
+      ['adjustment', -1.5, -1.5],
+      ['adjustment', 2, 2],
+    ];
     for (const [type, quantity, delta] of cases) {
       const before = await onHand();
       const r = await applyStockMovement(client, { reference: ref(), productId: product, type, quantity });
@@ -39,7 +44,11 @@ describe('odoo stock movements (applied once, keyed on the transfer origin)', fu
       const [pick] = await client.read('stock.picking', [r.pickingId], ['state', 'origin', 'name']);
       assert.deepEqual([pick.state, pick.origin], ['done', r.reference]);
       const locs = (await client.read('stock.location', [r.locationId, r.locationDestId], ['usage'])).map((l) => l.usage);
-      const want = { in: ['supplier', 'internal'], out: ['internal', 'customer'], adjustment: quantity > 0 ? ['inventory', 'internal'] : ['internal', 'inventory'] }[type];
+      const want = {
+        in: ['supplier', 'internal'],
+        out: ['internal', 'customer'],
+        adjustment: quantity > 0 ? ['inventory', 'internal'] : ['internal', 'inventory'],
+      }[type];
       assert.deepEqual(locs, want, `${type} ${quantity} locations`);
     }
     assert.equal(await onHand(), start + 7.5);
@@ -50,7 +59,10 @@ describe('odoo stock movements (applied once, keyed on the transfer origin)', fu
     const before = await onHand();
     const results = [];
     for (let i = 0; i < 5; i++) results.push(await applyStockMovement(client, mv));
-    assert.deepEqual(results.map((r) => r.applied), [true, false, false, false, false]);
+    assert.deepEqual(
+      results.map((r) => r.applied),
+      [true, false, false, false, false],
+    );
     assert.equal(new Set(results.map((r) => r.moveId)).size, 1);
     assert.equal(await onHand(), before - 2);
     assert.equal((await client.search('stock.move', { domain: [['origin', '=', mv.reference]] })).length, 1);
@@ -76,7 +88,11 @@ describe('odoo stock movements (applied once, keyed on the transfer origin)', fu
 
   it('cancels a second draft transfer of the same reference instead of moving the stock twice', async () => {
     const reference = ref();
-    const vals = { picking_type_id: 1, origin: reference, move_ids: [[0, 0, { name: reference, origin: reference, product_id: product, product_uom_qty: 3, location_id: 4, location_dest_id: 8 }]] };
+    const vals = {
+      picking_type_id: 1,
+      origin: reference,
+      move_ids: [[0, 0, { name: reference, origin: reference, product_id: product, product_uom_qty: 3, location_id: 4, location_dest_id: 8 }]],
+    };
     const a = await client.create('stock.picking', vals);
     const b = await client.create('stock.picking', vals);
     const before = await onHand();
@@ -89,9 +105,16 @@ describe('odoo stock movements (applied once, keyed on the transfer origin)', fu
   it('refuses the same reference for another movement, and bad input before any call', async () => {
     const reference = ref();
     await applyStockMovement(client, { reference, productId: product, type: 'in', quantity: 1 });
-    await assert.rejects(applyStockMovement(client, { reference, productId: product, type: 'in', quantity: 2 }), (e: { code: string; message: string }) => e.code === 'ODOO_MOVEMENT_CONFLICT' && /another movement/.test(e.message));
+    await assert.rejects(
+      applyStockMovement(client, { reference, productId: product, type: 'in', quantity: 2 }),
+      (e: { code: string; message: string }) => e.code === 'ODOO_MOVEMENT_CONFLICT' && /another movement/.test(e.message),
+    );
     const calls = peer.calls.length;
-    for (const bad of [{ reference: ' PH 1', quantity: 1 }, { reference: 'PH-x', quantity: 0 }, { reference: 'PH-y', quantity: -1 }]) {
+    for (const bad of [
+      { reference: ' PH 1', quantity: 1 },
+      { reference: 'PH-x', quantity: 0 },
+      { reference: 'PH-y', quantity: -1 },
+    ]) {
       await assert.rejects(applyStockMovement(client, { productId: product, type: 'out', ...bad }), (e: { code: string }) => e.code === 'BAD_INPUT');
     }
     assert.equal(peer.calls.length, calls, 'nothing sent');

@@ -9,10 +9,11 @@ import { faultFromXmlRpc, lastTracebackLine } from '../../nodes/clients/odoo/err
 import { xmlFault, xmlFaultFor, xmlResponse } from '../../peers/odoo/wire';
 import { TypeErr, ValueErr, missingRecord } from '../../peers/odoo/python';
 
- 
 const serializer = require('xmlrpc/lib/serializer') as { serializeMethodResponse(v: unknown): string; serializeFault(v: unknown): string };
- 
-const Deserializer = require('xmlrpc/lib/deserializer') as new () => { deserializeMethodCall(s: Readable, cb: (e: Error | null, m?: string, p?: unknown[]) => void): void };
+
+const Deserializer = require('xmlrpc/lib/deserializer') as new () => {
+  deserializeMethodCall(s: Readable, cb: (e: Error | null, m?: string, p?: unknown[]) => void): void;
+};
 
 const sample = {
   id: 7,
@@ -78,11 +79,21 @@ describe('odoo xmlrpc codec', () => {
   });
 
   it('writes calls the xmlrpc package (and so Python) reads back identically', async () => {
-    const params = ['clinica', 2, 'key', 'res.partner', 'search_read', [[['name', 'ilike', 'a&b<c>']]], { fields: ['name'], limit: 5, context: { lang: 'es_ES' }, ratio: 0.25, none: null }];
+    const params = [
+      'clinica',
+      2,
+      'key',
+      'res.partner',
+      'search_read',
+      [[['name', 'ilike', 'a&b<c>']]],
+      { fields: ['name'], limit: 5, context: { lang: 'es_ES' }, ratio: 0.25, none: null },
+    ];
     const xml = serializeMethodCall('execute_kw', params);
     assert.deepEqual(parseMethodCall(xml), { method: 'execute_kw', params });
     const viaPackage = await new Promise<{ method: string; params: unknown[] }>((resolve, reject) => {
-      new Deserializer().deserializeMethodCall(Readable.from([Buffer.from(xml)]), (err, method, p) => (err ? reject(err) : resolve({ method: method as string, params: p as unknown[] })));
+      new Deserializer().deserializeMethodCall(Readable.from([Buffer.from(xml)]), (err, method, p) =>
+        err ? reject(err) : resolve({ method: method as string, params: p as unknown[] }),
+      );
     });
     assert.deepEqual(viaPackage, { method: 'execute_kw', params });
   });
@@ -99,14 +110,22 @@ describe('odoo xmlrpc codec', () => {
     assert.equal(faultFromXmlRpc(2, 'Record does not exist or has been deleted.\n(Record: x(1,), User: 2)').name, 'odoo.exceptions.MissingError');
     assert.equal(faultFromXmlRpc(2, 'The operation cannot be completed: x').name, 'odoo.exceptions.ValidationError');
     assert.equal(faultFromXmlRpc(2, 'Something is wrong').name, 'odoo.exceptions.UserError');
-    const tb = (parseMethodResponse(xmlFaultFor(ValueErr("Invalid field 'foo' on model 'res.partner'"))) as { fault: { faultCode: number; faultString: string } }).fault;
+    const tb = (
+      parseMethodResponse(xmlFaultFor(ValueErr("Invalid field 'foo' on model 'res.partner'"))) as { fault: { faultCode: number; faultString: string } }
+    ).fault;
     assert.equal(tb.faultCode, 1);
     assert.deepEqual(faultFromXmlRpc(tb.faultCode, tb.faultString).name, 'builtins.ValueError');
-    const none = (parseMethodResponse(xmlFaultFor(TypeErr('cannot marshal None unless allow_none is enabled'))) as { fault: { faultCode: number; faultString: string } }).fault;
+    const none = (
+      parseMethodResponse(xmlFaultFor(TypeErr('cannot marshal None unless allow_none is enabled'))) as { fault: { faultCode: number; faultString: string } }
+    ).fault;
     assert.match(none.faultString, /TypeError: cannot marshal None unless allow_none is enabled/);
-    assert.deepEqual(lastTracebackLine('Traceback (most recent call last):\n  File "x", line 1\npsycopg2.errors.InvalidTextRepresentation: invalid input syntax\nLINE 1: ...'), {
-      name: 'psycopg2.errors.InvalidTextRepresentation', message: 'invalid input syntax\nLINE 1: ...',
-    });
+    assert.deepEqual(
+      lastTracebackLine('Traceback (most recent call last):\n  File "x", line 1\npsycopg2.errors.InvalidTextRepresentation: invalid input syntax\nLINE 1: ...'),
+      {
+        name: 'psycopg2.errors.InvalidTextRepresentation',
+        message: 'invalid input syntax\nLINE 1: ...',
+      },
+    );
     assert.deepEqual(faultFromXmlRpc('warning -- MissingError\n\nRecord does not exist', '').name, 'odoo.exceptions.MissingError');
     assert.ok(xmlFault(1, 'x').includes('<name>faultCode</name>\n<value><int>1</int></value>'));
   });

@@ -88,10 +88,11 @@ describe('defineConfigNode (stand-in Node-RED)', function () {
     let finish: () => void = () => undefined;
     const { create, close } = load(() => ({
       onClose: () => order.push('onClose'),
-      closeClient: (c) => new Promise<void>((resolve) => {
-        order.push(`close ${c.n}`);
-        finish = resolve;
-      }),
+      closeClient: (c) =>
+        new Promise<void>((resolve) => {
+          order.push(`close ${c.n}`);
+          finish = resolve;
+        }),
     }));
     const node = create();
     const first = node.getClient();
@@ -127,7 +128,10 @@ describe('defineConfigNode (stand-in Node-RED)', function () {
     report();
     assert.equal(node.ctx.users.current, 'connected');
     assert.deepEqual(logged, ['X_DOWN', 'X_AUTH']);
-    assert.deepEqual(watcher.statuses.map((s) => s.text), [undefined, 'X_DOWN', 'X_DOWN', 'X_AUTH', 'status.connected']);
+    assert.deepEqual(
+      watcher.statuses.map((s) => s.text),
+      [undefined, 'X_DOWN', 'X_DOWN', 'X_AUTH', 'status.connected'],
+    );
   });
 
   it('checks a connection: connecting, then connected with what the probe found, or the failure reported', async function () {
@@ -136,12 +140,23 @@ describe('defineConfigNode (stand-in Node-RED)', function () {
     const watcher = user();
     node.register(watcher);
     const seen: unknown[] = [];
-    await node.ctx.check(async () => 'v18', (v) => seen.push(v), (err) => seen.push(err));
+    await node.ctx.check(
+      async () => 'v18',
+      (v) => seen.push(v),
+      (err) => seen.push(err),
+    );
     const boom = new Error('no route');
-    await node.ctx.check(async () => {
-      throw boom;
-    }, (v) => seen.push(v), (err) => seen.push(err));
+    await node.ctx.check(
+      async () => {
+        throw boom;
+      },
+      (v) => seen.push(v),
+      (err) => seen.push(err),
+    );
     assert.deepEqual(seen, ['v18', boom]);
-    assert.deepEqual(watcher.statuses.map((s) => s.text), [undefined, 'status.connecting', 'status.connected', 'status.connecting']);
+    assert.deepEqual(
+      watcher.statuses.map((s) => s.text),
+      [undefined, 'status.connecting', 'status.connected', 'status.connecting'],
+    );
   });
 });

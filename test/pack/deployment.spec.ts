@@ -11,9 +11,22 @@ import { AMQP_URL } from '../lib/harness';
 
 const run = promisify(execFile);
 const root = path.resolve(__dirname, '..', '..', '..');
-const MISSION_ENV = ['ODOO_URL', 'ODOO_DB', 'ODOO_USERNAME', 'ODOO_API_KEY', 'NEXTCLOUD_URL', 'NEXTCLOUD_USERNAME',
-  'NEXTCLOUD_APP_PASSWORD', 'KEYCLOAK_URL', 'KEYCLOAK_REALM', 'KEYCLOAK_CLIENT_ID', 'KEYCLOAK_CLIENT_SECRET', 'SHARED_DB_URL',
-  'AMQP_URL', 'NODE_RED_CREDENTIAL_SECRET'];
+const MISSION_ENV = [
+  'ODOO_URL',
+  'ODOO_DB',
+  'ODOO_USERNAME',
+  'ODOO_API_KEY',
+  'NEXTCLOUD_URL',
+  'NEXTCLOUD_USERNAME',
+  'NEXTCLOUD_APP_PASSWORD',
+  'KEYCLOAK_URL',
+  'KEYCLOAK_REALM',
+  'KEYCLOAK_CLIENT_ID',
+  'KEYCLOAK_CLIENT_SECRET',
+  'SHARED_DB_URL',
+  'AMQP_URL',
+  'NODE_RED_CREDENTIAL_SECRET',
+];
 
 interface Compose {
   services: Record<string, { image?: string; ports?: string[]; environment?: Record<string, string>; volumes?: string[] }>;
@@ -22,7 +35,7 @@ interface Compose {
 describe('the reference deployment', function () {
   const compose = yaml.load(fs.readFileSync(path.join(root, 'docker-compose.yml'), 'utf8')) as Compose;
 
-  it('docker-compose.yml brings up every system of MISSION.md on the brief\'s ports', function () {
+  it("docker-compose.yml brings up every system of MISSION.md on the brief's ports", function () {
     const ports = Object.values(compose.services).flatMap((s) => s.ports ?? []);
     for (const p of ['8069:8069', '8080:8080', '8082:80', '5672:5672', '15672:15672', '5432:5432', '1880:1880']) {
       assert.ok(ports.includes(p), `port ${p} published`);
@@ -50,10 +63,18 @@ describe('the reference deployment', function () {
     this.timeout(60000);
     const defs = JSON.parse(fs.readFileSync(path.join(root, 'seeds', 'rabbitmq', 'definitions.json'), 'utf8'));
     const t = documentsTopology();
-    assert.deepEqual(defs.exchanges.map((e: { name: string; type: string }) => [e.name, e.type]), t.exchanges.map((e) => [e.exchange, e.type]));
-    assert.deepEqual(defs.queues.map((q: { name: string; arguments: unknown }) => [q.name, q.arguments]), t.queues.map((q) => [q.queue, q.arguments ?? {}]));
-    assert.deepEqual(defs.bindings.map((b: { source: string; destination: string; routing_key: string }) => [b.source, b.destination, b.routing_key]),
-      t.bindings.map((b) => [b.exchange, b.queue, b.routingKey]));
+    assert.deepEqual(
+      defs.exchanges.map((e: { name: string; type: string }) => [e.name, e.type]),
+      t.exchanges.map((e) => [e.exchange, e.type]),
+    );
+    assert.deepEqual(
+      defs.queues.map((q: { name: string; arguments: unknown }) => [q.name, q.arguments]),
+      t.queues.map((q) => [q.queue, q.arguments ?? {}]),
+    );
+    assert.deepEqual(
+      defs.bindings.map((b: { source: string; destination: string; routing_key: string }) => [b.source, b.destination, b.routing_key]),
+      t.bindings.map((b) => [b.exchange, b.queue, b.routingKey]),
+    );
 
     // Import it into a scratch vhost of the real broker (without its users), then declare the topology there
     // through the client: a mismatch of arguments would fail with PRECONDITION_FAILED.

@@ -41,13 +41,23 @@ describe('flows/ as Node-RED storage: one file per tab', function () {
   });
 
   it('puts a new tab in a new file named after its label, and removes the file of a deleted tab', function () {
-    write('a.json', [{ id: 'ta', type: 'tab', label: 'A' }, { id: 'c1', z: 'ta', type: 'comment' }]);
+    write('a.json', [
+      { id: 'ta', type: 'tab', label: 'A' },
+      { id: 'c1', z: 'ta', type: 'comment' },
+    ]);
     write('b.json', [{ id: 'tb', type: 'tab', label: 'B' }]);
     const read = readFlowFiles(dir);
-    const next = [...read.nodes.filter((n) => n.id !== 'tb'), { id: 'tc', type: 'tab', label: 'Inventario / farmacia' }, { id: 'c2', z: 'tc', type: 'comment' }];
+    const next = [
+      ...read.nodes.filter((n) => n.id !== 'tb'),
+      { id: 'tc', type: 'tab', label: 'Inventario / farmacia' },
+      { id: 'c2', z: 'tc', type: 'comment' },
+    ];
     writeFlowFiles(dir, splitFlows(next, read.origin), read.origin);
     assert.deepEqual(fs.readdirSync(dir).sort(), ['Inventario farmacia.json', 'a.json']);
-    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'Inventario farmacia.json'), 'utf8')).map((n: FlowNode) => n.id), ['tc', 'c2']);
+    assert.deepEqual(
+      JSON.parse(fs.readFileSync(path.join(dir, 'Inventario farmacia.json'), 'utf8')).map((n: FlowNode) => n.id),
+      ['tc', 'c2'],
+    );
   });
 
   it('keeps a subflow with its inner nodes in the files that use it', function () {
@@ -60,8 +70,14 @@ describe('flows/ as Node-RED storage: one file per tab', function () {
     write('b.json', [{ id: 'tb', type: 'tab', label: 'B' }]);
     const read = readFlowFiles(dir);
     const files = splitFlows(read.nodes, read.origin);
-    assert.deepEqual(files.get('a.json')!.map((n) => n.id), ['ta', 'sf', 'inner', 'use']);
-    assert.deepEqual(files.get('b.json')!.map((n) => n.id), ['tb']);
+    assert.deepEqual(
+      files.get('a.json')!.map((n) => n.id),
+      ['ta', 'sf', 'inner', 'use'],
+    );
+    assert.deepEqual(
+      files.get('b.json')!.map((n) => n.id),
+      ['tb'],
+    );
   });
 
   it('refuses a file that is not a flow', function () {

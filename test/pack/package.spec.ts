@@ -23,12 +23,18 @@ describe('the pack as Node-RED loads it', function () {
       it('has its compiled module, which registers exactly this type', function () {
         assert.ok(fs.existsSync(js), `${file} exists`);
         const registered: string[] = [];
-         
+
         const mod = require(js);
         const fake = {
           nodes: { registerType: (t: string) => registered.push(t), createNode: () => undefined, getNode: () => null },
-          util: {}, log: {}, settings: {}, events: { on() {} }, hooks: { add() {}, remove() {} },
-          httpAdmin: { get() {}, post() {} }, httpNode: { get() {}, post() {}, use() {} }, auth: { needsPermission: () => () => undefined },
+          util: {},
+          log: {},
+          settings: {},
+          events: { on() {} },
+          hooks: { add() {}, remove() {} },
+          httpAdmin: { get() {}, post() {} },
+          httpNode: { get() {}, post() {}, use() {} },
+          auth: { needsPermission: () => () => undefined },
         };
         mod(fake);
         assert.deepEqual(registered, [type]);

@@ -21,7 +21,8 @@ describe('shared-db client (real PostgreSQL)', function () {
   async function schemaFingerprint(): Promise<string> {
     const cols = await db.query(
       `SELECT table_name, column_name, data_type, is_nullable, column_default FROM information_schema.columns
-        WHERE table_schema = 'public' ORDER BY table_name, ordinal_position`);
+        WHERE table_schema = 'public' ORDER BY table_name, ordinal_position`,
+    );
     const views = await db.query(`SELECT matviewname, definition FROM pg_matviews ORDER BY 1`);
     const idx = await db.query(`SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1`);
     const trg = await db.query(`SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1`);
@@ -31,7 +32,10 @@ describe('shared-db client (real PostgreSQL)', function () {
   describe('migrations', function () {
     it('creates the schema of MISSION.md, then a second run changes nothing', async function () {
       const first = await migrate(db);
-      assert.deepEqual(first.applied.map((m) => m.version), MIGRATIONS.map((m) => m.version));
+      assert.deepEqual(
+        first.applied.map((m) => m.version),
+        MIGRATIONS.map((m) => m.version),
+      );
       const before = await schemaFingerprint();
       for (const table of ['shared_patients', 'shared_appointments', 'shared_medications', 'shared_stock_movements']) {
         assert.ok(before.includes(`"table_name":"${table}"`), `${table} exists`);
@@ -41,21 +45,38 @@ describe('shared-db client (real PostgreSQL)', function () {
       assert.deepEqual(second.applied, []);
       assert.equal(await schemaFingerprint(), before);
       const versions = await db.query('SELECT version FROM schema_migrations ORDER BY version');
-      assert.deepEqual(versions.rows.map((r) => r.version), MIGRATIONS.map((m) => m.version));
+      assert.deepEqual(
+        versions.rows.map((r) => r.version),
+        MIGRATIONS.map((m) => m.version),
+      );
     });
 
-    it('has the brief\'s columns on every shared table', async function () {
+    it("has the brief's columns on every shared table", async function () {
       const expected: Record<string, string[]> = {
         shared_patients: ['id', 'odoo_id', 'name', 'email', 'phone', 'last_sync'],
         shared_appointments: ['id', 'patient_id', 'datetime', 'status', 'doctor_name', 'odoo_id', 'last_sync'],
-        shared_medications: ['id', 'odoo_product_id', 'name', 'generic_name', 'category', 'stock_quantity', 'min_stock_level',
-          'max_stock_level', 'unit_price', 'expiration_date', 'supplier_id', 'last_sync', 'sync_status'],
+        shared_medications: [
+          'id',
+          'odoo_product_id',
+          'name',
+          'generic_name',
+          'category',
+          'stock_quantity',
+          'min_stock_level',
+          'max_stock_level',
+          'unit_price',
+          'expiration_date',
+          'supplier_id',
+          'last_sync',
+          'sync_status',
+        ],
         shared_stock_movements: ['id', 'medication_id', 'movement_type', 'quantity', 'reference_document', 'movement_date', 'user_id', 'notes'],
         low_stock_alerts: ['id', 'odoo_product_id', 'stock_quantity', 'min_stock_level', 'is_low_stock'],
       };
       for (const [table, columns] of Object.entries(expected)) {
-        const res = await db.query<{ attname: string }>(
-          `SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`, [table]);
+        const res = await db.query<{ attname: string }>(`SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`, [
+          table,
+        ]);
         const have = res.rows.map((r) => r.attname);
         for (const c of columns) assert.ok(have.includes(c), `${table}.${c}`);
       }
@@ -69,7 +90,13 @@ describe('shared-db client (real PostgreSQL)', function () {
 
   describe('upsert', function () {
     const patients = (n: number, writeDate = '2025-03-01 10:00:00') =>
-      Array.from({ length: n }, (_, i) => ({ odoo_id: 1000 + i, name: `Paciente ${i}`, email: `p${i}@clinica.test`, phone: false, odoo_write_date: writeDate }));
+      Array.from({ length: n }, (_, i) => ({
+        odoo_id: 1000 + i,
+        name: `Paciente ${i}`,
+        email: `p${i}@clinica.test`,
+        phone: false,
+        odoo_write_date: writeDate,
+      }));
 
     it('inserts a batch, and the same batch again changes nothing (last_sync included)', async function () {
       const first = await upsert(db, 'patients', patients(250));
@@ -88,7 +115,10 @@ describe('shared-db client (real PostgreSQL)', function () {
       const res = await upsert(db, 'patients', [batch[0], stale]);
       assert.equal(res.updated, 1);
       const rows = await db.query('SELECT odoo_id, name FROM shared_patients WHERE odoo_id IN (1000, 1001) ORDER BY odoo_id');
-      assert.deepEqual(rows.rows, [{ odoo_id: 1000, name: 'Renamed' }, { odoo_id: 1001, name: 'Paciente 1' }]);
+      assert.deepEqual(rows.rows, [
+        { odoo_id: 1000, name: 'Renamed' },
+        { odoo_id: 1001, name: 'Paciente 1' },
+      ]);
     });
 
     it('keeps the last of duplicate keys in one batch', async function () {
@@ -102,37 +132,54 @@ describe('shared-db client (real PostgreSQL)', function () {
     });
 
     it('links appointments to patients that arrive later, and movements to medications', async function () {
-      await upsert(db, 'appointments', [{ odoo_id: 7, patient_odoo_id: 5555, datetime: '2025-04-01 09:30:00', status: 'confirmed', doctor_name: 'Dra. Pérez' }]);
+      await upsert(db, 'appointments', [
+        { odoo_id: 7, patient_odoo_id: 5555, datetime: '2025-04-01 09:30:00', status: 'confirmed', doctor_name: 'Dra. Pérez' },
+      ]);
       let a = await db.query('SELECT patient_id FROM shared_appointments WHERE odoo_id = 7');
       assert.equal(a.rows[0].patient_id, null);
       await upsert(db, 'patients', [{ odoo_id: 5555, name: 'Llega tarde' }]);
       a = await db.query('SELECT a.patient_id = p.id AS linked FROM shared_appointments a, shared_patients p WHERE a.odoo_id = 7 AND p.odoo_id = 5555');
       assert.equal(a.rows[0].linked, true);
-      const m = await upsert(db, 'stock_movements', [{ odoo_move_id: 31, odoo_product_id: 1, movement_type: 'out', quantity: 2, movement_date: '2025-04-01 10:00:00' }]);
+      const m = await upsert(db, 'stock_movements', [
+        { odoo_move_id: 31, odoo_product_id: 1, movement_type: 'out', quantity: 2, movement_date: '2025-04-01 10:00:00' },
+      ]);
       assert.equal(m.inserted, 1);
-      const mv = await db.query('SELECT mv.medication_id = m.id AS linked FROM shared_stock_movements mv, shared_medications m WHERE mv.odoo_move_id = 31 AND m.odoo_product_id = 1');
+      const mv = await db.query(
+        'SELECT mv.medication_id = m.id AS linked FROM shared_stock_movements mv, shared_medications m WHERE mv.odoo_move_id = 31 AND m.odoo_product_id = 1',
+      );
       assert.equal(mv.rows[0].linked, true);
     });
 
     it('rejects a bad batch whole, naming each bad record, and writes nothing', async function () {
       const before = await db.query('SELECT count(*)::int AS n FROM shared_patients');
       await assert.rejects(
-        upsert(db, 'patients', [{ odoo_id: 9001, name: 'ok' }, { odoo_id: 'x', name: 'bad id' }, { odoo_id: 9003, nmae: 'typo' }]),
+        upsert(db, 'patients', [
+          { odoo_id: 9001, name: 'ok' },
+          { odoo_id: 'x', name: 'bad id' },
+          { odoo_id: 9003, nmae: 'typo' },
+        ]),
         (err: IntegrationError) => {
           assert.equal(err.code, 'BAD_INPUT');
           assert.equal(err.retryable, false);
           assert.match(err.message, /record 1 \(odoo_id="x"\): odoo_id must be a whole number/);
           assert.match(err.message, /record 2 has unknown property "nmae"/);
           return true;
-        });
+        },
+      );
       const after = await db.query('SELECT count(*)::int AS n FROM shared_patients');
       assert.equal(after.rows[0].n, before.rows[0].n);
     });
 
     it('gives a column its default when some records of a batch leave it out', async function () {
-      await upsert(db, 'patients', [{ odoo_id: 8801, name: 'Con active', active: false }, { odoo_id: 8802, name: 'Sin active' }]);
+      await upsert(db, 'patients', [
+        { odoo_id: 8801, name: 'Con active', active: false },
+        { odoo_id: 8802, name: 'Sin active' },
+      ]);
       const rows = await db.query('SELECT odoo_id, active FROM shared_patients WHERE odoo_id IN (8801, 8802) ORDER BY odoo_id');
-      assert.deepEqual(rows.rows, [{ odoo_id: 8801, active: false }, { odoo_id: 8802, active: true }]);
+      assert.deepEqual(rows.rows, [
+        { odoo_id: 8801, active: false },
+        { odoo_id: 8802, active: true },
+      ]);
     });
 
     it('stores hostile text as text (no SQL reaches the statement)', async function () {
@@ -149,7 +196,10 @@ describe('shared-db client (real PostgreSQL)', function () {
       ]);
       await db.query('REFRESH MATERIALIZED VIEW CONCURRENTLY low_stock_alerts');
       const low = await db.query('SELECT odoo_product_id, is_low_stock FROM low_stock_alerts ORDER BY odoo_product_id');
-      assert.deepEqual(low.rows, [{ odoo_product_id: 1, is_low_stock: true }, { odoo_product_id: 3, is_low_stock: true }]);
+      assert.deepEqual(low.rows, [
+        { odoo_product_id: 1, is_low_stock: true },
+        { odoo_product_id: 3, is_low_stock: true },
+      ]);
     });
   });
 

@@ -3,7 +3,6 @@ import { Client } from 'pg';
 import { helper, waitFor, collect } from '../lib/harness';
 import { createTestDatabase, dropTestDatabase, killConnections } from '../lib/pg';
 
- 
 const dbConfig = require('../../nodes/shared-db/db-config');
 const dbQuery = require('../../nodes/shared-db/db-query');
 const dbUpsert = require('../../nodes/shared-db/db-upsert');
@@ -43,10 +42,22 @@ describe('shared-db nodes (real PostgreSQL, Node-RED test helper)', function () 
   }
 
   it('upserts a batch idempotently and reads it back with parameters', async function () {
-    await helper.load(nodes, flow([
-      { id: 'up', type: 'clinica-db-upsert', config: 'db', entity: 'patients', wires: [['q']] },
-      { id: 'q', type: 'clinica-db-query', config: 'db', sql: 'SELECT count(*)::int AS n FROM shared_patients WHERE name LIKE $1', params: 'params', paramsType: 'msg', output: 'first', wires: [['out']] },
-    ]));
+    await helper.load(
+      nodes,
+      flow([
+        { id: 'up', type: 'clinica-db-upsert', config: 'db', entity: 'patients', wires: [['q']] },
+        {
+          id: 'q',
+          type: 'clinica-db-query',
+          config: 'db',
+          sql: 'SELECT count(*)::int AS n FROM shared_patients WHERE name LIKE $1',
+          params: 'params',
+          paramsType: 'msg',
+          output: 'first',
+          wires: [['out']],
+        },
+      ]),
+    );
     const out = collect<Msg>(helper.getNode('out'));
     const batch = Array.from({ length: 100 }, (_, i) => ({ odoo_id: i + 1, name: `Paciente ${i}`, odoo_write_date: '2025-05-01 08:00:00' }));
     helper.getNode('up').receive({ payload: batch, params: ['Paciente%'] });
@@ -62,22 +73,34 @@ describe('shared-db nodes (real PostgreSQL, Node-RED test helper)', function () 
   });
 
   it('reports the upsert counts on msg.db', async function () {
-    await helper.load(nodes, flow([
-      { id: 'up', type: 'clinica-db-upsert', config: 'db', entity: 'msg', wires: [['out']] },
-    ]));
+    await helper.load(nodes, flow([{ id: 'up', type: 'clinica-db-upsert', config: 'db', entity: 'msg', wires: [['out']] }]));
     const out = collect<Msg>(helper.getNode('out'));
     helper.getNode('up').receive({ topic: 'medications', payload: { odoo_product_id: 10, name: 'Omeprazol', stock_quantity: 3, min_stock_level: 5 } });
     helper.getNode('up').receive({ topic: 'medications', payload: { odoo_product_id: 10, name: 'Omeprazol', stock_quantity: 3, min_stock_level: 5 } });
     await waitFor(() => out.length === 2, 'two upserts');
     const counts = out.map((m) => [m.db.inserted, m.db.updated, m.db.unchanged]).sort();
-    assert.deepEqual(counts, [[0, 0, 1], [1, 0, 0]]);
+    assert.deepEqual(counts, [
+      [0, 0, 1],
+      [1, 0, 0],
+    ]);
   });
 
   it('fails bad input through done(err) so a Catch node sees code and reason', async function () {
-    await helper.load(nodes, flow([
-      { id: 'up', type: 'clinica-db-upsert', config: 'db', entity: 'patients', wires: [['out']] },
-      { id: 'q', type: 'clinica-db-query', config: 'db', sql: 'SELECT * FROM no_such_table WHERE id = $1', params: '[1]', paramsType: 'json', wires: [['out']] },
-    ]));
+    await helper.load(
+      nodes,
+      flow([
+        { id: 'up', type: 'clinica-db-upsert', config: 'db', entity: 'patients', wires: [['out']] },
+        {
+          id: 'q',
+          type: 'clinica-db-query',
+          config: 'db',
+          sql: 'SELECT * FROM no_such_table WHERE id = $1',
+          params: '[1]',
+          paramsType: 'json',
+          wires: [['out']],
+        },
+      ]),
+    );
     const errors = collect<Msg>(helper.getNode('errors'));
     helper.getNode('up').receive({ payload: [{ odoo_id: 'abc', name: 'x' }] });
     helper.getNode('q').receive({ payload: null });
@@ -90,9 +113,10 @@ describe('shared-db nodes (real PostgreSQL, Node-RED test helper)', function () 
   });
 
   it('listen node reconnects after its connection is killed and keeps delivering', async function () {
-    await helper.load(nodes, flow([
-      { id: 'listen', type: 'clinica-db-listen', config: 'db', channels: 'shared_changes', notifyReconnect: true, wires: [['out']] },
-    ]));
+    await helper.load(
+      nodes,
+      flow([{ id: 'listen', type: 'clinica-db-listen', config: 'db', channels: 'shared_changes', notifyReconnect: true, wires: [['out']] }]),
+    );
     const out = collect<Msg>(helper.getNode('out'));
     const listen = helper.getNode('listen');
     const statuses: string[] = [];
@@ -100,7 +124,12 @@ describe('shared-db nodes (real PostgreSQL, Node-RED test helper)', function () 
     const client = new Client({ connectionString: url });
     await client.connect();
     try {
-      await waitFor(async () => (await client.query(`SELECT 1 FROM pg_stat_activity WHERE application_name LIKE 'node-red-listen:%' AND query LIKE 'SELECT pg_backend_pid%'`)).rowCount, 'listener connected');
+      await waitFor(
+        async () =>
+          (await client.query(`SELECT 1 FROM pg_stat_activity WHERE application_name LIKE 'node-red-listen:%' AND query LIKE 'SELECT pg_backend_pid%'`))
+            .rowCount,
+        'listener connected',
+      );
       await client.query(`INSERT INTO shared_patients (odoo_id, name) VALUES (424242, 'uno')`);
       await waitFor(() => out.some((m) => m.topic === 'shared_changes'), 'first change');
 
@@ -132,6 +161,9 @@ describe('shared-db nodes (real PostgreSQL, Node-RED test helper)', function () 
     await waitFor(() => errors.length === 1, 'error for the message');
     assert.equal(errors[0].errorInfo.code, 'SHARED_DB_UNREACHABLE');
     assert.equal(errors[0].errorInfo.retryable, true);
-    assert.ok(statuses.some((s) => s.fill === 'red'), 'red status shown');
+    assert.ok(
+      statuses.some((s) => s.fill === 'red'),
+      'red status shown',
+    );
   });
 });

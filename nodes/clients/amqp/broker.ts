@@ -49,7 +49,9 @@ export class AmqpBroker extends EventEmitter implements BrokerLink {
     super();
     if (!options.url) {
       throw new IntegrationError('AMQP URL is empty: set AMQP_URL or the URL of the broker config node', {
-        code: 'AMQP_NOT_CONFIGURED', system: 'amqp', retryable: false,
+        code: 'AMQP_NOT_CONFIGURED',
+        system: 'amqp',
+        retryable: false,
       });
     }
     this.connection = new Connection({
@@ -198,15 +200,23 @@ function amqpError(err: unknown, operation: string, fallbackCode = 'AMQP_ERROR')
   };
   const known = code ? fixes[code] : undefined;
   if (known) {
-    return new IntegrationError(`RabbitMQ could not ${operation}: ${message}; ${known[2]}`, { code: known[0], system: 'amqp', retryable: known[1], cause: err });
+    return new IntegrationError(`RabbitMQ could not ${operation}: ${message}; ${known[2]}`, {
+      code: known[0],
+      system: 'amqp',
+      retryable: known[1],
+      cause: err,
+    });
   }
   const transient = isRetryable(err) || /timeout|closed|connection|ECONN|socket/i.test(`${code ?? ''} ${message}`);
-  return new IntegrationError(`RabbitMQ could not ${operation}: ${message}${transient ? '; the broker is unreachable or restarting, it will be retried' : ''}`, {
-    code: transient ? (fallbackCode === 'AMQP_ERROR' ? 'AMQP_UNREACHABLE' : fallbackCode) : fallbackCode,
-    system: 'amqp',
-    retryable: transient,
-    cause: err,
-  });
+  return new IntegrationError(
+    `RabbitMQ could not ${operation}: ${message}${transient ? '; the broker is unreachable or restarting, it will be retried' : ''}`,
+    {
+      code: transient ? (fallbackCode === 'AMQP_ERROR' ? 'AMQP_UNREACHABLE' : fallbackCode) : fallbackCode,
+      system: 'amqp',
+      retryable: transient,
+      cause: err,
+    },
+  );
 }
 
 export type { AsyncMessage };

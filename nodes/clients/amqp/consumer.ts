@@ -105,7 +105,8 @@ function decodeBody(msg: Pick<AsyncMessage, 'body' | 'contentType'>, format: Bod
       return JSON.parse(raw.toString('utf8'));
     } catch (err) {
       throw new MalformedMessageError(`body is not valid JSON (${errorMessage(err)}); first bytes: ${JSON.stringify(raw.subarray(0, 60).toString('utf8'))}`, {
-        contentType: msg.contentType, bytes: raw.length,
+        contentType: msg.contentType,
+        bytes: raw.length,
       });
     }
   }
@@ -136,7 +137,11 @@ export class AmqpConsumer extends EventEmitter {
   private lost!: Promise<typeof LOST>;
   private markLost!: () => void;
 
-  constructor(private readonly broker: BrokerLink, private readonly options: ConsumeOptions, private readonly handler: DeliveryHandler) {
+  constructor(
+    private readonly broker: BrokerLink,
+    private readonly options: ConsumeOptions,
+    private readonly handler: DeliveryHandler,
+  ) {
     super();
     if (!options.queue) {
       throw new IntegrationError('AMQP consumer needs a queue name', { code: 'AMQP_NOT_CONFIGURED', system: 'amqp', retryable: false });
@@ -182,7 +187,10 @@ export class AmqpConsumer extends EventEmitter {
       (msg) => this.onMessage(msg),
     );
     this.consumer.on('ready', () => {
-      void this.declareFailureQueues().then(() => this.emit('ready'), (err: unknown) => this.emit('error', err));
+      void this.declareFailureQueues().then(
+        () => this.emit('ready'),
+        (err: unknown) => this.emit('error', err),
+      );
     });
     this.consumer.on('error', (err: unknown) => this.emit('error', err));
   }
@@ -237,10 +245,13 @@ export class AmqpConsumer extends EventEmitter {
     const work = this.handler(delivery);
     const id = msg.messageId;
     if (id && this.finished) {
-      const outcome = work.then(() => {
-        this.finished?.add(id);
-        return true;
-      }, () => false);
+      const outcome = work.then(
+        () => {
+          this.finished?.add(id);
+          return true;
+        },
+        () => false,
+      );
       this.inFlight.set(id, outcome);
       void outcome.then(() => {
         if (this.inFlight.get(id) === outcome) this.inFlight.delete(id);
@@ -253,13 +264,19 @@ export class AmqpConsumer extends EventEmitter {
     } catch (err) {
       if (isRetryable(err) && attempt < this.maxAttempts) {
         const delayMs = this.retryDelayMs * 2 ** (attempt - 1);
-        await this.republish(retryQueueName(this.queue, attempt), delivery.raw, msg, {
-          ...headers,
-          'x-attempts': attempt,
-          'x-last-error': errorMessage(err).slice(0, 1000),
-          'x-original-exchange': delivery.exchange,
-          'x-original-routing-key': delivery.routingKey,
-        }, delayMs);
+        await this.republish(
+          retryQueueName(this.queue, attempt),
+          delivery.raw,
+          msg,
+          {
+            ...headers,
+            'x-attempts': attempt,
+            'x-last-error': errorMessage(err).slice(0, 1000),
+            'x-original-exchange': delivery.exchange,
+            'x-original-routing-key': delivery.routingKey,
+          },
+          delayMs,
+        );
         this.stats.retried += 1;
         this.emit('retry', delivery, err, delayMs);
         return ConsumerStatus.ACK;
@@ -272,7 +289,14 @@ export class AmqpConsumer extends EventEmitter {
     return ConsumerStatus.ACK;
   }
 
-  private async deadLetter(msg: AsyncMessage, raw: Buffer, headers: Record<string, unknown>, attempt: number, err: unknown, delivery?: Delivery): Promise<void> {
+  private async deadLetter(
+    msg: AsyncMessage,
+    raw: Buffer,
+    headers: Record<string, unknown>,
+    attempt: number,
+    err: unknown,
+    delivery?: Delivery,
+  ): Promise<void> {
     const reason = errorMessage(err).slice(0, 2000);
     await this.republish(deadLetterQueueName(this.queue), raw, msg, {
       ...headers,

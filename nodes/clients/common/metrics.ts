@@ -19,7 +19,10 @@ function keyOf(family: string, name: string, labels: Labels): string {
   // Counted on every message: the common cases skip the sort.
   if (keys.length === 0) return `${family}|${name}|`;
   if (keys.length === 1) return `${family}|${name}|${keys[0]}=${labels[keys[0]]}`;
-  return `${family}|${name}|${keys.sort().map((k) => `${k}=${labels[k]}`).join(',')}`;
+  return `${family}|${name}|${keys
+    .sort()
+    .map((k) => `${k}=${labels[k]}`)
+    .join(',')}`;
 }
 
 /** Adds n (default 1) to the counter `<family>_<name>{labels}`. */
@@ -39,5 +42,3 @@ export function valueOf(family: string, name: string, labels: Labels = {}): numb
   }
   return total;
 }
-
-

@@ -6,16 +6,7 @@ import { IntegrationError, asIntegrationError, isTransientNetworkError } from '.
 
 /** Why a bearer token was refused; each maps to a stable error code and an RFC 6750 error. */
 export type TokenProblem =
-  | 'MISSING'
-  | 'MALFORMED'
-  | 'ALG_REJECTED'
-  | 'UNKNOWN_KEY'
-  | 'BAD_SIGNATURE'
-  | 'EXPIRED'
-  | 'NOT_YET_VALID'
-  | 'WRONG_ISSUER'
-  | 'WRONG_AUDIENCE'
-  | 'WRONG_TYPE';
+  'MISSING' | 'MALFORMED' | 'ALG_REJECTED' | 'UNKNOWN_KEY' | 'BAD_SIGNATURE' | 'EXPIRED' | 'NOT_YET_VALID' | 'WRONG_ISSUER' | 'WRONG_AUDIENCE' | 'WRONG_TYPE';
 
 const PROBLEM_TEXT: Record<TokenProblem, string> = {
   MISSING: 'no bearer token was sent',
@@ -63,25 +54,36 @@ export function forbidden(realm: string, username: string, required: string[], m
 
 export function notConfigured(what: string): IntegrationError {
   return new IntegrationError(`Keycloak ${what} is not set: fill it in the realm config node or set the environment variable`, {
-    code: 'KEYCLOAK_NOT_CONFIGURED', system: 'keycloak', retryable: false,
+    code: 'KEYCLOAK_NOT_CONFIGURED',
+    system: 'keycloak',
+    retryable: false,
   });
 }
 
 /** An HTTP answer from Keycloak during `operation`: 5xx and 429 are transient, the rest are configuration. */
 export function keycloakHttpError(operation: string, status: number, where: string, body?: string): IntegrationError {
   const transient = status >= 500 || status === 429;
-  const fix = status === 404
-    ? 'check KEYCLOAK_URL and KEYCLOAK_REALM (the realm must exist; URL without /auth on Keycloak 17+)'
-    : transient ? 'Keycloak is failing or overloaded; it will be tried again' : 'check the realm and client settings in Keycloak';
+  const fix =
+    status === 404
+      ? 'check KEYCLOAK_URL and KEYCLOAK_REALM (the realm must exist; URL without /auth on Keycloak 17+)'
+      : transient
+        ? 'Keycloak is failing or overloaded; it will be tried again'
+        : 'check the realm and client settings in Keycloak';
   return new IntegrationError(`Keycloak ${operation} at ${where} answered HTTP ${status}${body ? `: ${body.slice(0, 200)}` : ''}; ${fix}`, {
     code: transient ? 'KEYCLOAK_UNAVAILABLE' : status === 404 ? 'KEYCLOAK_REALM_NOT_FOUND' : 'KEYCLOAK_BAD_RESPONSE',
-    system: 'keycloak', retryable: transient, status, details: { operation, url: where },
+    system: 'keycloak',
+    retryable: transient,
+    status,
+    details: { operation, url: where },
   });
 }
 
 /** OAuth error answers of the token endpoint (RFC 6749 §5.2), by `error` value. */
 const OAUTH_ERRORS: Record<string, { code: string; fix: string }> = {
-  invalid_client: { code: 'KEYCLOAK_CLIENT_REJECTED', fix: 'check the client id and secret (KEYCLOAK_CLIENT_ID / KEYCLOAK_CLIENT_SECRET) and that the client is confidential' },
+  invalid_client: {
+    code: 'KEYCLOAK_CLIENT_REJECTED',
+    fix: 'check the client id and secret (KEYCLOAK_CLIENT_ID / KEYCLOAK_CLIENT_SECRET) and that the client is confidential',
+  },
   unauthorized_client: { code: 'KEYCLOAK_SERVICE_ACCOUNT_DISABLED', fix: 'enable "Service accounts" (client credentials) for this client in Keycloak' },
   invalid_scope: { code: 'KEYCLOAK_INVALID_SCOPE', fix: 'request only client scopes assigned to this client in Keycloak' },
   invalid_grant: { code: 'KEYCLOAK_INVALID_GRANT', fix: 'the code or credentials were refused; start the login again' },
@@ -99,17 +101,32 @@ export function keycloakError(err: unknown, operation: string, where: string): I
     const known = OAUTH_ERRORS[oauth] ?? { code: 'KEYCLOAK_OAUTH_ERROR', fix: 'see the Keycloak server log for the reason' };
     const description = typeof e.error_description === 'string' ? ` (${e.error_description})` : '';
     return new IntegrationError(`Keycloak ${operation} at ${where} was refused: ${oauth}${description}; ${known.fix}`, {
-      code: known.code, system: 'keycloak', retryable: false, status, details: { operation, url: where, error: oauth }, cause: err,
+      code: known.code,
+      system: 'keycloak',
+      retryable: false,
+      status,
+      details: { operation, url: where, error: oauth },
+      cause: err,
     });
   }
   if (status !== undefined) return keycloakHttpError(operation, status, where);
   if (isTransientNetworkError(err) || isFetchFailure(err)) {
-    return new IntegrationError(`Keycloak ${operation} at ${where} failed: ${describeCause(err)}; check that Keycloak is running and KEYCLOAK_URL is right (it will be tried again)`, {
-      code: /timeout|timed out/i.test(describeCause(err)) ? 'KEYCLOAK_TIMEOUT' : 'KEYCLOAK_UNREACHABLE',
-      system: 'keycloak', retryable: true, details: { operation, url: where }, cause: err,
-    });
+    return new IntegrationError(
+      `Keycloak ${operation} at ${where} failed: ${describeCause(err)}; check that Keycloak is running and KEYCLOAK_URL is right (it will be tried again)`,
+      {
+        code: /timeout|timed out/i.test(describeCause(err)) ? 'KEYCLOAK_TIMEOUT' : 'KEYCLOAK_UNREACHABLE',
+        system: 'keycloak',
+        retryable: true,
+        details: { operation, url: where },
+        cause: err,
+      },
+    );
   }
-  return asIntegrationError(err, 'keycloak', { code: 'KEYCLOAK_ERROR', message: `Keycloak ${operation} at ${where} failed`, details: { operation, url: where } });
+  return asIntegrationError(err, 'keycloak', {
+    code: 'KEYCLOAK_ERROR',
+    message: `Keycloak ${operation} at ${where} failed`,
+    details: { operation, url: where },
+  });
 }
 
 /** undici's "fetch failed" TypeError carries the socket error as its cause. */

@@ -54,7 +54,10 @@ export class KeycloakRealm {
   private verifier?: TokenVerifier;
   private readonly tokens: ServiceTokenCache;
 
-  constructor(readonly settings: RealmSettings, private readonly events: RealmEvents = {}) {
+  constructor(
+    readonly settings: RealmSettings,
+    private readonly events: RealmEvents = {},
+  ) {
     if (!settings.url) throw notConfigured('URL (KEYCLOAK_URL)');
     if (!settings.realm) throw notConfigured('realm (KEYCLOAK_REALM)');
     if (!settings.clientId) throw notConfigured('client id (KEYCLOAK_CLIENT_ID)');
@@ -62,7 +65,9 @@ export class KeycloakRealm {
       new URL(settings.url);
     } catch {
       throw new IntegrationError(`Keycloak URL "${settings.url}" is not a URL; write it as http(s)://host:port`, {
-        code: 'KEYCLOAK_NOT_CONFIGURED', system: 'keycloak', retryable: false,
+        code: 'KEYCLOAK_NOT_CONFIGURED',
+        system: 'keycloak',
+        retryable: false,
       });
     }
     this.issuer = issuerOf(settings.url, settings.realm);
@@ -117,7 +122,9 @@ export class KeycloakRealm {
       throw keycloakError(err, 'discovery', where);
     }
     if (!res.ok) throw keycloakHttpError('discovery', res.status, where, await res.text().catch(() => ''));
-    const meta = (await res.json().catch((err: unknown) => { throw keycloakError(err, 'discovery (parsing)', where); })) as oidc.ServerMetadata;
+    const meta = (await res.json().catch((err: unknown) => {
+      throw keycloakError(err, 'discovery (parsing)', where);
+    })) as oidc.ServerMetadata;
     const publicIssuer = issuerOf(this.settings.publicUrl || this.settings.url, this.realm);
     if (meta.issuer !== this.issuer && meta.issuer !== publicIssuer) {
       throw new IntegrationError(
@@ -129,9 +136,17 @@ export class KeycloakRealm {
     const publicBase = meta.issuer.slice(0, -`/realms/${encodeURIComponent(this.realm)}`.length);
     const internalBase = this.settings.url.replace(/\/+$/, '');
     if (publicBase !== internalBase) {
-      for (const key of ['token_endpoint', 'jwks_uri', 'userinfo_endpoint', 'introspection_endpoint', 'revocation_endpoint', 'pushed_authorization_request_endpoint'] as const) {
+      for (const key of [
+        'token_endpoint',
+        'jwks_uri',
+        'userinfo_endpoint',
+        'introspection_endpoint',
+        'revocation_endpoint',
+        'pushed_authorization_request_endpoint',
+      ] as const) {
         const value = meta[key];
-        if (typeof value === 'string' && value.startsWith(`${publicBase}/`)) (meta as Record<string, unknown>)[key] = internalBase + value.slice(publicBase.length);
+        if (typeof value === 'string' && value.startsWith(`${publicBase}/`))
+          (meta as Record<string, unknown>)[key] = internalBase + value.slice(publicBase.length);
       }
     }
     const { clientId, clientSecret } = this.settings;
@@ -173,7 +188,9 @@ export class KeycloakRealm {
     const meta = config.serverMetadata();
     if (!meta.jwks_uri) {
       throw new IntegrationError(`Keycloak realm ${this.issuer} publishes no jwks_uri; is this a Keycloak realm URL?`, {
-        code: 'KEYCLOAK_BAD_RESPONSE', system: 'keycloak', retryable: false,
+        code: 'KEYCLOAK_BAD_RESPONSE',
+        system: 'keycloak',
+        retryable: false,
       });
     }
     this.jwks = new JwksCache({
@@ -183,7 +200,10 @@ export class KeycloakRealm {
       timeoutMs: this.settings.timeoutMs,
       onFetch: ({ reason, keys, error }: { reason: FetchReason; keys?: number; error?: Error }) =>
         this.events.onEvent?.(error ? 'keycloak.jwks.failed' : 'keycloak.jwks.fetched', {
-          issuer: this.issuer, reason, ...(keys === undefined ? {} : { keys }), ...(error ? { code: (error as IntegrationError).code, message: error.message } : {}),
+          issuer: this.issuer,
+          reason,
+          ...(keys === undefined ? {} : { keys }),
+          ...(error ? { code: (error as IntegrationError).code, message: error.message } : {}),
         }),
     });
     this.verifier = new TokenVerifier(this.jwks, {

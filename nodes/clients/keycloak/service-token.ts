@@ -36,7 +36,10 @@ export class ServiceTokenCache {
   private readonly entries = new Map<string, Entry>();
   private readonly now: () => number;
 
-  constructor(private readonly issue: (scope: string) => Promise<IssuedToken>, private readonly options: ServiceTokenOptions = {}) {
+  constructor(
+    private readonly issue: (scope: string) => Promise<IssuedToken>,
+    private readonly options: ServiceTokenOptions = {},
+  ) {
     this.now = options.now ?? Date.now;
   }
 

@@ -62,7 +62,10 @@ export class TokenVerifier {
   private readonly audiences: Set<string>;
   private readonly tolerance: number;
 
-  constructor(private readonly jwks: JwksCache, private readonly options: VerifierOptions) {
+  constructor(
+    private readonly jwks: JwksCache,
+    private readonly options: VerifierOptions,
+  ) {
     const allowed = options.algorithms?.length ? options.algorithms : ASYMMETRIC_ALGORITHMS;
     this.algorithms = allowed.filter((a) => ASYMMETRIC_ALGORITHMS.includes(a));
     if (this.algorithms.length === 0) throw new TypeError(`no asymmetric algorithm in ${allowed.join(', ')}`);
@@ -173,6 +176,13 @@ export function bearerToken(header: string | string[] | undefined): string | und
 
 /** "a, b c" → ['a','b','c']: the role lists of settings and env. */
 export function parseList(value: string | string[] | undefined): string[] {
-  if (Array.isArray(value)) return value.map(String).map((s) => s.trim()).filter(Boolean);
-  return String(value ?? '').split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
+  if (Array.isArray(value))
+    return value
+      .map(String)
+      .map((s) => s.trim())
+      .filter(Boolean);
+  return String(value ?? '')
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
 }

@@ -12,9 +12,7 @@ import { IntegrationError, badInput, isRetryable } from '../common/errors';
 import { CleanupQueue } from './cleanup';
 import { bufferChunks, describe, isReadable, knownSize, prepend, sourceFailed, streamChunks } from './content';
 import { type Entry, PROPFIND_BODY, normEtag, parseMultistatus } from './dav';
-import {
-  authError, httpError, isLockout, isNextcloudAnswer, lockoutError, nextcloudError, notNextcloudError, retryAfterMs, verifyFailed,
-} from './errors';
+import { authError, httpError, isLockout, isNextcloudAnswer, lockoutError, nextcloudError, notNextcloudError, retryAfterMs, verifyFailed } from './errors';
 import { type Share, type ShareOptions, ShareBudget, ocsResult, sameShare, shareForm, toShare, validateShareOptions } from './ocs';
 import { RENDERING_COMPARE_MAX_BYTES, isPdf, sameRendering } from './renderings';
 import { baseName, encodePath, numberedName, parentOf, safePath, safeSegment, splitExtension } from './paths';
@@ -215,7 +213,10 @@ export class NextcloudClient {
     this.jar = new CookieJar(this.root.hostname);
     this.agents = sessionAgents(this.jar, { maxSockets: options.maxSockets, rejectUnauthorized: options.rejectUnauthorized });
     this.http = new Transport({
-      username: this.username, password: options.appPassword, agents: this.agents, timeoutMs: options.timeoutMs ?? 30000,
+      username: this.username,
+      password: options.appPassword,
+      agents: this.agents,
+      timeoutMs: options.timeoutMs ?? 30000,
       userAgent: 'clinica-node-red (Nextcloud integration)',
     });
   }
@@ -285,7 +286,7 @@ export class NextcloudClient {
     if (!isReadable(content)) {
       throw badInput('nextcloud', `Upload of "${target}" needs msg.payload as a Buffer, a string or a readable stream, got ${describe(content)}`);
     }
-    const size = opts.size ?? await knownSize(content);
+    const size = opts.size ?? (await knownSize(content));
     if (size !== undefined && size <= this.chunkThreshold) return this.putStream(target, content, size, conflict, opts);
     const chunks = streamChunks(content, this.chunkSize)[Symbol.asyncIterator]();
     // A stream of unknown length is read at most one chunk ahead: one that ends within a chunk goes in one PUT,
@@ -356,18 +357,22 @@ export class NextcloudClient {
     });
     source.once('error', (err) => counted.destroy(sourceFailed(err)));
     source.pipe(counted);
-    const res = await this.send({
-      method: 'PUT',
-      url: this.filesUrl(stage),
-      headers: {
-        ...this.headers(opts),
-        'Content-Type': opts.contentType || 'application/octet-stream',
-        'Content-Length': String(size),
-        'X-Hash': 'sha256',
-        'X-OC-Mtime': opts.mtime ? String(Math.floor(opts.mtime.getTime() / 1000)) : undefined,
+    const res = await this.send(
+      {
+        method: 'PUT',
+        url: this.filesUrl(stage),
+        headers: {
+          ...this.headers(opts),
+          'Content-Type': opts.contentType || 'application/octet-stream',
+          'Content-Length': String(size),
+          'X-Hash': 'sha256',
+          'X-OC-Mtime': opts.mtime ? String(Math.floor(opts.mtime.getTime() / 1000)) : undefined,
+        },
+        bodyStream: counted,
       },
-      bodyStream: counted,
-    }, 'upload', target).catch((err: unknown) => {
+      'upload',
+      target,
+    ).catch((err: unknown) => {
       source.destroy();
       throw err;
     });
@@ -388,18 +393,23 @@ export class NextcloudClient {
    */
   private async putFile(path: string, body: Buffer, opts: UploadOptions, shown: string): Promise<Response> {
     const folder = parentOf(path);
-    const put = () => this.send({
-      method: 'PUT',
-      url: this.filesUrl(path),
-      headers: {
-        ...this.headers(opts),
-        'Content-Type': opts.contentType || 'application/octet-stream',
-        'X-Hash': 'sha256',
-        'X-OC-Mtime': opts.mtime ? String(Math.floor(opts.mtime.getTime() / 1000)) : undefined,
-        'X-NC-WebDAV-Auto-Mkcol': this.knownFolders.has(folder) ? undefined : '1',
-      },
-      body,
-    }, 'upload', shown);
+    const put = () =>
+      this.send(
+        {
+          method: 'PUT',
+          url: this.filesUrl(path),
+          headers: {
+            ...this.headers(opts),
+            'Content-Type': opts.contentType || 'application/octet-stream',
+            'X-Hash': 'sha256',
+            'X-OC-Mtime': opts.mtime ? String(Math.floor(opts.mtime.getTime() / 1000)) : undefined,
+            'X-NC-WebDAV-Auto-Mkcol': this.knownFolders.has(folder) ? undefined : '1',
+          },
+          body,
+        },
+        'upload',
+        shown,
+      );
     if (!this.autoMkcol && !this.knownFolders.has(folder) && body.length > RESEND_BYTES) await this.ensureFolder(folder, opts);
     let res = await put();
     if (res.status === 404 || res.status === 409) {
@@ -418,19 +428,38 @@ export class NextcloudClient {
    * name is taken, skip compares (same content: skipped) and rename takes the next free "name (n).ext". Within this
    * client the commits of one folder go one at a time, so concurrent uploads to one name cannot race each other.
    */
-  private async commit(staging: string, target: string, conflict: 'rename' | 'skip', staged: UploadResult, opts: UploadOptions, data?: Buffer): Promise<UploadResult> {
+  private async commit(
+    staging: string,
+    target: string,
+    conflict: 'rename' | 'skip',
+    staged: UploadResult,
+    opts: UploadOptions,
+    data?: Buffer,
+  ): Promise<UploadResult> {
     let settled = false;
     try {
       const result = await this.inFolderTurn(parentOf(target), async () => {
         let path = target;
         for (let round = 0; round < COMMIT_ROUNDS; round++) {
-          const res = await this.send({
-            method: 'MOVE', url: this.filesUrl(staging),
-            headers: { ...this.headers(opts), Destination: this.filesUrl(path).toString(), Overwrite: 'F' },
-          }, 'upload', target);
+          const res = await this.send(
+            {
+              method: 'MOVE',
+              url: this.filesUrl(staging),
+              headers: { ...this.headers(opts), Destination: this.filesUrl(path).toString(), Overwrite: 'F' },
+            },
+            'upload',
+            target,
+          );
           if (res.status === 201) {
             settled = true;
-            return { ...staged, path, name: baseName(path), requestedPath: target, status: path === target ? 'created' as const : 'renamed' as const, etag: normEtag(header(res.headers, 'etag')) ?? staged.etag };
+            return {
+              ...staged,
+              path,
+              name: baseName(path),
+              requestedPath: target,
+              status: path === target ? ('created' as const) : ('renamed' as const),
+              etag: normEtag(header(res.headers, 'etag')) ?? staged.etag,
+            };
           }
           if (res.status === 204) {
             settled = true;
@@ -448,7 +477,10 @@ export class NextcloudClient {
           path = await this.freeName(target, opts);
         }
         throw new IntegrationError(`Nextcloud upload of "${target}" kept colliding with other uploads; send it again`, {
-          code: 'NEXTCLOUD_CONFLICT', system: 'nextcloud', retryable: true, details: { path: target },
+          code: 'NEXTCLOUD_CONFLICT',
+          system: 'nextcloud',
+          retryable: true,
+          details: { path: target },
         });
       });
       return result;
@@ -519,19 +551,24 @@ export class NextcloudClient {
         throw badInput('nextcloud', `Upload of "${target}": the stream gave ${total} bytes but its size said ${size}; send the complete file`);
       }
       const content = { sha256: hash.digest('hex'), size: total };
-      const assemble = () => this.send({
-        method: 'MOVE',
-        url: new URL(`${uploadUrl.pathname}/.file`, uploadUrl),
-        headers: {
-          ...base,
-          'OC-Total-Length': String(total),
-          Overwrite: conflict === 'overwrite' ? 'T' : 'F',
-          'X-Hash': 'sha256',
-          'OC-Checksum': `SHA256:${content.sha256}`,
-          'X-OC-Mtime': opts.mtime ? String(Math.floor(opts.mtime.getTime() / 1000)) : undefined,
-        },
-        timeoutMs: Math.max(120000, 30000 + count * 2000), // the server assembles before it answers
-      }, 'chunked upload assembly', target);
+      const assemble = () =>
+        this.send(
+          {
+            method: 'MOVE',
+            url: new URL(`${uploadUrl.pathname}/.file`, uploadUrl),
+            headers: {
+              ...base,
+              'OC-Total-Length': String(total),
+              Overwrite: conflict === 'overwrite' ? 'T' : 'F',
+              'X-Hash': 'sha256',
+              'OC-Checksum': `SHA256:${content.sha256}`,
+              'X-OC-Mtime': opts.mtime ? String(Math.floor(opts.mtime.getTime() / 1000)) : undefined,
+            },
+            timeoutMs: Math.max(120000, 30000 + count * 2000), // the server assembles before it answers
+          },
+          'chunked upload assembly',
+          target,
+        );
       let res = await assemble();
       if (res.status === 409) {
         // the folder went away during the upload
@@ -591,13 +628,27 @@ export class NextcloudClient {
    * Checks what the server stored at `path` against what was sent; a mismatch removes the stored copy and fails.
    * `shown` is the path the caller asked for (errors name it, not a temporary name).
    */
-  private async verified(path: string, shown: string, res: Response, content: Content, how: Pick<UploadResult, 'status' | 'chunked' | 'chunks'>): Promise<UploadResult> {
+  private async verified(
+    path: string,
+    shown: string,
+    res: Response,
+    content: Content,
+    how: Pick<UploadResult, 'status' | 'chunked' | 'chunks'>,
+  ): Promise<UploadResult> {
     const etag = normEtag(header(res.headers, 'oc-etag') ?? header(res.headers, 'etag'));
     const fileId = header(res.headers, 'oc-fileid');
     const remoteHash = header(res.headers, 'x-hash-sha256')?.trim().toLowerCase();
     const result = (verifiedBy: UploadResult['verifiedBy'], finalEtag: string | null): UploadResult => ({
-      path, name: baseName(path), requestedPath: shown, size: content.size, sha256: content.sha256, etag: finalEtag ?? undefined,
-      fileId, internalUrl: this.internalUrlOf(fileId), ...how, verifiedBy,
+      path,
+      name: baseName(path),
+      requestedPath: shown,
+      size: content.size,
+      sha256: content.sha256,
+      etag: finalEtag ?? undefined,
+      fileId,
+      internalUrl: this.internalUrlOf(fileId),
+      ...how,
+      verifiedBy,
     });
     if (remoteHash) {
       if (remoteHash === content.sha256) return result('sha256', etag);
@@ -619,9 +670,18 @@ export class NextcloudClient {
   private async skipped(target: string, content: Content, chunked: boolean, chunks: number, opts: CallOptions): Promise<UploadResult> {
     const existing = await this.stat(target, opts);
     return {
-      path: target, name: baseName(target), requestedPath: target, size: content.size, sha256: content.sha256, etag: existing?.etag ?? undefined,
-      fileId: existing?.fileId, internalUrl: existing?.fileId ? `${this.baseUrl}/index.php/f/${existing.fileId}` : undefined,
-      status: 'skipped', chunked, chunks, verifiedBy: 'existing',
+      path: target,
+      name: baseName(target),
+      requestedPath: target,
+      size: content.size,
+      sha256: content.sha256,
+      etag: existing?.etag ?? undefined,
+      fileId: existing?.fileId,
+      internalUrl: existing?.fileId ? `${this.baseUrl}/index.php/f/${existing.fileId}` : undefined,
+      status: 'skipped',
+      chunked,
+      chunks,
+      verifiedBy: 'existing',
     };
   }
 
@@ -667,7 +727,10 @@ export class NextcloudClient {
       if (!taken.has(candidate.toLowerCase())) return (folder === '/' ? '' : folder) + '/' + safeSegment(candidate, 'file name');
     }
     throw new IntegrationError(`Nextcloud folder "${folder}" has no free name left for "${name}"`, {
-      code: 'NEXTCLOUD_CONFLICT', system: 'nextcloud', retryable: false, details: { path: target },
+      code: 'NEXTCLOUD_CONFLICT',
+      system: 'nextcloud',
+      retryable: false,
+      details: { path: target },
     });
   }
 
@@ -756,11 +819,17 @@ export class NextcloudClient {
   // ---------------------------------------------------------------- read, list, move, copy, delete
 
   private async propfind(path: string, depth: '0' | '1', operation: string, opts: CallOptions): Promise<Entry[] | null> {
-    const res = await this.send({
-      method: 'PROPFIND', url: this.filesUrl(path), maxBody: 64 * MiB,
-      headers: { ...this.headers(opts), Depth: depth, 'Content-Type': 'application/xml; charset=utf-8' },
-      body: Buffer.from(PROPFIND_BODY, 'utf8'),
-    }, operation, path);
+    const res = await this.send(
+      {
+        method: 'PROPFIND',
+        url: this.filesUrl(path),
+        maxBody: 64 * MiB,
+        headers: { ...this.headers(opts), Depth: depth, 'Content-Type': 'application/xml; charset=utf-8' },
+        body: Buffer.from(PROPFIND_BODY, 'utf8'),
+      },
+      operation,
+      path,
+    );
     if (res.status === 404) return null;
     if (res.status !== 207) throw httpError(res, operation, path);
     return parseMultistatus(res.body.toString('utf8'), this.filesUrl('/').pathname);
@@ -771,8 +840,7 @@ export class NextcloudClient {
     const folder = safePath(path);
     const entries = await this.propfind(folder, '1', 'list', opts);
     if (!entries) throw httpError({ status: 404 }, 'list', folder);
-    return entries.filter((e) => e.path !== folder)
-      .sort((a, b) => (a.type === b.type ? a.name.localeCompare(b.name) : a.type === 'folder' ? -1 : 1));
+    return entries.filter((e) => e.path !== folder).sort((a, b) => (a.type === b.type ? a.name.localeCompare(b.name) : a.type === 'folder' ? -1 : 1));
   }
 
   /** PROPFIND depth 0, or null when nothing is at `path`. */
@@ -814,14 +882,19 @@ export class NextcloudClient {
     const length = Number(header(res.headers, 'content-length'));
     const typed = new PassThrough();
     res.stream.on('error', (err) => typed.destroy(nextcloudError(err, 'download', p)));
-    res.stream.on('aborted', () => typed.destroy(nextcloudError(Object.assign(new Error('connection closed during the download'), { code: 'ECONNRESET' }), 'download', p)));
+    res.stream.on('aborted', () =>
+      typed.destroy(nextcloudError(Object.assign(new Error('connection closed during the download'), { code: 'ECONNRESET' }), 'download', p)),
+    );
     typed.on('close', () => {
       if (!res.stream.readableEnded) res.stream.destroy();
     });
     res.stream.pipe(typed);
     return {
-      path: p, stream: typed, size: Number.isFinite(length) ? length : undefined,
-      etag: normEtag(header(res.headers, 'oc-etag') ?? header(res.headers, 'etag')), contentType: header(res.headers, 'content-type'),
+      path: p,
+      stream: typed,
+      size: Number.isFinite(length) ? length : undefined,
+      etag: normEtag(header(res.headers, 'oc-etag') ?? header(res.headers, 'etag')),
+      contentType: header(res.headers, 'content-type'),
     };
   }
 
@@ -840,10 +913,16 @@ export class NextcloudClient {
     const target = safePath(to);
     if (source === '/' || target === '/') throw badInput('nextcloud', `Cannot ${kind} the root folder (from "${source}" to "${target}")`);
     if (target === source || target.startsWith(`${source}/`)) throw badInput('nextcloud', `Cannot ${kind} "${source}" into itself ("${target}")`);
-    const run = () => this.send({
-      method: kind.toUpperCase(), url: this.filesUrl(source),
-      headers: { ...this.headers(opts), Destination: this.filesUrl(target).toString(), Overwrite: opts.overwrite ? 'T' : 'F' },
-    }, kind, `${source}" → "${target}`);
+    const run = () =>
+      this.send(
+        {
+          method: kind.toUpperCase(),
+          url: this.filesUrl(source),
+          headers: { ...this.headers(opts), Destination: this.filesUrl(target).toString(), Overwrite: opts.overwrite ? 'T' : 'F' },
+        },
+        kind,
+        `${source}" → "${target}`,
+      );
     let res = await run();
     if (res.status === 409 && opts.createFolders !== false) {
       await this.ensureFolder(parentOf(target), opts);
@@ -896,7 +975,10 @@ export class NextcloudClient {
     if (res.status === 429) {
       const later = retryAfterMs(res.headers) ?? (this.shareBudget.waitMs() || 60000);
       this.shareBudget.exhausted(later);
-      throw httpError(res, 'share', p, { retryAfterMs: later, fix: `Nextcloud allows ${this.shareBudget.limit || 20} share creations per user per 10 minutes and this user is over it (another client of the same user?); it will be retried later` });
+      throw httpError(res, 'share', p, {
+        retryAfterMs: later,
+        fix: `Nextcloud allows ${this.shareBudget.limit || 20} share creations per user per 10 minutes and this user is over it (another client of the same user?); it will be retried later`,
+      });
     }
     const share = toShare(ocsResult(res, 'share', p), this.baseUrl);
     if (options.password) share.hasPassword = true;
@@ -906,9 +988,9 @@ export class NextcloudClient {
   private overShareBudget(path: string, waitMs: number): IntegrationError {
     const minutes = Math.round(this.shareBudget.periodMs / 60000);
     return new IntegrationError(
-      `Nextcloud share of "${path}" was not sent: this client created ${this.shareBudget.limit} shares in the last ${minutes} minutes, `
-      + `Nextcloud's limit for one user; it will be retried in ${Math.ceil(waitMs / 1000)} s. Reuse shares or link without a share `
-      + '(see the Nextcloud node\'s help), or raise the limit on both sides (docs/nextcloud.md)',
+      `Nextcloud share of "${path}" was not sent: this client created ${this.shareBudget.limit} shares in the last ${minutes} minutes, ` +
+        `Nextcloud's limit for one user; it will be retried in ${Math.ceil(waitMs / 1000)} s. Reuse shares or link without a share ` +
+        "(see the Nextcloud node's help), or raise the limit on both sides (docs/nextcloud.md)",
       { code: 'NEXTCLOUD_RATE_LIMITED', system: 'nextcloud', retryable: true, status: 429, details: { path, operation: 'share', retryAfterMs: waitMs } },
     );
   }
@@ -937,30 +1019,51 @@ export class NextcloudClient {
     ocsResult(res, 'delete share', `share ${id}`);
   }
 
-  private async ocs(method: string, suffix: string, form: URLSearchParams | undefined, opts: CallOptions, operation: string, path: string, query = ''): Promise<Response> {
+  private async ocs(
+    method: string,
+    suffix: string,
+    form: URLSearchParams | undefined,
+    opts: CallOptions,
+    operation: string,
+    path: string,
+    query = '',
+  ): Promise<Response> {
     const url = this.url(`/ocs/v2.php/apps/files_sharing/api/v1/shares${suffix}?format=json${query ? `&${query}` : ''}`);
-    return this.send({
-      method,
-      url,
-      headers: {
-        ...this.headers(opts),
-        'OCS-APIRequest': 'true',
-        Accept: 'application/json',
-        'Content-Type': form ? 'application/x-www-form-urlencoded' : undefined,
+    return this.send(
+      {
+        method,
+        url,
+        headers: {
+          ...this.headers(opts),
+          'OCS-APIRequest': 'true',
+          Accept: 'application/json',
+          'Content-Type': form ? 'application/x-www-form-urlencoded' : undefined,
+        },
+        body: form ? Buffer.from(form.toString(), 'utf8') : undefined,
       },
-      body: form ? Buffer.from(form.toString(), 'utf8') : undefined,
-    }, operation, path);
+      operation,
+      path,
+    );
   }
 
   // ---------------------------------------------------------------- plumbing
 
   /** Refuses to send when closed or when Nextcloud refused the login (until an operator retries). */
   private assertUsable(operation: string, path: string): void {
-    if (this.closed) throw new IntegrationError(`Nextcloud ${operation} of "${path}": the connection was closed (flow redeployed)`, { code: 'NEXTCLOUD_CLOSED', system: 'nextcloud', retryable: true });
+    if (this.closed)
+      throw new IntegrationError(`Nextcloud ${operation} of "${path}": the connection was closed (flow redeployed)`, {
+        code: 'NEXTCLOUD_CLOSED',
+        system: 'nextcloud',
+        retryable: true,
+      });
     const refused = this.refused;
     if (refused) {
       throw new IntegrationError(`Nextcloud ${operation} of "${path}" was not sent: ${refused.message}`, {
-        code: refused.code, system: 'nextcloud', retryable: false, status: refused.status, details: { path, operation, refusedAt: refused.details?.operation },
+        code: refused.code,
+        system: 'nextcloud',
+        retryable: false,
+        status: refused.status,
+        details: { path, operation, refusedAt: refused.details?.operation },
       });
     }
   }

@@ -71,7 +71,10 @@ export async function* streamChunks(stream: Readable, size: number): AsyncGenera
 
 export function sourceFailed(err: unknown): IntegrationError {
   return new IntegrationError(`Reading the content to upload failed: ${(err as Error).message}; the source stream broke, send the document again`, {
-    code: 'NEXTCLOUD_SOURCE_FAILED', system: 'nextcloud', retryable: false, cause: err,
+    code: 'NEXTCLOUD_SOURCE_FAILED',
+    system: 'nextcloud',
+    retryable: false,
+    cause: err,
   });
 }
 

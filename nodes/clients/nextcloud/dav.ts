@@ -17,10 +17,11 @@ export interface Entry {
   fileId?: string;
 }
 
-export const PROPFIND_BODY = '<?xml version="1.0"?>\n'
-  + '<d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns"><d:prop>'
-  + '<d:getlastmodified/><d:getetag/><d:getcontenttype/><d:getcontentlength/><d:resourcetype/><oc:fileid/><oc:size/>'
-  + '</d:prop></d:propfind>';
+export const PROPFIND_BODY =
+  '<?xml version="1.0"?>\n' +
+  '<d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns"><d:prop>' +
+  '<d:getlastmodified/><d:getetag/><d:getcontenttype/><d:getcontentlength/><d:resourcetype/><oc:fileid/><oc:size/>' +
+  '</d:prop></d:propfind>';
 
 export const normEtag = (e: string | null | undefined): string | null => (e ? e.replace(/^W\//, '').replace(/"/g, '') : null);
 
@@ -32,25 +33,27 @@ export function parseMultistatus(body: string, filesRoot: string): Entry[] {
   const root = parseXmlTree(body);
   if (!root || root.name !== 'd:multistatus') return [];
   const base = decodeURIComponent(filesRoot).replace(/\/+$/, '');
-  return root.children.filter((r) => r.name === 'd:response').map((r) => {
-    const href = decodeURIComponent((child(r, 'd:href')?.text ?? '').trim().replace(/^https?:\/\/[^/]+/, ''));
-    const props = okProps(r);
-    const folder = Boolean(child(props.get('d:resourcetype'), 'd:collection'));
-    let path = (href.startsWith(base) ? href.slice(base.length) : href).replace(/\/+$/, '') || '/';
-    path = path.normalize('NFC');
-    const modified = props.get('d:getlastmodified')?.text ? new Date(props.get('d:getlastmodified')!.text.trim()) : null;
-    const size = Number((folder ? props.get('oc:size') : props.get('d:getcontentlength') ?? props.get('oc:size'))?.text ?? 0);
-    return {
-      path,
-      name: path === '/' ? '' : path.slice(path.lastIndexOf('/') + 1),
-      type: folder ? 'folder' : 'file',
-      size: folder || !Number.isFinite(size) ? 0 : size,
-      modified: modified && !Number.isNaN(modified.getTime()) ? modified.toISOString() : null,
-      etag: normEtag(props.get('d:getetag')?.text.trim()),
-      contentType: folder ? undefined : props.get('d:getcontenttype')?.text.trim() || undefined,
-      fileId: props.get('oc:fileid')?.text.trim() || undefined,
-    };
-  });
+  return root.children
+    .filter((r) => r.name === 'd:response')
+    .map((r) => {
+      const href = decodeURIComponent((child(r, 'd:href')?.text ?? '').trim().replace(/^https?:\/\/[^/]+/, ''));
+      const props = okProps(r);
+      const folder = Boolean(child(props.get('d:resourcetype'), 'd:collection'));
+      let path = (href.startsWith(base) ? href.slice(base.length) : href).replace(/\/+$/, '') || '/';
+      path = path.normalize('NFC');
+      const modified = props.get('d:getlastmodified')?.text ? new Date(props.get('d:getlastmodified')!.text.trim()) : null;
+      const size = Number((folder ? props.get('oc:size') : (props.get('d:getcontentlength') ?? props.get('oc:size')))?.text ?? 0);
+      return {
+        path,
+        name: path === '/' ? '' : path.slice(path.lastIndexOf('/') + 1),
+        type: folder ? 'folder' : 'file',
+        size: folder || !Number.isFinite(size) ? 0 : size,
+        modified: modified && !Number.isNaN(modified.getTime()) ? modified.toISOString() : null,
+        etag: normEtag(props.get('d:getetag')?.text.trim()),
+        contentType: folder ? undefined : props.get('d:getcontenttype')?.text.trim() || undefined,
+        fileId: props.get('oc:fileid')?.text.trim() || undefined,
+      };
+    });
 }
 
 /** The properties of the response's "200 OK" propstats, by name. */

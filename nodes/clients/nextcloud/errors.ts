@@ -14,17 +14,25 @@ interface StatusRule {
 
 const RULES: Record<number, StatusRule> = {
   400: { code: 'NEXTCLOUD_BAD_REQUEST', retryable: false, fix: 'Nextcloud did not accept the request as sent; see its message' },
-  401: { code: 'NEXTCLOUD_AUTH', retryable: false, fix: 'check the user id and the app password (NEXTCLOUD_USERNAME, NEXTCLOUD_APP_PASSWORD; Settings → Security → Devices & sessions)' },
+  401: {
+    code: 'NEXTCLOUD_AUTH',
+    retryable: false,
+    fix: 'check the user id and the app password (NEXTCLOUD_USERNAME, NEXTCLOUD_APP_PASSWORD; Settings → Security → Devices & sessions)',
+  },
   403: { code: 'NEXTCLOUD_FORBIDDEN', retryable: false, fix: 'the user may not do this here; check the folder permissions or the server policy' },
-  404: { code: 'NEXTCLOUD_NOT_FOUND', retryable: false, fix: 'check the path (it is relative to the user\'s files)' },
+  404: { code: 'NEXTCLOUD_NOT_FOUND', retryable: false, fix: "check the path (it is relative to the user's files)" },
   405: { code: 'NEXTCLOUD_NOT_ALLOWED', retryable: false, fix: 'a file or folder is in the way' },
   409: { code: 'NEXTCLOUD_CONFLICT', retryable: false, fix: 'a parent folder is missing or a file is in the way' },
   412: { code: 'NEXTCLOUD_EXISTS', retryable: false, fix: 'the target exists; choose another name or allow overwriting' },
-  413: { code: 'NEXTCLOUD_TOO_LARGE', retryable: false, fix: 'the server refuses bodies this large; lower the chunking threshold of the Nextcloud config node' },
+  413: {
+    code: 'NEXTCLOUD_TOO_LARGE',
+    retryable: false,
+    fix: 'the server refuses bodies this large; lower the chunking threshold of the Nextcloud config node',
+  },
   415: { code: 'NEXTCLOUD_UNSUPPORTED', retryable: false, fix: 'the server refused the content type' },
   423: { code: 'NEXTCLOUD_LOCKED', retryable: true, fix: 'the file is locked by another client; it will be retried' },
   429: { code: 'NEXTCLOUD_RATE_LIMITED', retryable: true, fix: 'Nextcloud limits how often this user may do this; it will be retried later' },
-  507: { code: 'NEXTCLOUD_INSUFFICIENT_STORAGE', retryable: false, fix: 'the user\'s quota or the disk is full; free space or raise the quota' },
+  507: { code: 'NEXTCLOUD_INSUFFICIENT_STORAGE', retryable: false, fix: "the user's quota or the disk is full; free space or raise the quota" },
 };
 
 /** What Nextcloud answered, as much as the error rules look at. */
@@ -34,7 +42,8 @@ export interface Answer {
   body?: Buffer | string;
 }
 
-const text = (body: Buffer | string | undefined, max = 8192) => (body === undefined ? '' : (Buffer.isBuffer(body) ? body.toString('utf8', 0, Math.min(body.length, max)) : body.slice(0, max)).trim());
+const text = (body: Buffer | string | undefined, max = 8192) =>
+  body === undefined ? '' : (Buffer.isBuffer(body) ? body.toString('utf8', 0, Math.min(body.length, max)) : body.slice(0, max)).trim();
 
 /** The message Sabre or OCS puts in an error body (`<s:message>` or `<message>`, or OCS JSON), if any. */
 function serverMessage(body: string | Buffer | undefined): string | undefined {
@@ -62,7 +71,7 @@ function serverMessage(body: string | Buffer | undefined): string | undefined {
  */
 export function isNextcloudAnswer(answer: Answer): boolean {
   const type = answer.headers?.['content-type'];
-  if (/text\/html/i.test(Array.isArray(type) ? type[0] : type ?? '')) return false;
+  if (/text\/html/i.test(Array.isArray(type) ? type[0] : (type ?? ''))) return false;
   const t = text(answer.body, 512);
   return t === '' || t.startsWith('{') || (t.startsWith('<') && !/^<!doctype html|^<html/i.test(t));
 }
@@ -105,9 +114,11 @@ export interface ErrorContext {
 /** The error for an answer (status, headers, body) Nextcloud gave to `operation` on `path`. */
 export function httpError(answer: Answer, operation: string, path: string, ctx: ErrorContext = {}): IntegrationError {
   const { status } = answer;
-  const rule: StatusRule = RULES[status] ?? (status >= 500
-    ? { code: 'NEXTCLOUD_SERVER_ERROR', retryable: true, fix: 'the server failed or is in maintenance; it will be retried' }
-    : { code: 'NEXTCLOUD_ERROR', retryable: false, fix: 'see the server message' });
+  const rule: StatusRule =
+    RULES[status] ??
+    (status >= 500
+      ? { code: 'NEXTCLOUD_SERVER_ERROR', retryable: true, fix: 'the server failed or is in maintenance; it will be retried' }
+      : { code: 'NEXTCLOUD_ERROR', retryable: false, fix: 'see the server message' });
   const details: Record<string, unknown> = { path, operation };
   if (status === 429) {
     const wait = retryAfterMs(answer.headers) ?? ctx.retryAfterMs ?? 60000;
@@ -123,10 +134,10 @@ export function httpError(answer: Answer, operation: string, path: string, ctx: 
 /** A refused login (401): never the server's six concatenated reasons, one message that names the fix. */
 export function authError(user: string, operation: string, path: string): IntegrationError {
   return new IntegrationError(
-    `Nextcloud refused the login of user "${user}" (HTTP 401) for ${operation} of "${path}": the app password is wrong, `
-    + 'revoked or of another user. Create an app password in Nextcloud (Settings → Security → Devices & sessions) and set it '
-    + 'in the Nextcloud config node or NEXTCLOUD_APP_PASSWORD. Until the settings change or an operator retries, nothing more '
-    + 'is sent with this password, so Nextcloud\'s brute-force protection does not block this host',
+    `Nextcloud refused the login of user "${user}" (HTTP 401) for ${operation} of "${path}": the app password is wrong, ` +
+      'revoked or of another user. Create an app password in Nextcloud (Settings → Security → Devices & sessions) and set it ' +
+      'in the Nextcloud config node or NEXTCLOUD_APP_PASSWORD. Until the settings change or an operator retries, nothing more ' +
+      "is sent with this password, so Nextcloud's brute-force protection does not block this host",
     { code: 'NEXTCLOUD_AUTH', system: 'nextcloud', retryable: false, status: 401, details: { path, operation, user } },
   );
 }
@@ -134,9 +145,9 @@ export function authError(user: string, operation: string, path: string): Integr
 /** Brute-force protection blocks the address (429): a fix is needed, retrying does not help. */
 export function lockoutError(operation: string, path: string): IntegrationError {
   return new IntegrationError(
-    `Nextcloud refused ${operation} of "${path}" with HTTP 429: its brute-force protection blocks every login from this host `
-    + 'after repeated wrong passwords (the right one included). Fix the app password of the Nextcloud config node, then ask the '
-    + 'Nextcloud admin to run "occ security:bruteforce:reset <address of this host>" (or wait 30 minutes), then retry',
+    `Nextcloud refused ${operation} of "${path}" with HTTP 429: its brute-force protection blocks every login from this host ` +
+      'after repeated wrong passwords (the right one included). Fix the app password of the Nextcloud config node, then ask the ' +
+      'Nextcloud admin to run "occ security:bruteforce:reset <address of this host>" (or wait 30 minutes), then retry',
     { code: 'NEXTCLOUD_LOCKED_OUT', system: 'nextcloud', retryable: false, status: 429, details: { path, operation } },
   );
 }
@@ -144,9 +155,9 @@ export function lockoutError(operation: string, path: string): IntegrationError 
 /** The configured URL answers, but not as Nextcloud's WebDAV (a web page: a wrong sub-path, another site). */
 export function notNextcloudError(root: string, status: number, operation: string, path: string): IntegrationError {
   return new IntegrationError(
-    `Nextcloud ${operation} of "${path}": ${root} answered HTTP ${status} with a web page, not Nextcloud's WebDAV. The Nextcloud `
-    + 'URL must be the server root as you open Nextcloud in a browser, without /index.php, /apps/… or /remote.php (e.g. '
-    + 'https://cloud.example.org, or https://example.org/nextcloud when it lives in a sub-folder); fix it in the config node or NEXTCLOUD_URL',
+    `Nextcloud ${operation} of "${path}": ${root} answered HTTP ${status} with a web page, not Nextcloud's WebDAV. The Nextcloud ` +
+      'URL must be the server root as you open Nextcloud in a browser, without /index.php, /apps/… or /remote.php (e.g. ' +
+      'https://cloud.example.org, or https://example.org/nextcloud when it lives in a sub-folder); fix it in the config node or NEXTCLOUD_URL',
     { code: 'NEXTCLOUD_NOT_CONFIGURED', system: 'nextcloud', retryable: false, status, details: { path, operation, url: root } },
   );
 }
@@ -164,8 +175,10 @@ export function nextcloudError(err: unknown, operation: string, path: string): I
 }
 
 export function verifyFailed(path: string, why: string): IntegrationError {
-  return new IntegrationError(
-    `Nextcloud upload of "${path}" could not be verified: ${why}. The stored copy was removed; send the document again`,
-    { code: 'NEXTCLOUD_VERIFY_FAILED', system: 'nextcloud', retryable: true, details: { path } },
-  );
+  return new IntegrationError(`Nextcloud upload of "${path}" could not be verified: ${why}. The stored copy was removed; send the document again`, {
+    code: 'NEXTCLOUD_VERIFY_FAILED',
+    system: 'nextcloud',
+    retryable: true,
+    details: { path },
+  });
 }

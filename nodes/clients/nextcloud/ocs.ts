@@ -147,7 +147,8 @@ const OCS_RULES: Record<number, { code: string; retryable: boolean }> = {
 const OCS_FIX: Record<string, string> = {
   NEXTCLOUD_AUTH: 'check the user id and the app password',
   NEXTCLOUD_SHARE_REJECTED: 'fix the share settings named in the message',
-  NEXTCLOUD_SHARE_FORBIDDEN: 'the server policy forbids this share (e.g. a link password or expiry is enforced, or link sharing is off); adapt the share settings',
+  NEXTCLOUD_SHARE_FORBIDDEN:
+    'the server policy forbids this share (e.g. a link password or expiry is enforced, or link sharing is off); adapt the share settings',
   NEXTCLOUD_NOT_FOUND: 'check that the path exists and that the user or group id is right',
   NEXTCLOUD_SERVER_ERROR: 'the server failed; it will be retried',
 };
@@ -156,21 +157,32 @@ const OCS_FIX: Record<string, string> = {
 export function ocsResult(res: Response, operation: string, path: string): unknown {
   // statuses OCS shares with the rest of Nextcloud (rate limits, maintenance, a proxy's error page) read the same way
   if (res.status === 429 || res.status === 412 || res.status >= 500) {
-    return failWith(httpError(res, operation, path, res.status === 412 ? { fix: 'Nextcloud refused the OCS call as a CSRF risk: a proxy in front of it may drop the OCS-APIRequest header' } : {}));
+    return failWith(
+      httpError(
+        res,
+        operation,
+        path,
+        res.status === 412 ? { fix: 'Nextcloud refused the OCS call as a CSRF risk: a proxy in front of it may drop the OCS-APIRequest header' } : {},
+      ),
+    );
   }
   const env = parseOcs(res);
   const ok = env && (env.statuscode === 100 || env.statuscode === 200) && res.status < 300;
   if (ok) return env.data;
   const code = env?.statuscode ?? res.status;
-  const rule = OCS_RULES[code] ?? OCS_RULES[res.status] ?? (res.status >= 500 || code >= 500
-    ? { code: 'NEXTCLOUD_SERVER_ERROR', retryable: true }
-    : { code: 'NEXTCLOUD_ERROR', retryable: false });
+  const rule =
+    OCS_RULES[code] ??
+    OCS_RULES[res.status] ??
+    (res.status >= 500 || code >= 500 ? { code: 'NEXTCLOUD_SERVER_ERROR', retryable: true } : { code: 'NEXTCLOUD_ERROR', retryable: false });
   const said = env?.message ? ` (${env.message})` : '';
   const fix = OCS_FIX[rule.code] ?? 'see the server message';
-  throw new IntegrationError(
-    `Nextcloud ${operation} of "${path}" failed with HTTP ${res.status}, OCS status ${env?.statuscode ?? 'none'}${said}: ${fix}`,
-    { code: rule.code, system: 'nextcloud', retryable: rule.retryable, status: res.status, details: { path, operation, ocsStatus: env?.statuscode } },
-  );
+  throw new IntegrationError(`Nextcloud ${operation} of "${path}" failed with HTTP ${res.status}, OCS status ${env?.statuscode ?? 'none'}${said}: ${fix}`, {
+    code: rule.code,
+    system: 'nextcloud',
+    retryable: rule.retryable,
+    status: res.status,
+    details: { path, operation, ocsStatus: env?.statuscode },
+  });
 }
 
 function failWith(err: IntegrationError): never {
@@ -238,7 +250,11 @@ export class ShareBudget {
   private readonly times: number[] = [];
   private blockedUntil = 0;
 
-  constructor(readonly limit: number, readonly periodMs: number, private readonly now: () => number = Date.now) {}
+  constructor(
+    readonly limit: number,
+    readonly periodMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** ms until a creation may be sent (0: now). */
   waitMs(): number {

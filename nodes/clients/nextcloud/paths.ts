@@ -22,10 +22,23 @@ export const KIND_FOLDERS: Record<DocumentKind, string> = {
 
 /** Names a flow may use for a kind (English, Spanish, the folder name itself), lower case. */
 const KIND_ALIASES: Record<string, DocumentKind> = {
-  invoice: 'invoice', invoices: 'invoice', factura: 'invoice', facturas: 'invoice', 'account.move': 'invoice',
-  prescription: 'prescription', prescriptions: 'prescription', receta: 'prescription', recetas: 'prescription',
-  record: 'record', records: 'record', 'medical-record': 'record', medical_record: 'record', medical: 'record',
-  historial: 'record', historiales: 'record', 'historia-clinica': 'record',
+  invoice: 'invoice',
+  invoices: 'invoice',
+  factura: 'invoice',
+  facturas: 'invoice',
+  'account.move': 'invoice',
+  prescription: 'prescription',
+  prescriptions: 'prescription',
+  receta: 'prescription',
+  recetas: 'prescription',
+  record: 'record',
+  records: 'record',
+  'medical-record': 'record',
+  medical_record: 'record',
+  medical: 'record',
+  historial: 'record',
+  historiales: 'record',
+  'historia-clinica': 'record',
 };
 
 /** Slash and backslash look-alikes that some systems fold into a real separator. */
@@ -63,7 +76,9 @@ export function safeSegment(raw: unknown, what = 'name'): string {
   }
   const odd = [...name].find((ch) => ch !== ' ' && SPACE.test(ch));
   if (odd) {
-    throw badPath(`Nextcloud ${what} ${shown(raw)} contains U+${odd.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}, a space that is not a plain space; use a plain space`);
+    throw badPath(
+      `Nextcloud ${what} ${shown(raw)} contains U+${odd.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}, a space that is not a plain space; use a plain space`,
+    );
   }
   if (name.includes('/') || name.includes('\\')) throw badPath(`Nextcloud ${what} ${shown(raw)} contains a path separator; ${fix}`);
   if (SEPARATOR_LOOKALIKES.test(name)) throw badPath(`Nextcloud ${what} ${shown(raw)} contains a character that looks like a slash; ${fix}`);
@@ -88,7 +103,12 @@ export function safePath(raw: unknown, what = 'path'): string {
   if (Array.isArray(raw)) return joinSegments(raw.map((s) => safeSegment(s, what)));
   if (typeof raw !== 'string') throw badPath(`Nextcloud ${what} must be text, got ${raw === null ? 'null' : typeof raw}`);
   if (raw.includes('\\')) throw badPath(`Nextcloud ${what} ${shown(raw)} contains a backslash; separate folders with "/"`);
-  return joinSegments(raw.split('/').filter((s) => s !== '').map((s) => safeSegment(s, what)));
+  return joinSegments(
+    raw
+      .split('/')
+      .filter((s) => s !== '')
+      .map((s) => safeSegment(s, what)),
+  );
 }
 
 function joinSegments(segments: string[]): string {
@@ -137,7 +157,8 @@ export function numberedName(name: string, n: number): string {
  */
 export function safePatientId(raw: unknown): string {
   const text = typeof raw === 'number' && Number.isInteger(raw) && raw >= 0 ? String(raw) : raw;
-  if (typeof text !== 'string') throw badPath(`Patient id must be a whole number or text, got ${text === null ? 'null' : typeof text === 'number' ? String(text) : typeof text}`);
+  if (typeof text !== 'string')
+    throw badPath(`Patient id must be a whole number or text, got ${text === null ? 'null' : typeof text === 'number' ? String(text) : typeof text}`);
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(text)) {
     const folded = text.normalize('NFKC').trim();
     const hint = folded !== text && /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(folded) ? ` (did you mean "${folded}"?)` : '';
@@ -171,5 +192,8 @@ export function patientDocumentPath(patientId: unknown, kind: unknown, fileName:
 
 /** A validated path as it goes into a URL: each segment percent-encoded. */
 export function encodePath(path: string): string {
-  return path.split('/').map((s) => encodeURIComponent(s)).join('/');
+  return path
+    .split('/')
+    .map((s) => encodeURIComponent(s))
+    .join('/');
 }

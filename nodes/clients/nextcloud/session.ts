@@ -22,7 +22,10 @@ export class CookieJar {
   /** How many times the server started a new session (set a cookie we did not have): one password check each. */
   sessionsStarted = 0;
 
-  constructor(private readonly host: string, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly host: string,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   get size(): number {
     this.dropExpired();

@@ -21,7 +21,11 @@ const PREFIXES: Record<string, string> = {
 
 /** A small namespace-aware XML reader (enough for WebDAV and OCS answers); names come back as `prefix:local`. */
 export function parseXmlTree(xml: string): XmlElement | undefined {
-  const tokens = xml.replace(/<\?[\s\S]*?\?>/g, '').replace(/<!--[\s\S]*?-->/g, '').match(/<[^>]+>|[^<]+/g) ?? [];
+  const tokens =
+    xml
+      .replace(/<\?[\s\S]*?\?>/g, '')
+      .replace(/<!--[\s\S]*?-->/g, '')
+      .match(/<[^>]+>|[^<]+/g) ?? [];
   const root: XmlElement = { name: '#root', attrs: {}, children: [], text: '' };
   const stack: Array<{ el: XmlElement; ns: Record<string, string> }> = [{ el: root, ns: { xml: 'xml' } }];
   for (const token of tokens) {
@@ -68,7 +72,6 @@ function decodeEntities(s: string): string {
     return Number.isFinite(code) ? String.fromCodePoint(code) : all;
   });
 }
-
 
 /** The first child element named `name`. */
 export function child(el: XmlElement | undefined, name: string): XmlElement | undefined {

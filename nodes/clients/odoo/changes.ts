@@ -179,7 +179,15 @@ export class ChangeFeed {
       this.state.polledAt = odooDatetime(now);
       if (latest && typeof latest.write_date === 'string') {
         const second = secondOf(latest.write_date);
-        const [last] = await this.search([['write_date', '>=', second], ['write_date', '<', nextSecond(second)]], 'id desc', 1, ['write_date']);
+        const [last] = await this.search(
+          [
+            ['write_date', '>=', second],
+            ['write_date', '<', nextSecond(second)],
+          ],
+          'id desc',
+          1,
+          ['write_date'],
+        );
         this.state.writeDate = second;
         this.state.id = (last ?? latest).id;
       } else {
@@ -254,7 +262,15 @@ export class ChangeFeed {
         // The rest of pos.second, by id.
         for (;;) {
           const second: string = pos.second;
-          const records = await this.search([['write_date', '>=', second], ['write_date', '<', nextSecond(second)], ['id', '>', pos.id]], 'id asc', this.pageSize);
+          const records = await this.search(
+            [
+              ['write_date', '>=', second],
+              ['write_date', '<', nextSecond(second)],
+              ['id', '>', pos.id],
+            ],
+            'id asc',
+            this.pageSize,
+          );
           if (records.length) {
             pos = { second, id: records[records.length - 1].id };
             await onPage(records, pos);
@@ -326,10 +342,14 @@ export class ChangeFeed {
       throw badInput('odoo', `Odoo trigger on ${this.model}: the webhook body has no record id (_id); point the automation rule at this flow's http in node`);
     }
     if (payload._model !== undefined && payload._model !== this.model) {
-      throw badInput('odoo', `Odoo trigger on ${this.model} received a webhook for ${String(payload._model)} (record ${id}); route that rule to a trigger for ${String(payload._model)}`);
+      throw badInput(
+        'odoo',
+        `Odoo trigger on ${this.model} received a webhook for ${String(payload._model)} (record ${id}); route that rule to a trigger for ${String(payload._model)}`,
+      );
     }
     await this.ensureReady();
-    const sentWriteDate = typeof payload.write_date === 'string' && /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?$/.test(payload.write_date) ? payload.write_date : undefined;
+    const sentWriteDate =
+      typeof payload.write_date === 'string' && /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?$/.test(payload.write_date) ? payload.write_date : undefined;
     const sentFields = Object.keys(payload).filter((k) => !k.startsWith('_') && k !== 'id' && k !== 'write_date' && (!this.fields || this.fields.includes(k)));
     const deadline = Date.now() + this.webhookWaitMs;
     const generation = (this.waiting.get(id) ?? 0) + 1;
@@ -345,7 +365,8 @@ export class ChangeFeed {
       // A write_date to the microsecond is exact; one without a fraction (Odoo's str() of .000000, or a server
       // that keeps seconds) may still match the previous version of the same second: the values decide then.
       const exact = sentWriteDate !== undefined && sentWriteDate.length > 19;
-      const committed = record !== undefined && (exact || (sentFields.length ? sentFields.every((f) => sameValue(payload[f], record[f])) : !this.isSeen(record)));
+      const committed =
+        record !== undefined && (exact || (sentFields.length ? sentFields.every((f) => sameValue(payload[f], record[f])) : !this.isSeen(record)));
       if (record && committed) {
         if (this.waiting.get(id) === generation) this.waiting.delete(id);
         if (!this.remember(record)) return { outcome: 'duplicate', record };

@@ -13,8 +13,16 @@ import { count } from '../common/metrics';
 import { OdooFault, odooError, type OdooOperation } from './errors';
 import { HttpFailure, HttpTransport } from './http';
 import {
-  HttpStatusError, Json2ArgumentError, Json2Protocol, JsonRpcProtocol, ProtocolError, XmlRpcProtocol,
-  type Credentials, type Protocol, type ProtocolName, type VersionInfo,
+  HttpStatusError,
+  Json2ArgumentError,
+  Json2Protocol,
+  JsonRpcProtocol,
+  ProtocolError,
+  XmlRpcProtocol,
+  type Credentials,
+  type Protocol,
+  type ProtocolName,
+  type VersionInfo,
 } from './protocols';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -86,21 +94,41 @@ export interface MessagePostOptions {
 
 /** Methods that only read: safe to repeat after any transient failure. */
 const READ_ONLY_METHODS = new Set([
-  'search', 'search_read', 'read', 'search_count', 'fields_get', 'name_search', 'name_get', 'read_group',
-  'web_search_read', 'web_read', 'check_access_rights', 'has_group', 'context_get', 'default_get',
-  'search_fetch', 'get_views', 'fields_view_get', 'exists', 'version', 'authenticate', 'login', 'about',
+  'search',
+  'search_read',
+  'read',
+  'search_count',
+  'fields_get',
+  'name_search',
+  'name_get',
+  'read_group',
+  'web_search_read',
+  'web_read',
+  'check_access_rights',
+  'has_group',
+  'context_get',
+  'default_get',
+  'search_fetch',
+  'get_views',
+  'fields_view_get',
+  'exists',
+  'version',
+  'authenticate',
+  'login',
+  'about',
 ]);
 
 function isReadOnlyMethod(method: string): boolean {
   return READ_ONLY_METHODS.has(method);
 }
 
-
 function normaliseBaseUrl(url: string): string {
   const trimmed = url.trim().replace(/\/+$/, '');
   if (!/^https?:\/\//i.test(trimmed)) {
     throw new IntegrationError(`Odoo URL "${url}" is not an http(s) URL; set it in the Odoo config node or ODOO_URL (e.g. http://localhost:8069)`, {
-      code: 'ODOO_NOT_CONFIGURED', system: 'odoo', retryable: false,
+      code: 'ODOO_NOT_CONFIGURED',
+      system: 'odoo',
+      retryable: false,
     });
   }
   return trimmed;
@@ -130,10 +158,14 @@ export class OdooClient {
     this.db = (options.db ?? '').trim();
     this.username = (options.username ?? '').trim();
     this.secret = options.apiKey || options.password || '';
-    const missing = [!this.db && 'database (ODOO_DB)', !this.username && 'user (ODOO_USERNAME)', !this.secret && 'API key or password (ODOO_API_KEY)'].filter(Boolean);
+    const missing = [!this.db && 'database (ODOO_DB)', !this.username && 'user (ODOO_USERNAME)', !this.secret && 'API key or password (ODOO_API_KEY)'].filter(
+      Boolean,
+    );
     if (missing.length) {
       throw new IntegrationError(`Odoo connection to ${this.url} is missing its ${missing.join(', ')}; fill them in the Odoo config node or the environment`, {
-        code: 'ODOO_NOT_CONFIGURED', system: 'odoo', retryable: false,
+        code: 'ODOO_NOT_CONFIGURED',
+        system: 'odoo',
+        retryable: false,
       });
     }
     this.http = new HttpTransport(this.url, {
@@ -171,9 +203,14 @@ export class OdooClient {
     if (wanted === 'jsonrpc') return new JsonRpcProtocol(this.http);
     if (wanted === 'json2') {
       if (!this.options.apiKey) {
-        throw new IntegrationError(`Odoo JSON-2 at ${this.url} needs an API key (a password is not accepted as bearer token); set ODOO_API_KEY or choose JSON-RPC`, {
-          code: 'ODOO_NOT_CONFIGURED', system: 'odoo', retryable: false,
-        });
+        throw new IntegrationError(
+          `Odoo JSON-2 at ${this.url} needs an API key (a password is not accepted as bearer token); set ODOO_API_KEY or choose JSON-RPC`,
+          {
+            code: 'ODOO_NOT_CONFIGURED',
+            system: 'odoo',
+            retryable: false,
+          },
+        );
       }
       return new Json2Protocol(this.http);
     }
@@ -237,7 +274,11 @@ export class OdooClient {
     const p = await this.protocol();
     const uid = p.name === 'json2' ? 0 : await this.login();
     const kw = this.options.context ? { ...kwargs, context: { ...this.options.context, ...((kwargs.context as Context | undefined) ?? {}) } } : kwargs;
-    const op: OdooOperation = { model, method, ids: Array.isArray(args[0]) && args[0].every((x) => Number.isInteger(x)) ? args[0] : Number.isInteger(args[0]) ? args[0] : undefined };
+    const op: OdooOperation = {
+      model,
+      method,
+      ids: Array.isArray(args[0]) && args[0].every((x) => Number.isInteger(x)) ? args[0] : Number.isInteger(args[0]) ? args[0] : undefined,
+    };
     const readOnly = isReadOnlyMethod(method);
     count('odoo', 'calls', { method: readOnly ? method : method.length > 40 ? 'other' : method });
     const outcome = await this.withRetry(op, readOnly, () => p.execute(this.creds, uid, model, method, args, kw));
@@ -291,7 +332,10 @@ export class OdooClient {
       if (want <= 0) return [];
       const domain = keyset && afterId !== undefined ? [...baseDomain, ['id', descending ? '<' : '>', afterId]] : baseDomain;
       const records = await this.searchRead<T>(model, {
-        domain, fields, context: q.context, limit: want,
+        domain,
+        fields,
+        context: q.context,
+        limit: want,
         order: keyset ? (descending ? 'id desc' : 'id asc') : q.order,
         offset: keyset ? (afterId === undefined ? offset : 0) : offset,
       });
@@ -338,7 +382,11 @@ export class OdooClient {
     if (Array.isArray(records) && records.length < new Set(list).size) {
       const found = new Set(records.map((r) => r.id));
       const missing = list.filter((id) => !found.has(id));
-      throw odooError({ name: 'odoo.exceptions.MissingError', message: `Record does not exist or has been deleted.\n(Record: ${model}(${missing.join(', ')},), User: ?)` }, { model, method: 'read', ids: missing }, { db: this.db, username: this.username });
+      throw odooError(
+        { name: 'odoo.exceptions.MissingError', message: `Record does not exist or has been deleted.\n(Record: ${model}(${missing.join(', ')},), User: ?)` },
+        { model, method: 'read', ids: missing },
+        { db: this.db, username: this.username },
+      );
     }
     return records;
   }
@@ -382,7 +430,10 @@ export class OdooClient {
     return Array.isArray(result) ? result[0] : result;
   }
 
-  fieldsGet(model: string, attributes: string[] = ['string', 'type', 'required', 'readonly', 'relation', 'store']): Promise<Record<string, Record<string, unknown>>> {
+  fieldsGet(
+    model: string,
+    attributes: string[] = ['string', 'type', 'required', 'readonly', 'relation', 'store'],
+  ): Promise<Record<string, Record<string, unknown>>> {
     return this.call(model, 'fields_get', [], { attributes });
   }
 
@@ -404,7 +455,13 @@ export class OdooClient {
    * A plain HTTP request to this Odoo under the same concurrency limit and keep-alive sockets, for web
    * routes such as /web/session/authenticate and /report/pdf. Network faults come back typed.
    */
-  async httpRequest(method: 'GET' | 'POST', path: string, body?: string, headers: Record<string, string> = {}, readOnly = method === 'GET'): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+  async httpRequest(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: string,
+    headers: Record<string, string> = {},
+    readOnly = method === 'GET',
+  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
     try {
       return await this.http.request(method, path, body, headers);
     } catch (err) {
@@ -452,17 +509,31 @@ export class OdooClient {
     if (err instanceof HttpFailure) {
       if (!err.sent) {
         return {
-          error: new IntegrationError(`Odoo at ${this.url} is unreachable (${where}): ${err.message}. It will be retried; check that Odoo runs and ODOO_URL is right.`, {
-            code: err.timedOut ? 'ODOO_TIMEOUT' : 'ODOO_UNREACHABLE', system: 'odoo', retryable: true, details: { ...details, cause: err.code }, cause: err,
-          }),
+          error: new IntegrationError(
+            `Odoo at ${this.url} is unreachable (${where}): ${err.message}. It will be retried; check that Odoo runs and ODOO_URL is right.`,
+            {
+              code: err.timedOut ? 'ODOO_TIMEOUT' : 'ODOO_UNREACHABLE',
+              system: 'odoo',
+              retryable: true,
+              details: { ...details, cause: err.code },
+              cause: err,
+            },
+          ),
           repeatable: true,
         };
       }
       if (readOnly) {
         return {
-          error: new IntegrationError(`Odoo ${where} got no answer from ${this.url}: ${err.message}. Reads are retried; raise the timeout of the Odoo config node if Odoo is just slow.`, {
-            code: err.timedOut ? 'ODOO_TIMEOUT' : 'ODOO_UNREACHABLE', system: 'odoo', retryable: true, details: { ...details, cause: err.code }, cause: err,
-          }),
+          error: new IntegrationError(
+            `Odoo ${where} got no answer from ${this.url}: ${err.message}. Reads are retried; raise the timeout of the Odoo config node if Odoo is just slow.`,
+            {
+              code: err.timedOut ? 'ODOO_TIMEOUT' : 'ODOO_UNREACHABLE',
+              system: 'odoo',
+              retryable: true,
+              details: { ...details, cause: err.code },
+              cause: err,
+            },
+          ),
           repeatable: true,
         };
       }
@@ -472,32 +543,61 @@ export class OdooClient {
       const s = err.status;
       if (s === 503 || s === 429 || (readOnly && s >= 500)) {
         return {
-          error: new IntegrationError(`Odoo ${where} answered HTTP ${s} (${err.bodySnippet || 'no body'}); Odoo or its proxy is overloaded or restarting. It will be retried.`, {
-            code: 'ODOO_UNAVAILABLE', system: 'odoo', retryable: true, status: s, details, cause: err,
-          }),
+          error: new IntegrationError(
+            `Odoo ${where} answered HTTP ${s} (${err.bodySnippet || 'no body'}); Odoo or its proxy is overloaded or restarting. It will be retried.`,
+            {
+              code: 'ODOO_UNAVAILABLE',
+              system: 'odoo',
+              retryable: true,
+              status: s,
+              details,
+              cause: err,
+            },
+          ),
           repeatable: true,
         };
       }
       if (s >= 500) return { error: outcomeUnknown(where, this.url, `HTTP ${s} ${err.bodySnippet}`, details, err), repeatable: false };
       if ((s === 303 || s === 302) && err.path.startsWith('/json/2/')) {
         return {
-          error: new IntegrationError(`Odoo at ${this.url} does not speak JSON-2 (${where}: ${err.path} redirects to the login page, as Odoo 18 and older do). JSON-2 needs Odoo 19 or later: set the protocol of the Odoo config node to automatic or JSON-RPC.`, {
-            code: 'ODOO_PROTOCOL_UNSUPPORTED', system: 'odoo', retryable: false, status: s, details, cause: err,
-          }),
+          error: new IntegrationError(
+            `Odoo at ${this.url} does not speak JSON-2 (${where}: ${err.path} redirects to the login page, as Odoo 18 and older do). JSON-2 needs Odoo 19 or later: set the protocol of the Odoo config node to automatic or JSON-RPC.`,
+            {
+              code: 'ODOO_PROTOCOL_UNSUPPORTED',
+              system: 'odoo',
+              retryable: false,
+              status: s,
+              details,
+              cause: err,
+            },
+          ),
           repeatable: false,
         };
       }
       if (s === 404) {
         return {
-          error: new IntegrationError(`Odoo ${where}: ${err.path} does not exist at ${this.url} (HTTP 404). Check the URL of the Odoo config node and the protocol (JSON-2 needs Odoo 19+).`, {
-            code: 'ODOO_NOT_FOUND', system: 'odoo', retryable: false, status: s, details, cause: err,
-          }),
+          error: new IntegrationError(
+            `Odoo ${where}: ${err.path} does not exist at ${this.url} (HTTP 404). Check the URL of the Odoo config node and the protocol (JSON-2 needs Odoo 19+).`,
+            {
+              code: 'ODOO_NOT_FOUND',
+              system: 'odoo',
+              retryable: false,
+              status: s,
+              details,
+              cause: err,
+            },
+          ),
           repeatable: false,
         };
       }
       return {
         error: new IntegrationError(`Odoo ${where} answered HTTP ${s} from ${err.path}: ${err.bodySnippet}. Check the URL of the Odoo config node.`, {
-          code: 'ODOO_HTTP_ERROR', system: 'odoo', retryable: false, status: s, details, cause: err,
+          code: 'ODOO_HTTP_ERROR',
+          system: 'odoo',
+          retryable: false,
+          status: s,
+          details,
+          cause: err,
         }),
         repeatable: false,
       };
@@ -505,13 +605,23 @@ export class OdooClient {
     if (err instanceof ProtocolError) {
       return {
         error: new IntegrationError(`Odoo ${where}: ${err.message}. Is ${this.url} an Odoo server?`, {
-          code: 'ODOO_BAD_RESPONSE', system: 'odoo', retryable: false, details, cause: err,
+          code: 'ODOO_BAD_RESPONSE',
+          system: 'odoo',
+          retryable: false,
+          details,
+          cause: err,
         }),
         repeatable: false,
       };
     }
     return {
-      error: new IntegrationError(`Odoo ${where} failed: ${(err as Error)?.message ?? String(err)}`, { code: 'ODOO_ERROR', system: 'odoo', retryable: false, details, cause: err }),
+      error: new IntegrationError(`Odoo ${where} failed: ${(err as Error)?.message ?? String(err)}`, {
+        code: 'ODOO_ERROR',
+        system: 'odoo',
+        retryable: false,
+        details,
+        cause: err,
+      }),
       repeatable: false,
     };
   }
@@ -520,7 +630,7 @@ export class OdooClient {
 function outcomeUnknown(where: string, url: string, why: string, details: Record<string, unknown>, cause: unknown): IntegrationError {
   return new IntegrationError(
     `Odoo ${where} was sent to ${url} but its answer was lost (${why}); Odoo may have applied it. ` +
-    'It is not retried automatically: check the record in Odoo before sending it again.',
+      'It is not retried automatically: check the record in Odoo before sending it again.',
     { code: 'ODOO_OUTCOME_UNKNOWN', system: 'odoo', retryable: false, details, cause },
   );
 }

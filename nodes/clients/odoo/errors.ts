@@ -67,7 +67,7 @@ export function faultFromXmlRpc(faultCode: number | string, faultString: string)
 
 /** Over XML-RPC, UserError, MissingError and ValidationError share code 2; the text tells them apart. */
 function userErrorName(message: string): string {
-  if (/^Record does not exist or has been deleted/.test(message) || /\(Records?: [\w.]+\(/.test(message) && /does not exist/.test(message)) {
+  if (/^Record does not exist or has been deleted/.test(message) || (/\(Records?: [\w.]+\(/.test(message) && /does not exist/.test(message))) {
     return 'odoo.exceptions.MissingError';
   }
   if (/^The operation cannot be completed/.test(message)) return 'odoo.exceptions.ValidationError';
@@ -96,19 +96,27 @@ export function faultFromJson(error: unknown, httpStatus?: number): OdooFaultInf
   const e = (error ?? {}) as { code?: number; message?: string; data?: Record<string, unknown>; name?: string; debug?: string; arguments?: unknown[] };
   const data = (e.data && typeof e.data === 'object' ? e.data : e) as { name?: string; message?: string; debug?: string; arguments?: unknown[] };
   const name = typeof data.name === 'string' && data.name ? data.name : jsonStatusName(httpStatus);
-  const message = typeof data.message === 'string' && data.message
-    ? data.message
-    : Array.isArray(data.arguments) && typeof data.arguments[0] === 'string' ? data.arguments[0] : String(e.message ?? 'Odoo Server Error');
+  const message =
+    typeof data.message === 'string' && data.message
+      ? data.message
+      : Array.isArray(data.arguments) && typeof data.arguments[0] === 'string'
+        ? data.arguments[0]
+        : String(e.message ?? 'Odoo Server Error');
   return { name, message, protocolCode: httpStatus ?? e.code, debug: typeof data.debug === 'string' ? data.debug : undefined };
 }
 
 function jsonStatusName(status: number | undefined): string {
   switch (status) {
-    case 401: return 'werkzeug.exceptions.Unauthorized';
-    case 403: return 'odoo.exceptions.AccessError';
-    case 404: return 'werkzeug.exceptions.NotFound';
-    case 422: return 'odoo.exceptions.UserError';
-    default: return 'builtins.Exception';
+    case 401:
+      return 'werkzeug.exceptions.Unauthorized';
+    case 403:
+      return 'odoo.exceptions.AccessError';
+    case 404:
+      return 'werkzeug.exceptions.NotFound';
+    case 422:
+      return 'odoo.exceptions.UserError';
+    default:
+      return 'builtins.Exception';
   }
 }
 
@@ -141,12 +149,17 @@ export function odooError(info: OdooFaultInfo, op: OdooOperation, ctx: { db?: st
   const name = short(info.name);
 
   if (name === 'AccessDenied' || name === 'Unauthorized' || name === 'SessionExpiredException') {
-    return make('ODOO_ACCESS_DENIED',
+    return make(
+      'ODOO_ACCESS_DENIED',
       `Odoo rejected the login of user "${ctx.username ?? '?'}" on database "${ctx.db ?? '?'}" (${what}: ${text}). ` +
-      'Check the URL, database, user name and API key (or password) of the Odoo config node, or ODOO_URL, ODOO_DB, ODOO_USERNAME and ODOO_API_KEY.');
+        'Check the URL, database, user name and API key (or password) of the Odoo config node, or ODOO_URL, ODOO_DB, ODOO_USERNAME and ODOO_API_KEY.',
+    );
   }
   if (name === 'AccessError') {
-    return make('ODOO_ACCESS_ERROR', `${what} was refused: ${text}. Give the Odoo user "${ctx.username ?? '?'}" the access rights it lacks, or use another user.`);
+    return make(
+      'ODOO_ACCESS_ERROR',
+      `${what} was refused: ${text}. Give the Odoo user "${ctx.username ?? '?'}" the access rights it lacks, or use another user.`,
+    );
   }
   if (name === 'MissingError') {
     return make('ODOO_MISSING_RECORD', `${what} failed: ${text}. The record was deleted or never existed; check the id.`);
@@ -159,7 +172,10 @@ export function odooError(info: OdooFaultInfo, op: OdooOperation, ctx: { db?: st
       return make('ODOO_VALIDATION_ERROR', `${what} was rejected by Odoo's validation: ${text}. Fix the values sent.`);
     }
     if (/^Object \S+ doesn't exist/.test(text) || /the model .* does not exist/.test(text)) {
-      return make('ODOO_UNKNOWN_MODEL', `${what} failed: model "${op.model}" does not exist in this Odoo (${text}). Check the model name or install the module that provides it.`);
+      return make(
+        'ODOO_UNKNOWN_MODEL',
+        `${what} failed: model "${op.model}" does not exist in this Odoo (${text}). Check the model name or install the module that provides it.`,
+      );
     }
     if (name === 'UnprocessableEntity') {
       return make('ODOO_BAD_ARGUMENTS', `${what} was called with arguments it does not take: ${text}. Fix the arguments.`);
@@ -168,7 +184,10 @@ export function odooError(info: OdooFaultInfo, op: OdooOperation, ctx: { db?: st
   }
   if (name === 'NotFound') {
     if (/^the model .* does not exist/i.test(text)) {
-      return make('ODOO_UNKNOWN_MODEL', `${what} failed: model "${op.model}" does not exist in this Odoo (${text}). Check the model name or install the module that provides it.`);
+      return make(
+        'ODOO_UNKNOWN_MODEL',
+        `${what} failed: model "${op.model}" does not exist in this Odoo (${text}). Check the model name or install the module that provides it.`,
+      );
     }
     if (/method|attribute/i.test(text)) {
       return make('ODOO_UNKNOWN_METHOD', `${what} failed: ${text}. Check the method name; private methods (starting with _) cannot be called remotely.`);
@@ -176,7 +195,10 @@ export function odooError(info: OdooFaultInfo, op: OdooOperation, ctx: { db?: st
     return make('ODOO_NOT_FOUND', `${what} failed: ${text}. Check the URL of the Odoo config node (and that this Odoo version has this endpoint).`);
   }
   if (name === 'KeyError' && op.model && text.replace(/['"]/g, '') === op.model) {
-    return make('ODOO_UNKNOWN_MODEL', `${what} failed: model "${op.model}" does not exist in this Odoo. Check the model name or install the module that provides it.`);
+    return make(
+      'ODOO_UNKNOWN_MODEL',
+      `${what} failed: model "${op.model}" does not exist in this Odoo. Check the model name or install the module that provides it.`,
+    );
   }
   if (name === 'AttributeError') {
     return make('ODOO_UNKNOWN_METHOD', `${what} failed: ${text}. Check the method name.`);
@@ -185,17 +207,29 @@ export function odooError(info: OdooFaultInfo, op: OdooOperation, ctx: { db?: st
     return make('ODOO_UNKNOWN_FIELD', `${what} failed: ${text}. Check the field names (fields_get lists them).`);
   }
   if (name === 'ValueError' && /domain|leaf|condition|operator/i.test(text)) {
-    return make('ODOO_BAD_DOMAIN', `${what} failed: bad domain: ${text}. A domain is a list of [field, operator, value] conditions, optionally with '&', '|', '!' in prefix notation.`);
+    return make(
+      'ODOO_BAD_DOMAIN',
+      `${what} failed: bad domain: ${text}. A domain is a list of [field, operator, value] conditions, optionally with '&', '|', '!' in prefix notation.`,
+    );
   }
   if (name === 'TypeError' && /argument/.test(text)) {
     return make('ODOO_BAD_ARGUMENTS', `${what} was called with arguments it does not take: ${text}. Fix args / kwargs.`);
   }
-  if (name === 'ValueError' || name === 'TypeError' || /^psycopg2\.errors\.(InvalidTextRepresentation|InvalidDatetimeFormat|NumericValueOutOfRange|DatatypeMismatch|StringDataRightTruncation)$/.test(info.name) || /psycopg2\.(DataError|errors\.Data)/.test(info.name)) {
+  if (
+    name === 'ValueError' ||
+    name === 'TypeError' ||
+    /^psycopg2\.errors\.(InvalidTextRepresentation|InvalidDatetimeFormat|NumericValueOutOfRange|DatatypeMismatch|StringDataRightTruncation)$/.test(info.name) ||
+    /psycopg2\.(DataError|errors\.Data)/.test(info.name)
+  ) {
     return make('ODOO_BAD_VALUE', `${what} failed: a value has the wrong type or format: ${text}. Fix the value sent.`);
   }
-  const missingDb = /database "([^"]*)" does not exist/.exec(text) ?? (name === 'KeyError' && ctx.db && text.replace(/['"]/g, '') === ctx.db ? [text, ctx.db] : null);
+  const missingDb =
+    /database "([^"]*)" does not exist/.exec(text) ?? (name === 'KeyError' && ctx.db && text.replace(/['"]/g, '') === ctx.db ? [text, ctx.db] : null);
   if (missingDb) {
-    return make('ODOO_UNKNOWN_DATABASE', `Odoo has no database "${missingDb[1]}" (${what}). Set the database of the Odoo config node or ODOO_DB to one that exists on this server (its /web/database/selector lists them).`);
+    return make(
+      'ODOO_UNKNOWN_DATABASE',
+      `Odoo has no database "${missingDb[1]}" (${what}). Set the database of the Odoo config node or ODOO_DB to one that exists on this server (its /web/database/selector lists them).`,
+    );
   }
   if (/serialization|could not serialize|concurrent update|LockNotAvailable|SerializationFailure/i.test(info.name + text)) {
     return make('ODOO_CONFLICT', `${what} collided with a concurrent change in Odoo: ${text}. Trying again is safe.`, true);

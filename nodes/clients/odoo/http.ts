@@ -25,7 +25,13 @@ export interface HttpResponse {
  * before anything came back, which are the only cases where repeating a write is known to be safe.
  */
 export class HttpFailure extends Error {
-  constructor(message: string, readonly code: string, readonly sent: boolean, readonly timedOut: boolean, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly sent: boolean,
+    readonly timedOut: boolean,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'HttpFailure';
   }
@@ -70,7 +76,10 @@ export class HttpTransport {
   /** The server's clock from its last Date header, and when that answer arrived here. */
   serverClock?: { serverMs: number; localMs: number };
 
-  constructor(baseUrl: string, readonly options: HttpOptions) {
+  constructor(
+    baseUrl: string,
+    readonly options: HttpOptions,
+  ) {
     this.base = new URL(baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`);
     const isHttps = this.base.protocol === 'https:';
     this.lib = isHttps ? https : http;
@@ -81,7 +90,13 @@ export class HttpTransport {
   }
 
   /** One HTTP exchange under the concurrency limit. Resolves for every HTTP status; rejects with HttpFailure. */
-  request(method: 'GET' | 'POST', path: string, body?: string | Buffer, headers: Record<string, string> = {}, timeoutMs = this.options.timeoutMs): Promise<HttpResponse> {
+  request(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: string | Buffer,
+    headers: Record<string, string> = {},
+    timeoutMs = this.options.timeoutMs,
+  ): Promise<HttpResponse> {
     return this.limiter.run(() => this.exchange(method, path, body, headers, timeoutMs));
   }
 
@@ -116,15 +131,30 @@ export class HttpTransport {
       }, timeoutMs);
       req.on('socket', (socket) => {
         if (req.reusedSocket || !socket.connecting) connected = true;
-        else socket.once('connect', () => { connected = true; });
+        else
+          socket.once('connect', () => {
+            connected = true;
+          });
       });
       req.on('response', (res) => {
         const date = res.headers.date ? Date.parse(res.headers.date) : NaN;
         if (!Number.isNaN(date)) this.serverClock = { serverMs: date, localMs: Date.now() };
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) }));
-        res.on('error', (e) => finish(new HttpFailure(`the answer from ${url.origin}${url.pathname} broke off: ${e.message}`, (e as NodeJS.ErrnoException).code ?? 'ECONNRESET', true, false, { cause: e })));
+        res.on('end', () =>
+          finish(undefined, { status: res.statusCode ?? 0, headers: res.headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) }),
+        );
+        res.on('error', (e) =>
+          finish(
+            new HttpFailure(
+              `the answer from ${url.origin}${url.pathname} broke off: ${e.message}`,
+              (e as NodeJS.ErrnoException).code ?? 'ECONNRESET',
+              true,
+              false,
+              { cause: e },
+            ),
+          ),
+        );
         res.on('aborted', () => finish(new HttpFailure(`the answer from ${url.origin}${url.pathname} broke off`, 'ECONNRESET', true, false)));
       });
       req.on('error', (e: NodeJS.ErrnoException) => {

@@ -76,10 +76,18 @@ function safeFilename(name: string): string {
 }
 
 async function readAttachment(client: OdooClient, attachmentId: number): Promise<{ content: Buffer; filename: string; mimetype: string }> {
-  const [att] = await client.read<{ id: number; name: string; datas: string | false; mimetype: string | false }>('ir.attachment', [attachmentId], ['name', 'datas', 'mimetype']);
+  const [att] = await client.read<{ id: number; name: string; datas: string | false; mimetype: string | false }>(
+    'ir.attachment',
+    [attachmentId],
+    ['name', 'datas', 'mimetype'],
+  );
   if (!att) throw new Error(`ir.attachment ${attachmentId} is gone`);
   if (!att.datas) throw new Error(`ir.attachment ${attachmentId} ("${att.name}") has no content`);
-  return { content: Buffer.from(att.datas, 'base64'), filename: safeFilename(att.name || `attachment-${attachmentId}.pdf`), mimetype: att.mimetype || 'application/pdf' };
+  return {
+    content: Buffer.from(att.datas, 'base64'),
+    filename: safeFilename(att.name || `attachment-${attachmentId}.pdf`),
+    mimetype: att.mimetype || 'application/pdf',
+  };
 }
 
 async function readMove(client: OdooClient, id: number, withPdfField: boolean): Promise<MoveInfo> {
@@ -87,7 +95,10 @@ async function readMove(client: OdooClient, id: number, withPdfField: boolean): 
   const [move] = await client.read<MoveInfo>(INVOICE_MODEL, [id], fields);
   if (!move) {
     throw new IntegrationError(`Odoo invoice account.move ${id} does not exist; check the id`, {
-      code: 'ODOO_MISSING_RECORD', system: 'odoo', retryable: false, details: { model: INVOICE_MODEL, id },
+      code: 'ODOO_MISSING_RECORD',
+      system: 'odoo',
+      retryable: false,
+      details: { model: INVOICE_MODEL, id },
     });
   }
   return move;
@@ -96,8 +107,13 @@ async function readMove(client: OdooClient, id: number, withPdfField: boolean): 
 /** The newest PDF attachment of any record. */
 async function latestPdfAttachment(client: OdooClient, model: string, id: number): Promise<number | undefined> {
   const found = await client.search('ir.attachment', {
-    domain: [['res_model', '=', model], ['res_id', '=', id], ['mimetype', '=', 'application/pdf']],
-    order: 'id desc', limit: 1,
+    domain: [
+      ['res_model', '=', model],
+      ['res_id', '=', id],
+      ['mimetype', '=', 'application/pdf'],
+    ],
+    order: 'id desc',
+    limit: 1,
   });
   return found[0];
 }
@@ -114,11 +130,24 @@ async function webSession(client: OdooClient): Promise<string> {
 
 async function openWebSession(client: OdooClient): Promise<string> {
   const password = client.webPassword();
-  if (!password) throw new Error('no password configured: a web session cannot be opened with an API key (set ODOO_PASSWORD or the password of the Odoo config node)');
-  const res = await client.httpRequest('POST', '/web/session/authenticate', JSON.stringify({
-    jsonrpc: '2.0', method: 'call', id: 1, params: { db: client.db, login: client.username, password },
-  }), { 'Content-Type': 'application/json' }, true);
-  const body = JSON.parse(res.body.toString('utf8') || '{}') as { result?: { uid?: number | false }; error?: { data?: { message?: string }; message?: string } };
+  if (!password)
+    throw new Error('no password configured: a web session cannot be opened with an API key (set ODOO_PASSWORD or the password of the Odoo config node)');
+  const res = await client.httpRequest(
+    'POST',
+    '/web/session/authenticate',
+    JSON.stringify({
+      jsonrpc: '2.0',
+      method: 'call',
+      id: 1,
+      params: { db: client.db, login: client.username, password },
+    }),
+    { 'Content-Type': 'application/json' },
+    true,
+  );
+  const body = JSON.parse(res.body.toString('utf8') || '{}') as {
+    result?: { uid?: number | false };
+    error?: { data?: { message?: string }; message?: string };
+  };
   if (body.error || !body.result?.uid) {
     throw new Error(`the web login of "${client.username}" was refused (${body.error?.data?.message ?? body.error?.message ?? 'no uid'})`);
   }
@@ -157,7 +186,8 @@ async function sendWizard(client: OdooClient, move: MoveInfo): Promise<void> {
 /** The PDF bytes of a record's report; see the module comment for the paths tried. */
 export async function fetchRecordPdf(client: OdooClient, req: PdfRequest): Promise<PdfResult> {
   if (!req.model) throw badInput('odoo', 'PDF: no model given; set the model of the PDF node (account.move for invoices)');
-  if (!Number.isInteger(req.id) || req.id <= 0) throw badInput('odoo', `PDF of ${req.model}: "${String(req.id)}" is not a record id; send the id in msg.payload`);
+  if (!Number.isInteger(req.id) || req.id <= 0)
+    throw badInput('odoo', `PDF of ${req.model}: "${String(req.id)}" is not a record id; send the id in msg.payload`);
   const isInvoice = req.model === INVOICE_MODEL;
   const reportName = req.reportName || (isInvoice ? DEFAULT_INVOICE_REPORT : '');
   const paths = req.paths?.length ? req.paths : DEFAULT_PATHS;
@@ -184,7 +214,11 @@ export async function fetchRecordPdf(client: OdooClient, req: PdfRequest): Promi
       if (hasPdfField) {
         attachmentId = move.invoice_pdf_report_id ? move.invoice_pdf_report_id[0] : undefined;
         if (!attachmentId) {
-          attempts.push({ path: 'attachment', ok: false, reason: `invoice ${move.name || req.id} has no PDF attachment yet (invoice_pdf_report_id is empty: Odoo attaches it when the invoice is sent)` });
+          attempts.push({
+            path: 'attachment',
+            ok: false,
+            reason: `invoice ${move.name || req.id} has no PDF attachment yet (invoice_pdf_report_id is empty: Odoo attaches it when the invoice is sent)`,
+          });
           return undefined;
         }
       }
@@ -225,13 +259,25 @@ export async function fetchRecordPdf(client: OdooClient, req: PdfRequest): Promi
           continue;
         }
         if (!client.hasPassword) {
-          attempts.push({ path, ok: false, reason: `the report route needs a web session, which needs the password (an API key cannot open one): set ODOO_PASSWORD or the password of the Odoo config node${isInvoice && !paths.includes('send-wizard') ? ', or let the PDF node use the send wizard (it marks the invoice as sent)' : ''}` });
+          attempts.push({
+            path,
+            ok: false,
+            reason: `the report route needs a web session, which needs the password (an API key cannot open one): set ODOO_PASSWORD or the password of the Odoo config node${isInvoice && !paths.includes('send-wizard') ? ', or let the PDF node use the send wizard (it marks the invoice as sent)' : ''}`,
+          });
           continue;
         }
         const content = await reportRoute(client, reportName, req.id);
         attempts.push({ path, ok: true });
         const name = move?.name ? String(move.name) : `${req.model}-${req.id}`;
-        return { content, filename: safeFilename(`${name}.pdf`), mimetype: 'application/pdf', path, attempts, partner: move?.partner_id || undefined, recordName: move?.name || undefined };
+        return {
+          content,
+          filename: safeFilename(`${name}.pdf`),
+          mimetype: 'application/pdf',
+          path,
+          attempts,
+          partner: move?.partner_id || undefined,
+          recordName: move?.name || undefined,
+        };
       }
     } catch (err) {
       const code = (err as IntegrationError).code;
@@ -242,6 +288,9 @@ export async function fetchRecordPdf(client: OdooClient, req: PdfRequest): Promi
   }
   const tried = attempts.map((a) => `${a.path}: ${a.reason}`).join('; ');
   throw new IntegrationError(`No PDF for ${req.model} ${req.id}: ${tried || 'no path to try'}`, {
-    code: 'ODOO_PDF_UNAVAILABLE', system: 'odoo', retryable: false, details: { model: req.model, id: req.id, attempts },
+    code: 'ODOO_PDF_UNAVAILABLE',
+    system: 'odoo',
+    retryable: false,
+    details: { model: req.model, id: req.id, attempts },
   });
 }

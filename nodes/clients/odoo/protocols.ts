@@ -35,7 +35,11 @@ export type CallOutcome = { ok: true; value: unknown; none?: boolean } | { ok: f
 
 /** An HTTP answer that is not Odoo's: a proxy error, a 5xx, a login page. */
 export class HttpStatusError extends Error {
-  constructor(readonly status: number, readonly path: string, readonly bodySnippet: string) {
+  constructor(
+    readonly status: number,
+    readonly path: string,
+    readonly bodySnippet: string,
+  ) {
     super(`HTTP ${status} from ${path}${bodySnippet ? `: ${bodySnippet}` : ''}`);
     this.name = 'HttpStatusError';
   }
@@ -43,7 +47,10 @@ export class HttpStatusError extends Error {
 
 /** An answer that could not be read as the protocol says (truncated, HTML, garbage). */
 export class ProtocolError extends Error {
-  constructor(message: string, readonly path: string) {
+  constructor(
+    message: string,
+    readonly path: string,
+  ) {
     super(message);
     this.name = 'ProtocolError';
   }
@@ -192,14 +199,18 @@ function json2Body(model: string, method: string, args: unknown[], kwargs: Recor
   const known = POSITIONAL_NAMES[method];
   let rest = args;
   if (known?.records || (!known && rest.length > 0 && (isIdList(rest[0]) || Number.isInteger(rest[0])))) {
-    body.ids = Number.isInteger(rest[0]) ? [rest[0]] : rest[0] ?? [];
+    body.ids = Number.isInteger(rest[0]) ? [rest[0]] : (rest[0] ?? []);
     rest = rest.slice(1);
   }
   if (rest.length > 0) {
     if (!known || rest.length > known.names.length) {
-      throw new Json2ArgumentError(`JSON-2 passes arguments by name and ${model}.${method} was given ${rest.length} positional argument(s) after the ids; pass them as kwargs`);
+      throw new Json2ArgumentError(
+        `JSON-2 passes arguments by name and ${model}.${method} was given ${rest.length} positional argument(s) after the ids; pass them as kwargs`,
+      );
     }
-    rest.forEach((v, i) => { body[known.names[i]] = v; });
+    rest.forEach((v, i) => {
+      body[known.names[i]] = v;
+    });
   }
   // Odoo 17+'s create takes a list; a single dict still works but JSON-2 would answer [id] either way.
   Object.assign(body, kwargs);
@@ -217,7 +228,12 @@ export class Json2Protocol implements Protocol {
     try {
       const v = JSON.parse(res.body.toString('utf8')) as { version?: string; version_info?: Array<number | string> };
       const info = v.version_info ?? [];
-      return { server_version: String(v.version ?? info.slice(0, 2).join('.')), server_version_info: info, server_serie: info.slice(0, 2).join('.'), protocol_version: 1 };
+      return {
+        server_version: String(v.version ?? info.slice(0, 2).join('.')),
+        server_version_info: info,
+        server_serie: info.slice(0, 2).join('.'),
+        protocol_version: 1,
+      };
     } catch {
       throw new ProtocolError(`unreadable answer from ${path}: ${snippet(res.body)}`, path);
     }
@@ -254,10 +270,10 @@ export class Json2Protocol implements Protocol {
       if (!json.ok) throw new ProtocolError(`unreadable JSON-2 answer from ${path}: ${snippet(res.body)}`, path);
       return { ok: true, value: json.value };
     }
-    const isOdooError = json.ok && (typeof json.value === 'string' || (json.value !== null && typeof json.value === 'object' && 'message' in (json.value as object)));
+    const isOdooError =
+      json.ok && (typeof json.value === 'string' || (json.value !== null && typeof json.value === 'object' && 'message' in (json.value as object)));
     // A 4xx/5xx with Odoo's JSON error object is Odoo's verdict; anything else came from a proxy or a crash.
     if (isOdooError && res.status <= 500) return { ok: false, fault: faultFromJson(json.value, res.status) };
     throw new HttpStatusError(res.status, path, snippet(res.body));
   }
 }
-

@@ -82,11 +82,13 @@ function stockError(code: string, message: string, details: Record<string, unkno
 /** Checks a movement before anything is sent; returns it with the quantity rounded to Odoo's 3 decimals. */
 function checkMovement(mv: StockMovement): StockMovement {
   const problems: string[] = [];
-  if (typeof mv.reference !== 'string' || !MOVEMENT_REFERENCE.test(mv.reference)) problems.push(`reference ${JSON.stringify(mv.reference)} must be 1 to 100 letters, digits or . _ / - (no spaces)`);
+  if (typeof mv.reference !== 'string' || !MOVEMENT_REFERENCE.test(mv.reference))
+    problems.push(`reference ${JSON.stringify(mv.reference)} must be 1 to 100 letters, digits or . _ / - (no spaces)`);
   if (!Number.isInteger(mv.productId) || mv.productId <= 0) problems.push(`product id ${JSON.stringify(mv.productId)} must be a positive whole number`);
   if (!['in', 'out', 'adjustment'].includes(mv.type)) problems.push(`type ${JSON.stringify(mv.type)} must be in, out or adjustment`);
   const quantity = typeof mv.quantity === 'number' && Number.isFinite(mv.quantity) ? round3(mv.quantity) : NaN;
-  if (Number.isNaN(quantity) || quantity === 0 || Math.abs(quantity) > 1e9) problems.push(`quantity ${JSON.stringify(mv.quantity)} must be a number other than 0 (at most 3 decimals)`);
+  if (Number.isNaN(quantity) || quantity === 0 || Math.abs(quantity) > 1e9)
+    problems.push(`quantity ${JSON.stringify(mv.quantity)} must be a number other than 0 (at most 3 decimals)`);
   else if (mv.type !== 'adjustment' && quantity < 0) problems.push('quantity must be positive for in and out (an adjustment takes a signed quantity)');
   if (problems.length) throw badInput('odoo', `Stock movement ${String(mv.reference)}: ${problems.join('; ')}`, { problems });
   return { ...mv, quantity };
@@ -97,25 +99,47 @@ async function route(client: OdooClient, mv: StockMovement): Promise<{ pickingTy
   // Odoo's own order for warehouses (sequence, id): the first is the main one.
   const [warehouse] = await client.searchRead('stock.warehouse', { fields: ['lot_stock_id'], limit: 1 });
   const stock = idOf(warehouse?.lot_stock_id);
-  if (!warehouse || !stock) throw stockError('ODOO_NO_WAREHOUSE', 'Odoo has no warehouse with a stock location: install Inventory (stock) and create a warehouse', {});
+  if (!warehouse || !stock)
+    throw stockError('ODOO_NO_WAREHOUSE', 'Odoo has no warehouse with a stock location: install Inventory (stock) and create a warehouse', {});
   const incoming = mv.type === 'in' || (mv.type === 'adjustment' && mv.quantity > 0);
   const code = incoming ? 'incoming' : 'outgoing';
   const [type] = await client.searchRead('stock.picking.type', {
-    domain: [['code', '=', code], ['warehouse_id', '=', warehouse.id]],
-    fields: ['default_location_src_id', 'default_location_dest_id'], order: 'sequence, id', limit: 1,
+    domain: [
+      ['code', '=', code],
+      ['warehouse_id', '=', warehouse.id],
+    ],
+    fields: ['default_location_src_id', 'default_location_dest_id'],
+    order: 'sequence, id',
+    limit: 1,
   });
   if (!type) {
-    throw stockError('ODOO_NO_OPERATION_TYPE', `Odoo's warehouse ${warehouse.id} has no ${incoming ? 'Receipts' : 'Delivery Orders'} operation type (stock.picking.type with code ${code}); restore it in Inventory → Configuration → Operation Types`, { warehouseId: warehouse.id, code });
+    throw stockError(
+      'ODOO_NO_OPERATION_TYPE',
+      `Odoo's warehouse ${warehouse.id} has no ${incoming ? 'Receipts' : 'Delivery Orders'} operation type (stock.picking.type with code ${code}); restore it in Inventory → Configuration → Operation Types`,
+      { warehouseId: warehouse.id, code },
+    );
   }
   let partner: number | undefined;
   if (mv.type === 'adjustment') {
     const [product] = await client.read('product.product', [mv.productId], ['property_stock_inventory']);
-    if (!product) throw stockError('ODOO_MISSING_RECORD', `Odoo product.product ${mv.productId} does not exist; check the medication's id`, { model: 'product.product', id: mv.productId });
+    if (!product)
+      throw stockError('ODOO_MISSING_RECORD', `Odoo product.product ${mv.productId} does not exist; check the medication's id`, {
+        model: 'product.product',
+        id: mv.productId,
+      });
     partner = idOf(product.property_stock_inventory);
-    if (!partner) throw stockError('ODOO_NO_WAREHOUSE', `product.product ${mv.productId} has no inventory adjustment location (property_stock_inventory)`, { productId: mv.productId });
+    if (!partner)
+      throw stockError('ODOO_NO_WAREHOUSE', `product.product ${mv.productId} has no inventory adjustment location (property_stock_inventory)`, {
+        productId: mv.productId,
+      });
   } else {
     partner = idOf(incoming ? type.default_location_src_id : type.default_location_dest_id);
-    if (!partner) throw stockError('ODOO_NO_OPERATION_TYPE', `Odoo's ${incoming ? 'Receipts' : 'Delivery Orders'} operation type has no default ${incoming ? 'source (vendors)' : 'destination (customers)'} location`, { pickingTypeId: type.id });
+    if (!partner)
+      throw stockError(
+        'ODOO_NO_OPERATION_TYPE',
+        `Odoo's ${incoming ? 'Receipts' : 'Delivery Orders'} operation type has no default ${incoming ? 'source (vendors)' : 'destination (customers)'} location`,
+        { pickingTypeId: type.id },
+      );
   }
   return { pickingTypeId: type.id, from: incoming ? partner : stock, to: incoming ? stock : partner };
 }
@@ -131,16 +155,27 @@ async function checkedMove(client: OdooClient, picking: Picking, mv: StockMoveme
   const qty = Math.abs(mv.quantity);
   if (moves.length !== 1 || idOf(move.product_id) !== mv.productId || Math.abs(move.product_uom_qty - qty) > 0.0005) {
     const what = moves.map((m) => `${m.product_uom_qty} of product ${String(idOf(m.product_id))}`).join(', ') || 'no move';
-    throw stockError('ODOO_MOVEMENT_CONFLICT', `Odoo transfer ${picking.name} already carries reference ${mv.reference} for another movement (${what}); use a new reference for this one`, { reference: mv.reference, pickingId: picking.id });
+    throw stockError(
+      'ODOO_MOVEMENT_CONFLICT',
+      `Odoo transfer ${picking.name} already carries reference ${mv.reference} for another movement (${what}); use a new reference for this one`,
+      { reference: mv.reference, pickingId: picking.id },
+    );
   }
   return move;
 }
 
 function result(picking: Picking, move: Move, mv: StockMovement, applied: boolean): AppliedMovement {
   return {
-    reference: mv.reference, pickingId: picking.id, pickingName: picking.name, moveId: move.id, productId: mv.productId,
-    quantity: Math.abs(mv.quantity), locationId: idOf(move.location_id) ?? 0, locationDestId: idOf(move.location_dest_id) ?? 0,
-    applied, dateDone: typeof picking.date_done === 'string' ? picking.date_done : undefined,
+    reference: mv.reference,
+    pickingId: picking.id,
+    pickingName: picking.name,
+    moveId: move.id,
+    productId: mv.productId,
+    quantity: Math.abs(mv.quantity),
+    locationId: idOf(move.location_id) ?? 0,
+    locationDestId: idOf(move.location_dest_id) ?? 0,
+    applied,
+    dateDone: typeof picking.date_done === 'string' ? picking.date_done : undefined,
   };
 }
 
@@ -151,7 +186,14 @@ async function oneTransfer(client: OdooClient, found: Picking[]): Promise<Pickin
   const keep = live.find((p) => p.state === 'done') ?? live[0];
   const extra = live.filter((p) => p !== keep);
   if (extra.some((p) => p.state === 'done')) {
-    throw stockError('ODOO_MOVEMENT_CONFLICT', `Odoo has several done transfers with reference ${String(keep.origin)} (${live.filter((p) => p.state === 'done').map((p) => p.name).join(', ')}); an operator must check them`, { pickingIds: live.map((p) => p.id) });
+    throw stockError(
+      'ODOO_MOVEMENT_CONFLICT',
+      `Odoo has several done transfers with reference ${String(keep.origin)} (${live
+        .filter((p) => p.state === 'done')
+        .map((p) => p.name)
+        .join(', ')}); an operator must check them`,
+      { pickingIds: live.map((p) => p.id) },
+    );
   }
   if (extra.length) await client.call('stock.picking', 'action_cancel', [extra.map((p) => p.id)]);
   return keep;
@@ -172,8 +214,12 @@ export async function applyStockMovement(client: OdooClient, movement: StockMove
     let id: number | undefined;
     try {
       id = await client.create('stock.picking', {
-        picking_type_id: r.pickingTypeId, location_id: r.from, location_dest_id: r.to, origin: mv.reference,
-        ...(mv.notes ? { note: mv.notes } : {}), move_ids: [[0, 0, moveVals]],
+        picking_type_id: r.pickingTypeId,
+        location_id: r.from,
+        location_dest_id: r.to,
+        origin: mv.reference,
+        ...(mv.notes ? { note: mv.notes } : {}),
+        move_ids: [[0, 0, moveVals]],
       });
     } catch (err) {
       // The answer was lost: the transfer may exist. Look again; two drafts are resolved by oneTransfer.
@@ -181,7 +227,12 @@ export async function applyStockMovement(client: OdooClient, movement: StockMove
     }
     picking = await oneTransfer(client, await pickingsOf(client, mv.reference));
     if (!picking) {
-      throw stockError('ODOO_OUTCOME_UNKNOWN', `Odoo did not answer the creation of the transfer for ${mv.reference} and none is there yet; it is safe to apply the movement again`, { reference: mv.reference, createdId: id }, true);
+      throw stockError(
+        'ODOO_OUTCOME_UNKNOWN',
+        `Odoo did not answer the creation of the transfer for ${mv.reference} and none is there yet; it is safe to apply the movement again`,
+        { reference: mv.reference, createdId: id },
+        true,
+      );
     }
   }
   const move = await checkedMove(client, picking, mv);
@@ -191,7 +242,11 @@ export async function applyStockMovement(client: OdooClient, movement: StockMove
   const [after] = await client.read<Picking>('stock.picking', [picking.id], PICKING_FIELDS);
   if (!after || after.state !== 'done') {
     const wizard = outcome && typeof outcome === 'object' ? ` (Odoo asked for ${String((outcome as { res_model?: unknown }).res_model ?? 'a wizard')})` : '';
-    throw stockError('ODOO_MOVEMENT_NOT_DONE', `Odoo did not validate transfer ${picking.name} for ${mv.reference}${wizard}; it is ${after?.state ?? 'gone'}. Check it in Inventory → Transfers`, { reference: mv.reference, pickingId: picking.id, state: after?.state });
+    throw stockError(
+      'ODOO_MOVEMENT_NOT_DONE',
+      `Odoo did not validate transfer ${picking.name} for ${mv.reference}${wizard}; it is ${after?.state ?? 'gone'}. Check it in Inventory → Transfers`,
+      { reference: mv.reference, pickingId: picking.id, state: after?.state },
+    );
   }
   return result(after, move, mv, true);
 }

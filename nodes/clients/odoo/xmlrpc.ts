@@ -17,7 +17,10 @@ export interface XmlRpcFault {
 export type XmlRpcResult = { ok: true; value: unknown } | { ok: false; fault: XmlRpcFault };
 
 export class XmlRpcParseError extends Error {
-  constructor(message: string, readonly position: number) {
+  constructor(
+    message: string,
+    readonly position: number,
+  ) {
     super(`${message} at character ${position}`);
     this.name = 'XmlRpcParseError';
   }

@@ -154,7 +154,8 @@ function convertValue(value: unknown, col: ColumnSpec): { ok: true; value: unkno
   switch (col.type) {
     case 'int': {
       const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-      if (typeof n !== 'number' || !Number.isInteger(n) || Math.abs(n) > 2147483647) return { ok: false, reason: `must be a whole number, got ${JSON.stringify(value)}` };
+      if (typeof n !== 'number' || !Number.isInteger(n) || Math.abs(n) > 2147483647)
+        return { ok: false, reason: `must be a whole number, got ${JSON.stringify(value)}` };
       return { ok: true, value: n };
     }
     case 'numeric': {
@@ -265,7 +266,8 @@ export function prepareBatch(spec: EntitySpec, records: unknown[], options: Prep
   }
   if (problems.length) {
     throw badInput('shared-db', `Upsert of ${spec.name} rejected the batch, nothing was written: ${problems.join('; ')}`, {
-      entity: spec.name, problems,
+      entity: spec.name,
+      problems,
     });
   }
   const arrays = columns.map((_, ci) => converted.map((row) => row[ci]));

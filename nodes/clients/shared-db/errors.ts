@@ -15,7 +15,8 @@ export function sharedDbError(err: unknown, operation: string): IntegrationError
   const pg = (err ?? {}) as PgError;
   const state = typeof pg.code === 'string' && /^[0-9A-Z]{5}$/.test(pg.code) ? pg.code : undefined;
   const where = [pg.table && `table ${pg.table}`, pg.column && `column ${pg.column}`, pg.constraint && `constraint ${pg.constraint}`]
-    .filter(Boolean).join(', ');
+    .filter(Boolean)
+    .join(', ');
   const base = `Shared DB ${operation} failed${where ? ` (${where})` : ''}: ${pg.message ?? String(err)}`;
   const details = { sqlstate: state, table: pg.table, column: pg.column, constraint: pg.constraint, detail: pg.detail };
   const make = (code: string, retryable: boolean, fix: string) =>

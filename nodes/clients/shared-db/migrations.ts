@@ -176,7 +176,10 @@ const LOCK_KEY = 7267110; // arbitrary constant: "clinica_shared migrations"
 export async function migrate(db: SharedDb, migrations: Migration[] = MIGRATIONS): Promise<MigrationReport> {
   const client = await db.pool.connect().catch((err: unknown) => {
     throw new IntegrationError(`Shared DB migrations could not connect: ${(err as Error).message}`, {
-      code: 'SHARED_DB_UNREACHABLE', system: 'shared-db', retryable: true, cause: err,
+      code: 'SHARED_DB_UNREACHABLE',
+      system: 'shared-db',
+      retryable: true,
+      cause: err,
     });
   });
   const applied: MigrationReport['applied'] = [];
@@ -208,7 +211,11 @@ export async function migrate(db: SharedDb, migrations: Migration[] = MIGRATIONS
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw new IntegrationError(`Shared DB migration ${m.version} ("${m.name}") failed: ${(err as Error).message}`, {
-          code: 'SHARED_DB_MIGRATION_FAILED', system: 'shared-db', retryable: false, cause: err, details: { version: m.version },
+          code: 'SHARED_DB_MIGRATION_FAILED',
+          system: 'shared-db',
+          retryable: false,
+          cause: err,
+          details: { version: m.version },
         });
       }
       applied.push({ version: m.version, name: m.name });

@@ -34,7 +34,9 @@ export class SharedDb {
   constructor(readonly options: SharedDbOptions) {
     if (!options.url) {
       throw new IntegrationError('Shared DB URL is empty: set SHARED_DB_URL or the URL of the database config node', {
-        code: 'SHARED_DB_NOT_CONFIGURED', system: 'shared-db', retryable: false,
+        code: 'SHARED_DB_NOT_CONFIGURED',
+        system: 'shared-db',
+        retryable: false,
       });
     }
     this.url = options.url;
@@ -97,7 +99,8 @@ export class SharedDb {
 export async function ensureDatabase(url: string): Promise<boolean> {
   const target = new URL(url);
   const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
-  if (!name) throw new IntegrationError(`Shared DB URL ${target.host} names no database`, { code: 'SHARED_DB_NOT_CONFIGURED', system: 'shared-db', retryable: false });
+  if (!name)
+    throw new IntegrationError(`Shared DB URL ${target.host} names no database`, { code: 'SHARED_DB_NOT_CONFIGURED', system: 'shared-db', retryable: false });
   const admin = new URL(url);
   admin.pathname = '/postgres';
   const db = new SharedDb({ url: admin.toString(), max: 1 });

@@ -9,7 +9,12 @@ import { entitySpec, prepareBatch, type ColumnType, type EntitySpec, type Prepar
 import { quoteIdent, type Queryable, type SharedDb } from './pool';
 
 const ARRAY_TYPE: Record<ColumnType, string> = {
-  int: 'int4[]', numeric: 'numeric[]', text: 'text[]', timestamptz: 'timestamptz[]', date: 'date[]', bool: 'bool[]',
+  int: 'int4[]',
+  numeric: 'numeric[]',
+  text: 'text[]',
+  timestamptz: 'timestamptz[]',
+  date: 'date[]',
+  bool: 'bool[]',
 };
 
 const UPSERT_CHUNK_ROWS = 20000;

@@ -10,5 +10,13 @@ import { copy, move } from './transfer';
 import { upload } from './upload';
 
 export const OPERATIONS: Readonly<Record<Operation, NextcloudOperation>> = {
-  upload, download, list, mkdir, move, copy, delete: remove, share, link,
+  upload,
+  download,
+  list,
+  mkdir,
+  move,
+  copy,
+  delete: remove,
+  share,
+  link,
 };

@@ -1,9 +1,7 @@
 /** The clinica-nextcloud node's input: the operation, and the paths built from validated segments. */
 import type { Node } from 'node-red';
 import { badInput } from '../../clients/common/errors';
-import {
-  PATIENT_ROOT, assertWithin, patientDocumentPath, patientFolder, safePatientId, safePath, safeSegment,
-} from '../../clients/nextcloud/paths';
+import { PATIENT_ROOT, assertWithin, patientDocumentPath, patientFolder, safePatientId, safePath, safeSegment } from '../../clients/nextcloud/paths';
 import type { Msg } from '../../lib/node-runtime';
 import type { NextcloudDef, Operation } from './context';
 

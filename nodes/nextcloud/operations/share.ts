@@ -18,7 +18,8 @@ export function shareOptions({ node, def }: Pick<OperationContext, 'node' | 'def
   if (!password && type === 'link') {
     if (def.passwordMode === 'credential') {
       password = node.credentials?.sharePassword || undefined;
-      if (!password) throw badInput('nextcloud', `Nextcloud node "${node.name || node.id}" is set to use its share password but none is stored; set it in the node`);
+      if (!password)
+        throw badInput('nextcloud', `Nextcloud node "${node.name || node.id}" is set to use its share password but none is stored; set it in the node`);
     } else if (def.passwordMode === 'generate') {
       password = generated = generateSharePassword();
     }
@@ -42,8 +43,13 @@ export const share: NextcloudOperation = async (c) => {
   return {
     payload: { ...made, ...(generated ? { password: generated } : {}) },
     details: {
-      path: made.path || c.path, shareId: made.id, url: made.url, shareType: made.type, expiration: made.expiration,
-      hasPassword: made.hasPassword, reused: Boolean(made.reused),
+      path: made.path || c.path,
+      shareId: made.id,
+      url: made.url,
+      shareType: made.type,
+      expiration: made.expiration,
+      hasPassword: made.hasPassword,
+      reused: Boolean(made.reused),
     },
   };
 };

@@ -64,7 +64,10 @@ export function idsFrom({ node, operation, model, msg, settings }: OperationCont
   }
   const odoo = msg.odoo as { model?: unknown; id?: unknown } | undefined;
   if (odoo && odoo.model === model && typeof odoo.id === 'number') return [odoo.id];
-  throw badInput('odoo', `${label(node)}: ${operation} on ${model} needs record ids: set them in the node, or send msg.ids (or msg.payload.id, or msg.odoo.id from a node that worked on a ${model})`);
+  throw badInput(
+    'odoo',
+    `${label(node)}: ${operation} on ${model} needs record ids: set them in the node, or send msg.ids (or msg.payload.id, or msg.odoo.id from a node that worked on a ${model})`,
+  );
 }
 
 /** Field values: msg.payload (an object, or a list for create) over the Values setting; an `id` is never a value. */
@@ -72,7 +75,8 @@ export function valuesFrom({ node, operation, model, msg, settings }: OperationC
   const base = isObj(settings.values) ? settings.values : {};
   const p = msg.payload;
   const merge = (v: unknown): Obj => {
-    if (!isObj(v)) throw badInput('odoo', `${label(node)}: ${operation} on ${model} needs field values as an object, e.g. {"name": "Ana"}; got ${JSON.stringify(v)}`);
+    if (!isObj(v))
+      throw badInput('odoo', `${label(node)}: ${operation} on ${model} needs field values as an object, e.g. {"name": "Ana"}; got ${JSON.stringify(v)}`);
     const { id: _id, ...rest } = v;
     void _id;
     return { ...base, ...rest };
@@ -82,6 +86,7 @@ export function valuesFrom({ node, operation, model, msg, settings }: OperationC
     return p.map(merge);
   }
   const vals = isObj(p) ? merge(p) : merge(base);
-  if (!Object.keys(vals).length) throw badInput('odoo', `${label(node)}: ${operation} on ${model} has no values; send them in msg.payload or set Values in the node`);
+  if (!Object.keys(vals).length)
+    throw badInput('odoo', `${label(node)}: ${operation} on ${model} has no values; send them in msg.payload or set Values in the node`);
   return vals;
 }

@@ -13,7 +13,10 @@ export const messagePost: OdooOperation = async (c) => {
   if (!body) throw badInput('odoo', `${label(node)}: message_post on ${model} ${ids[0]} has no text; send it as msg.payload (or msg.payload.body) or set Body`);
   const subject = isObj(p) && typeof p.subject === 'string' ? p.subject : undefined;
   const messageId = await c.client.messagePost(model, ids[0], {
-    body, subject, subtypeXmlid: settings.subtype === 'comment' ? 'mail.mt_comment' : 'mail.mt_note', context: c.context,
+    body,
+    subject,
+    subtypeXmlid: settings.subtype === 'comment' ? 'mail.mt_comment' : 'mail.mt_note',
+    context: c.context,
     attachmentIds: isObj(p) && Array.isArray(p.attachmentIds) ? (p.attachmentIds as number[]) : undefined,
   });
   return { payload: messageId, details: { id: ids[0], ids, messageId } };

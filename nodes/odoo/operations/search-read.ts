@@ -27,8 +27,13 @@ export const searchRead: OdooOperation = async ({ client, model, msg, send, sett
     out.topic = model;
     out.parts = { id: partsId, index: page.index, ...(page.last ? { count: page.index + 1 } : {}) };
     out.odoo = {
-      model, operation: 'search_read', ...details, protocol, count: page.records.length,
-      page: { index: page.index, offset: page.offset, size: pageSize, last: page.last }, durationMs: Date.now() - started,
+      model,
+      operation: 'search_read',
+      ...details,
+      protocol,
+      count: page.records.length,
+      page: { index: page.index, offset: page.offset, size: pageSize, last: page.last },
+      durationMs: Date.now() - started,
     };
     send(out);
   }

@@ -9,7 +9,8 @@ export const STOCK_MOVEMENT_MODEL = 'stock.picking';
 
 export const stockMovement: OdooOperation = async ({ node, msg, client }) => {
   const p = msg.payload;
-  if (!isObj(p)) throw badInput('odoo', `${label(node)}: a stock movement needs msg.payload {reference, product_id, type, quantity, notes}; got ${JSON.stringify(p)}`);
+  if (!isObj(p))
+    throw badInput('odoo', `${label(node)}: a stock movement needs msg.payload {reference, product_id, type, quantity, notes}; got ${JSON.stringify(p)}`);
   const applied = await applyStockMovement(client, {
     reference: (p.reference ?? p.external_ref) as string,
     productId: (p.product_id ?? p.odoo_product_id) as number,
