@@ -348,7 +348,11 @@ describe('shipped flow: shared database, medical inventory (Odoo and Keycloak pe
     assert.equal(moves.length, 1, 'applied once');
     assert.equal(await onHand(p.id), stock - 2);
     const answered = (await retry.json()) as { data: Row };
-    assert.equal(answered.data.odoo_move_id, moves[0].id, `answer ${retry.status} ${JSON.stringify(answered)}; row ${JSON.stringify(await movementsOf('FARM-2025-0004'))}`);
+    assert.equal(
+      answered.data.odoo_move_id,
+      moves[0].id,
+      `answer ${retry.status} ${JSON.stringify(answered)}; row ${JSON.stringify(await movementsOf('FARM-2025-0004'))}`,
+    );
     await waitFor(async () => (await med(p.id)).qty === stock - 2, 'the shared stock following Odoo');
   });
 
