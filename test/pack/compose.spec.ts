@@ -1,0 +1,359 @@
+/**
+ * The reference deployment (docker-compose.yml, docker/) is right by construction: no Docker engine runs here, so
+ * these checks read the files the way Docker Compose and Docker do. test/pack/compose-scripts.spec.ts runs the
+ * health checks and scripts; test/pack/compose-seeds.spec.ts the seeders that hand the credentials over.
+ */
+import { strict as assert } from 'node:assert';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { COMPOSE_FILE, dependencies, interpolationDefaults, loadCompose, rawCompose, root, schemaErrors, type Env } from './compose-file';
+
+const read = (file: string) => fs.readFileSync(path.join(root, file), 'utf8');
+const realm = JSON.parse(read('seeds/keycloak/clinica-realm.json')) as {
+  realm: string;
+  clients: Array<{ clientId: string; secret?: string }>;
+};
+const ONE_SHOT = ['seed-odoo', 'seed-nextcloud'];
+const HANDED_OVER = ['ODOO_API_KEY', 'NEXTCLOUD_APP_PASSWORD'];
+/** The environment names of MISSION.md ("Every connection setting of the shipped flows comes from environment variables"). */
+const MISSION_ENV = [
+  'ODOO_URL',
+  'ODOO_DB',
+  'ODOO_USERNAME',
+  'ODOO_API_KEY',
+  'NEXTCLOUD_URL',
+  'NEXTCLOUD_USERNAME',
+  'NEXTCLOUD_APP_PASSWORD',
+  'KEYCLOAK_URL',
+  'KEYCLOAK_REALM',
+  'KEYCLOAK_CLIENT_ID',
+  'KEYCLOAK_CLIENT_SECRET',
+  'SHARED_DB_URL',
+  'AMQP_URL',
+  'NODE_RED_CREDENTIAL_SECRET',
+];
+/** Every variable a .env could set for this file, set to something else than the defaults. */
+function overridingEnv(): Env {
+  return Object.fromEntries(
+    [...interpolationDefaults().keys()].map((k) => [k, k.endsWith('_URL') ? `http://${k.toLowerCase()}.example:1` : `x-${k.toLowerCase()}`]),
+  );
+}
+
+/** What the service's environment sets `name` to, directly or through a handed-over `<name>_FILE`. */
+function provides(env: Record<string, string>, name: string): boolean {
+  return Boolean(env[name]) || Boolean(env[`${name}_FILE`]);
+}
+
+/** The names of the environment variables the pack reads (flows, settings, host, nodes, scripts, entrypoint). */
+function namesReadByThePack(): Set<string> {
+  const names = new Set<string>();
+  const files = [
+    'settings.ts',
+    'docker/entrypoint.sh',
+    ...['host', 'scripts', 'flows'].flatMap((d) => fs.readdirSync(path.join(root, d)).map((f) => `${d}/${f}`)),
+    ...walk('nodes').filter((f) => f.endsWith('.ts')),
+  ];
+  for (const f of files) {
+    const text = read(f);
+    for (const m of text.matchAll(/\$\{([A-Z][A-Z0-9_]*)\}|env\.([A-Z][A-Z0-9_]*)|env\[['"]([A-Z][A-Z0-9_]*)|['"]([A-Z][A-Z0-9]*_[A-Z0-9_]+)['"]/g)) {
+      names.add(m[1] ?? m[2] ?? m[3] ?? m[4]);
+    }
+  }
+  return names;
+}
+
+function walk(dir: string): string[] {
+  return fs.readdirSync(path.join(root, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(`${dir}/${e.name}`) : [`${dir}/${e.name}`]));
+}
+
+function flowVariables(): Set<string> {
+  const names = new Set<string>();
+  for (const f of fs.readdirSync(path.join(root, 'flows'))) for (const m of read(`flows/${f}`).matchAll(/\$\{([A-Z][A-Z0-9_]*)\}/g)) names.add(m[1]);
+  return names;
+}
+
+describe('the reference deployment: docker-compose.yml', function () {
+  const compose = loadCompose();
+  const raw = rawCompose();
+  const services = compose.services;
+  const nodeRed = services['node-red'].environment ?? {};
+  const rawEnv = (svc: string) => raw.services[svc].environment ?? {};
+
+  it('is valid against the Compose Specification schema, with no .env and with every default overridden', function () {
+    assert.deepEqual(schemaErrors(compose), [], 'docker-compose.yml with no .env');
+    assert.deepEqual(schemaErrors(loadCompose(overridingEnv())), [], 'docker-compose.yml with every variable set in .env');
+    // The validator really checks: a wrong condition, a number where Compose wants a duration, an unknown key.
+    const broken = JSON.parse(JSON.stringify(compose)) as any;
+    broken.services.odoo.depends_on['odoo-db'].condition = 'service_ready';
+    broken.services.odoo.healthcheck.interval = 15;
+    broken.services.odoo.restart_policy = 'always';
+    const errors = schemaErrors(broken).join('\n');
+    for (const bad of ['condition', 'interval', 'restart_policy']) assert.match(errors, new RegExp(bad), `the schema rejects ${bad}`);
+  });
+
+  it('reads variables the way Compose does (the checks below rely on it)', function () {
+    const text = [
+      'services:',
+      '  s:',
+      '    environment:',
+      '      A: ${UNSET:-d} ${EMPTY:-d} ${EMPTY-d} ${SET:-d} ${UNSET-d}',
+      '      B: $SET ${SET} $$SET $$ ${UNSET:+x} ${SET:+x} ${EMPTY+y}',
+      '      C: ${UNSET:-${SET}}',
+    ].join('\n');
+    const env = loadCompose({ SET: 'v', EMPTY: '' }, text).services.s.environment;
+    assert.deepEqual(env, { A: 'd d  v d', B: 'v v $SET $  x y', C: 'v' });
+    assert.throws(() => loadCompose({}, 'services:\n  s:\n    image: ${IMAGE:?set IMAGE}'), /required variable IMAGE is missing a value: set IMAGE/);
+    assert.throws(() => loadCompose({}, 'services:\n  s:\n    image: ${IMAGE'), /unclosed/);
+  });
+
+  it('comes up with nothing configured: no variable is required', function () {
+    assert.doesNotMatch(read('docker-compose.yml'), /\$\{[A-Za-z_][A-Za-z0-9_]*:?\?/, 'a ${VAR:?…} would stop `docker compose up` without a .env');
+  });
+
+  it("brings up every system of MISSION.md on the brief's ports", function () {
+    const ports = Object.values(services).flatMap((s) => s.ports ?? []);
+    for (const p of ['8069:8069', '8080:8080', '8082:80', '5672:5672', '15672:15672', '5432:5432', '1880:1880'])
+      assert.ok(ports.includes(p), `port ${p} published`);
+    for (const s of ['odoo', 'keycloak', 'nextcloud', 'rabbitmq', 'shared-db', 'node-red']) assert.ok(services[s], `service ${s}`);
+  });
+
+  it('pins every image to a release (no latest, no moving major tag)', function () {
+    const pinned = /^[\w./-]+:\d+\.\d+(\.\d+)?(-\d{8})?(-[a-z]+)*$/;
+    for (const [name, svc] of Object.entries(services)) {
+      assert.ok(svc.image, `${name} names its image`);
+      if (svc.build) {
+        assert.match(svc.image, /:local$/, `${name}: the image built from this checkout is tagged :local`);
+        continue;
+      }
+      assert.match(svc.image, pinned, `${name}: ${svc.image} is pinned to a release`);
+    }
+    // Odoo's 18.0 tag is rebuilt nightly: only the dated tag is a release.
+    assert.match(services.odoo.image ?? '', /^odoo:18\.0-\d{8}$/);
+    for (const line of read('docker/Dockerfile')
+      .split('\n')
+      .filter((l) => /^FROM\s/i.test(l)))
+      assert.match(line.split(/\s+/)[1], pinned, line);
+  });
+
+  it('gives every long-running service a health check, and starts each service only after what it needs is ready', function () {
+    for (const [name, svc] of Object.entries(services)) {
+      if (ONE_SHOT.includes(name)) {
+        assert.equal(svc.restart, 'no', `${name} runs once`);
+        assert.equal(svc.healthcheck, undefined, `${name} is judged by its exit code, not a health check`);
+      } else {
+        assert.ok(svc.healthcheck?.test && !svc.healthcheck.disable, `${name} has a health check`);
+        for (const k of ['interval', 'timeout', 'retries', 'start_period'] as const) assert.ok(svc.healthcheck?.[k] !== undefined, `${name}: healthcheck ${k}`);
+      }
+      for (const [dep, condition] of Object.entries(dependencies(svc))) {
+        assert.ok(services[dep], `${name} depends on ${dep}, which exists`);
+        const wanted = ONE_SHOT.includes(dep) ? 'service_completed_successfully' : 'service_healthy';
+        assert.equal(condition, wanted, `${name} waits for ${dep} with ${wanted}`);
+      }
+    }
+    const deps = (s: string) => Object.keys(dependencies(services[s]));
+    assert.deepEqual(deps('odoo'), ['odoo-db']);
+    assert.deepEqual(deps('nextcloud'), ['nextcloud-db']);
+    for (const needed of ['shared-db', 'rabbitmq', 'keycloak', 'odoo', 'nextcloud', ...ONE_SHOT])
+      assert.ok(deps('node-red').includes(needed), `node-red waits for ${needed}`);
+  });
+
+  it('sets for Node-RED every variable the shipped flows read, and the connection settings of MISSION.md', function () {
+    for (const name of flowVariables()) assert.ok(provides(nodeRed, name), `the flows read \${${name}}: node-red gets it (after interpolation, with no .env)`);
+    for (const name of MISSION_ENV) assert.ok(provides(nodeRed, name) || name === 'NODE_RED_CREDENTIAL_SECRET', `node-red gets ${name}`);
+    // The credential secret is empty unless .env gives one: docker/entrypoint.sh generates it (compose-scripts.spec).
+    assert.equal(rawEnv('node-red').NODE_RED_CREDENTIAL_SECRET, '${NODE_RED_CREDENTIAL_SECRET:-}');
+    // The editor listens on the container's addresses only behind a login: Keycloak SSO is fully configured.
+    assert.equal(nodeRed.HOST, '0.0.0.0');
+    for (const name of ['KEYCLOAK_URL', 'KEYCLOAK_CLIENT_ID', 'KEYCLOAK_CLIENT_SECRET', 'KEYCLOAK_PUBLIC_URL', 'NODE_RED_PUBLIC_URL'])
+      assert.ok(nodeRed[name], `editor SSO: ${name}`);
+    // The container starts Node-RED the way the entrypoint recognises (it prepares the secret and the flows then).
+    assert.equal(services['node-red'].command, undefined, 'node-red runs the image CMD');
+    assert.match(read('docker/Dockerfile'), /^CMD \["node", "scripts\/start\.js"\]$/m);
+  });
+
+  it('sets nothing for Node-RED that the pack does not read (a misspelt name would be silently ignored)', function () {
+    const read_ = namesReadByThePack();
+    for (const name of Object.keys(nodeRed)) {
+      const base = name.replace(/_FILE$/, '');
+      assert.ok(read_.has(name) || (name !== base && read_.has(base)), `node-red gets ${name}, which nothing reads`);
+    }
+  });
+
+  it('writes no secret into the file: each is a default that .env overrides, or handed over in a file', function () {
+    for (const [name, svc] of Object.entries(raw.services)) {
+      for (const [key, value] of Object.entries(svc.environment ?? {})) {
+        if (/(PASSWORD|SECRET|API_KEY|TOKEN)$/.test(key)) assert.match(String(value), /^\$\{[A-Z_]+:-[^}]*\}$/, `${name}.${key} is \${VAR:-demo default}`);
+        const userinfo = /^[a-z]+:\/\/([^@/]+)@/.exec(String(value))?.[1];
+        if (userinfo) assert.match(userinfo, /^\$\{[A-Z_]+:-[^}]*\}:\$\{[A-Z_]+:-[^}]*\}$/, `${name}.${key}: user and password in the URL come from .env`);
+      }
+    }
+    for (const name of HANDED_OVER) {
+      for (const svc of ['node-red', ...ONE_SHOT]) assert.equal(rawEnv(svc)[name], undefined, `${svc} gets ${name} only through ${name}_FILE, never from .env`);
+    }
+  });
+
+  it('hands the Odoo API key and the Nextcloud app password from their seeders to Node-RED', function () {
+    const seeders: Record<string, { system: string; same: string[]; script: string }> = {
+      ODOO_API_KEY: { system: 'seed-odoo', same: ['ODOO_URL', 'ODOO_DB', 'ODOO_USERNAME'], script: 'dist/seeds/odoo/api-key.js' },
+      NEXTCLOUD_APP_PASSWORD: { system: 'seed-nextcloud', same: ['NEXTCLOUD_URL', 'NEXTCLOUD_USERNAME'], script: 'dist/seeds/nextcloud/app-password.js' },
+    };
+    const seedScript = read('docker/seed.sh');
+    for (const [name, s] of Object.entries(seeders)) {
+      const seeder = services[s.system];
+      const file = nodeRed[`${name}_FILE`];
+      assert.ok(file, `node-red reads ${name} from ${name}_FILE`);
+      assert.match(read('docker/entrypoint.sh'), new RegExp(`^for var in .*\\b${name}\\b.*; do$`, 'm'), `docker/entrypoint.sh reads ${name}_FILE`);
+      assert.equal(seeder.environment?.[`${name}_FILE`], file, `${s.system} writes the file node-red reads`);
+      // The same volume at the same place: written by the seeder, read-only for Node-RED.
+      const mount = (svc: string) => (services[svc].volumes ?? []).find((v) => file.startsWith(`${v.split(':')[1]}/`));
+      assert.ok(mount(s.system) && !mount(s.system)?.endsWith(':ro'), `${s.system} mounts ${path.dirname(file)} writable`);
+      assert.equal(mount('node-red'), `${mount(s.system)}:ro`, `node-red mounts the same volume read-only`);
+      assert.ok(compose.volumes && (mount('node-red')?.split(':')[0] ?? '') in compose.volumes, 'a named volume');
+      // The key is made for the very user, database and server Node-RED uses.
+      for (const k of s.same) assert.equal(seeder.environment?.[k], nodeRed[k], `${s.system} and node-red agree on ${k}`);
+      assert.match(seedScript, new RegExp(s.script.replace(/[./]/g, '\\$&')), `docker/seed.sh runs ${s.script}`);
+      assert.ok(fs.existsSync(path.join(root, s.script.replace(/^dist\//, '').replace(/\.js$/, '.ts'))), `${s.script} is built from the repository`);
+    }
+    // One Odoo database and one Nextcloud administrator for everybody.
+    assert.ok((services.odoo.command as string[]).includes(`--database=${nodeRed.ODOO_DB}`), 'Odoo creates the database Node-RED uses');
+    assert.equal(services.nextcloud.environment?.NEXTCLOUD_ADMIN_USER, nodeRed.NEXTCLOUD_USERNAME);
+    assert.equal(
+      rawEnv('seed-nextcloud').NEXTCLOUD_PASSWORD,
+      rawEnv('nextcloud').NEXTCLOUD_ADMIN_PASSWORD,
+      'the seeder logs in with the administrator password Nextcloud was installed with',
+    );
+    // Odoo creates its database with admin / admin: that is the seeder's default password.
+    assert.equal(services['seed-odoo'].environment?.ODOO_PASSWORD, 'admin');
+  });
+
+  it('gives Keycloak, Node-RED and Nextcloud the same client secrets, which are those of the realm', function () {
+    const kc = rawEnv('keycloak');
+    const realmDefault = (clientId: string) => /^\$\{([A-Z_]+):(.*)\}$/.exec(realm.clients.find((c) => c.clientId === clientId)?.secret ?? '')?.slice(1);
+    const pairs: Array<[string, string, string]> = [
+      ['KEYCLOAK_CLIENT_SECRET', 'node-red', 'node-red'],
+      ['NEXTCLOUD_OIDC_SECRET', 'nextcloud', 'nextcloud'],
+      ['KEYCLOAK_INTEGRATION_SECRET', 'clinica-integration', ''],
+    ];
+    for (const [name, clientId, user] of pairs) {
+      const [placeholder, def] = realmDefault(clientId) ?? [];
+      assert.equal(placeholder, name, `the realm reads ${clientId}'s secret from ${name}`);
+      assert.equal(kc[name], `\${${name}:-${def}}`, `keycloak gets ${name} with the realm's default`);
+      if (user) assert.equal(rawEnv(user)[name], kc[name], `${user} gets the same ${name} as Keycloak`);
+    }
+    assert.equal(nodeRed.KEYCLOAK_REALM, realm.realm);
+    assert.ok(
+      realm.clients.some((c) => c.clientId === nodeRed.KEYCLOAK_CLIENT_ID),
+      'node-red logs in as a client of the realm',
+    );
+    // One issuer: what browsers use (KC_HOSTNAME) is what Node-RED and the Odoo login expect.
+    assert.equal(kc.KC_HOSTNAME, rawEnv('node-red').KEYCLOAK_PUBLIC_URL);
+    assert.equal(kc.KC_HOSTNAME, rawEnv('seed-odoo').KEYCLOAK_PUBLIC_URL);
+    assert.equal(kc.NODE_RED_PUBLIC_URL, rawEnv('node-red').NODE_RED_PUBLIC_URL);
+    // The realm's redirect placeholders read ODOO_URL / NEXTCLOUD_URL: for Keycloak these are the browsers' addresses.
+    assert.match(kc.ODOO_URL, /localhost:8069/);
+    assert.match(kc.NEXTCLOUD_URL, /localhost:8082/);
+  });
+
+  it("gives Node-RED RabbitMQ's user and password of seeds/rabbitmq/definitions.json", function () {
+    const defs = JSON.parse(read('seeds/rabbitmq/definitions.json')) as { users: Array<{ name: string; password_hash: string; hashing_algorithm: string }> };
+    const url = new URL(nodeRed.AMQP_URL);
+    const user = defs.users.find((u) => u.name === decodeURIComponent(url.username));
+    assert.ok(user, `definitions.json has the user ${url.username}`);
+    assert.equal(user.hashing_algorithm, 'rabbit_password_hashing_sha256');
+    // RabbitMQ's hash: base64(4-byte salt + sha256(salt + password)).
+    const hash = Buffer.from(user.password_hash, 'base64');
+    const salt = hash.subarray(0, 4);
+    const digest = createHash('sha256')
+      .update(Buffer.concat([salt, Buffer.from(decodeURIComponent(url.password))]))
+      .digest();
+    assert.ok(digest.equals(hash.subarray(4)), 'the default password of AMQP_URL is the one definitions.json gives the user');
+    assert.match(read('docker/rabbitmq/20-clinica.conf'), /^load_definitions = \/etc\/rabbitmq\/definitions\.json$/m);
+  });
+
+  it('mounts only files that exist, and hook scripts that Nextcloud will run', function () {
+    for (const svc of Object.values(services)) {
+      for (const v of svc.volumes ?? []) {
+        const host = v.split(':')[0];
+        if (host.startsWith('./')) assert.ok(fs.existsSync(path.join(root, host)), `${host} exists`);
+      }
+    }
+    const hooks = (services.nextcloud.volumes ?? []).find((v) => v.includes('/docker-entrypoint-hooks.d/'));
+    assert.ok(hooks, 'nextcloud mounts a hook folder');
+    const dir = path.join(root, hooks.split(':')[0]);
+    for (const f of fs.readdirSync(dir)) {
+      assert.match(f, /\.sh$/, `${f}: the image runs *.sh hooks only`);
+      assert.ok(fs.statSync(path.join(dir, f)).mode & 0o111, `${f} is executable (the image skips it otherwise)`);
+    }
+  });
+
+  it('keeps node_modules, .env, the user directory and other local files out of the image (.dockerignore)', function () {
+    const ignore = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
+    const ignored = (p: string) => {
+      let out = false;
+      for (const pattern of ignore) {
+        const negated = pattern.startsWith('!');
+        const re = globToRegExp(negated ? pattern.slice(1) : pattern);
+        const parts = p.split('/');
+        if (parts.some((_, i) => re.test(parts.slice(0, i + 1).join('/')))) out = !negated;
+      }
+      return out;
+    };
+    for (const p of [
+      'node_modules/x/index.js',
+      'nodes/node_modules/x',
+      '.env',
+      '.env.local',
+      '.node-red/flows_cred.json',
+      '.git/config',
+      'dist/settings.js',
+      'screenshots/a.png',
+      'bench/results/r.json',
+      'npm-debug.log',
+    ]) {
+      assert.ok(ignored(p), `${p} stays out of the image`);
+    }
+    // What the Dockerfile builds from and runs is copied.
+    for (const p of [
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+      'nodes/odoo/odoo.ts',
+      'flows/05 - API gateway.json',
+      'seeds/keycloak/clinica-realm.json',
+      'scripts/start.js',
+      'docker/entrypoint.sh',
+      'docker/seed.sh',
+      'settings.ts',
+      '.env.example',
+    ]) {
+      assert.ok(!ignored(p), `${p} is in the image`);
+      assert.ok(fs.existsSync(path.join(root, p)), `${p} exists`);
+    }
+  });
+
+  it('builds an image that runs as an unprivileged user through docker/entrypoint.sh', function () {
+    const dockerfile = read('docker/Dockerfile');
+    assert.match(dockerfile, /^USER node$/m);
+    assert.match(dockerfile, /^ENTRYPOINT \["sh", "\/app\/docker\/entrypoint\.sh"\]$/m);
+    assert.match(dockerfile, /^WORKDIR \/app$/m);
+    assert.match(dockerfile, /chown node:node \/data \/var\/lib\/clinica\/credentials/, 'the mount points of the volumes belong to the user');
+    // Every path a service mounts into the image exists there and belongs to the user.
+    for (const name of ['node-red', ...ONE_SHOT]) {
+      for (const v of services[name].volumes ?? []) assert.match(dockerfile, new RegExp(`mkdir -p .*${v.split(':')[1]}`), `${name}: ${v}`);
+    }
+    assert.equal(path.relative(root, COMPOSE_FILE), 'docker-compose.yml');
+  });
+});
+
+function globToRegExp(glob: string): RegExp {
+  const body = glob
+    .replace(/^\//, '')
+    .split(/(\*\*\/|\*|\?)/)
+    .map((part) => (part === '**/' ? '(?:.*/)?' : part === '*' ? '[^/]*' : part === '?' ? '[^/]' : part.replace(/[.+^${}()|[\]\\]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${body}$`);
+}
