@@ -223,8 +223,10 @@ describe('the reference deployment: docker-compose.yml', function () {
       rawEnv('nextcloud').NEXTCLOUD_ADMIN_PASSWORD,
       'the seeder logs in with the administrator password Nextcloud was installed with',
     );
-    // Odoo creates its database with admin / admin: that is the seeder's default password.
+    // Odoo creates its database with admin / admin: that is the seeder's default password. Node-RED needs the same
+    // password for the web session that renders invoice PDFs (an API key cannot open one).
     assert.equal(services['seed-odoo'].environment?.ODOO_PASSWORD, 'admin');
+    assert.equal(rawEnv('node-red').ODOO_PASSWORD, rawEnv('seed-odoo').ODOO_PASSWORD);
   });
 
   it('gives Keycloak, Node-RED and Nextcloud the same client secrets, which are those of the realm', function () {
