@@ -83,6 +83,22 @@ describe('the reference deployment: docker-compose.yml', function () {
   it('is valid against the Compose Specification schema, with no .env and with every default overridden', function () {
     assert.deepEqual(schemaErrors(compose), [], 'docker-compose.yml with no .env');
     assert.deepEqual(schemaErrors(loadCompose(overridingEnv())), [], 'docker-compose.yml with every variable set in .env');
+    // The .env that `npm start` reads (copied from .env.example) is also the one Compose reads: it changes nothing here.
+    const npmStartEnv = Object.fromEntries(
+      read('.env.example')
+        .split('\n')
+        .filter((l) => /^[A-Z_]+=/.test(l))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
+    const withNpmStartEnv = loadCompose(npmStartEnv);
+    assert.deepEqual(schemaErrors(withNpmStartEnv), []);
+    for (const name of ['ODOO_URL', 'ODOO_DB', 'ODOO_USERNAME', 'NEXTCLOUD_URL', 'KEYCLOAK_URL', 'KEYCLOAK_CLIENT_SECRET', 'SHARED_DB_URL', 'AMQP_URL']) {
+      assert.equal(
+        withNpmStartEnv.services['node-red'].environment?.[name],
+        compose.services['node-red'].environment?.[name],
+        `${name} is the deployment's own`,
+      );
+    }
     // The validator really checks: a wrong condition, a number where Compose wants a duration, an unknown key.
     const broken = JSON.parse(JSON.stringify(compose)) as any;
     broken.services.odoo.depends_on['odoo-db'].condition = 'service_ready';
@@ -144,6 +160,8 @@ describe('the reference deployment: docker-compose.yml', function () {
       } else {
         assert.ok(svc.healthcheck?.test && !svc.healthcheck.disable, `${name} has a health check`);
         for (const k of ['interval', 'timeout', 'retries', 'start_period'] as const) assert.ok(svc.healthcheck?.[k] !== undefined, `${name}: healthcheck ${k}`);
+        // Docker Compose refuses start_interval on engines before 25 (Debian's docker.io is older).
+        assert.equal(svc.healthcheck?.start_interval, undefined, `${name}: no start_interval`);
       }
       for (const [dep, condition] of Object.entries(dependencies(svc))) {
         assert.ok(services[dep], `${name} depends on ${dep}, which exists`);
