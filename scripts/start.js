@@ -81,7 +81,10 @@ async function main() {
       'warn',
       'demo.systems',
       `demo systems in use for ${demo.systems.join(', ')}: the pack's own peers, seeded with test data; set ODOO_URL, NEXTCLOUD_URL, KEYCLOAK_URL (.env) to use your own`,
-      { systems: demo.systems },
+      {
+        systems: demo.systems,
+        urls: { odoo: demo.env.ODOO_URL, nextcloud: demo.env.NEXTCLOUD_URL, keycloak: demo.env.KEYCLOAK_URL, lab: demo.env.CLINICA_LAB_URL },
+      },
     );
     for (const l of demo.describe()) process.stdout.write(`  ${l}\n`);
   }
