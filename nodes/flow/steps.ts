@@ -52,6 +52,8 @@ export interface StepApi {
   warn(event: string, fields: Record<string, unknown>): void;
   /** A deep copy of a message, for a second output. */
   clone(msg: StepMsg): StepMsg;
+  /** The failures logged under `event` on this tab are over: logs it once. */
+  recovered(event: string): void;
 }
 
 export interface Step {
@@ -383,6 +385,7 @@ export const STEPS: Record<string, Step> = {
     outputs: 2,
     run(_msg, api) {
       // Earlier writes failed and the database answers again: output 1 reconciles, output 2 re-reads the moves lost.
+      api.recovered('sync.failed');
       const out: StepOutput[] = [null, null];
       if (api.flowGet('resyncPending')) {
         api.flowSet('resyncPending', false);
