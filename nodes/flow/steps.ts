@@ -18,7 +18,7 @@ import {
   withRecord,
   type DocRef,
 } from '../domain/documents';
-import { idOf, listingParams, type Listing } from '../domain/gateway';
+import { idOf, listingParams, readiness, type Listing, type SyncState } from '../domain/gateway';
 import { checkMovementRequest, claimOutcome, decideMovement, type PharmacyMovement, type StoredMovement } from '../domain/pharmacy';
 import {
   appointmentRows,
@@ -486,6 +486,13 @@ export const STEPS: Record<string, Step> = {
       },
     ]),
   ),
+  'gateway.readiness': {
+    outputs: 1,
+    run(msg) {
+      msg.payload = { status: 'ready', ...readiness((Array.isArray(msg.payload) ? msg.payload : []) as SyncState[]) };
+      return msg;
+    },
+  },
   'gateway.patient': {
     outputs: 1,
     run(msg) {
