@@ -130,7 +130,9 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
     stops.push(lab.stop);
     env.CLINICA_LAB_URL = lab.url;
     env.CLINICA_DEMO = systems.join(',');
-    lines.push(`Lab switches (tab "06 - Lab"): ${lab.url}/lab — POST /lab/nextcloud/down|up, /lab/odoo/slow|fast|down|up, /lab/webhooks/lose`);
+    lines.push(
+      `Lab (tab "06 - Lab"): ${lab.url}/lab — POST /lab/odoo/invoice|patient|stock (do something in Odoo), /lab/nextcloud/down|up, /lab/odoo/slow|fast|down|up, /lab/webhooks/lose`,
+    );
     return {
       env,
       systems,
@@ -183,12 +185,65 @@ async function startLab(
       peers.odoo?.loseWebhooks(state.webhooksToLose);
     },
   };
+  // Things a user would do in Odoo, so that an instructor can make each pattern happen from a button.
+  const odoo = () => {
+    if (!peers.odoo) throw new Error('Odoo is not a demo system here (ODOO_URL is set)');
+    return peers.odoo;
+  };
+  const actions: Record<string, (q: URLSearchParams) => Promise<unknown>> = {
+    'odoo/invoice': async () => {
+      const peer = odoo();
+      const [patient] = (await peer.execute('res.partner', 'search_read', [[['x_is_patient', '=', true]]], {
+        fields: ['name'],
+        limit: 1,
+        order: 'write_date desc',
+      })) as Array<{ id: number; name: string }>;
+      const [id] = (await peer.execute('account.move', 'create', [
+        [{ move_type: 'out_invoice', partner_id: patient.id, invoice_line_ids: [[0, 0, { name: 'Consulta (laboratorio)', quantity: 1, price_unit: 60 }]] }],
+      ])) as number[];
+      await peer.execute('account.move', 'action_post', [[id]]);
+      return { invoice: id, patient: patient.name };
+    },
+    'odoo/patient': async () => {
+      const peer = odoo();
+      const [p] = (await peer.execute('res.partner', 'search_read', [[['x_is_patient', '=', true]]], {
+        fields: ['name', 'phone'],
+        limit: 1,
+        order: 'id',
+      })) as Array<{ id: number; name: string }>;
+      const phone = `+34 600 ${String(Date.now()).slice(-6)}`;
+      await peer.execute('res.partner', 'write', [[p.id], { phone }]);
+      return { patient: p.id, name: p.name, phone };
+    },
+    'odoo/stock': async () => {
+      const peer = odoo();
+      const [rule] = (await peer.execute('stock.warehouse.orderpoint', 'search_read', [[]], {
+        fields: ['product_id', 'product_min_qty'],
+        limit: 1,
+        order: 'id',
+      })) as Array<{ product_id: [number, string]; product_min_qty: number }>;
+      const quantity = Math.max(0, rule.product_min_qty - 1);
+      const context = { inventory_mode: true };
+      const quant = (await peer.execute('stock.quant', 'create', [{ product_id: rule.product_id[0], location_id: 8, inventory_quantity: quantity }], {
+        context,
+      })) as number;
+      await peer.execute('stock.quant', 'action_apply_inventory', [[quant]], { context });
+      return { medication: rule.product_id[1], quantity, minimum: rule.product_min_qty };
+    },
+  };
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://lab');
     const name = url.pathname.replace(/^\/lab\/?/, '');
     const answer = (status: number, body: unknown) =>
       res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
-    if (req.method === 'GET' && name === '') return answer(200, { state, switches: Object.keys(switches) });
+    if (req.method === 'GET' && name === '') return answer(200, { state, switches: Object.keys(switches), actions: Object.keys(actions) });
+    if (req.method === 'POST' && actions[name]) {
+      actions[name](url.searchParams).then(
+        (done) => answer(200, { did: name, ...(done as object) }),
+        (err: unknown) => answer(409, { error: (err as Error).message }),
+      );
+      return;
+    }
     const fn = switches[name];
     if (req.method !== 'POST' || !fn) return answer(404, { error: `no lab switch ${req.method} /lab/${name}; GET /lab lists them` });
     Promise.resolve(fn(url.searchParams)).then(

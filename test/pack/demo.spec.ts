@@ -155,6 +155,11 @@ describe('npm start with nothing configured: the demo systems (real process)', f
     const lab = await fetch(`${running.urls.lab}/lab/odoo/slow?ms=100`, { method: 'POST' });
     assert.equal(((await lab.json()) as { state: { odooLatencyMs: number } }).state.odooLatencyMs, 100);
     await fetch(`${running.urls.lab}/lab/odoo/fast`, { method: 'POST' });
+    // A lab action: an invoice posted in the demo Odoo lands as a PDF in the patient's folder (tabs 01 and 02).
+    const before = pdfsUnder(files).length;
+    const posted = await fetch(`${running.urls.lab}/lab/odoo/invoice`, { method: 'POST' });
+    assert.equal(posted.status, 200, await posted.clone().text());
+    await waitFor(() => pdfsUnder(files).length === before + 1, 'the new invoice stored in Nextcloud', 20000, 200);
     const warnings = running
       .output()
       .split('\n')
