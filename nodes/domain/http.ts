@@ -1,5 +1,5 @@
 /**
- * How the pack's HTTP endpoints answer (CONVENTIONS.md "HTTP answers"): the correlation id of a request,
+ * How the pack's HTTP endpoints answer (docs/conventions.md "HTTP answers"): the correlation id of a request,
  * and an error turned into RFC 9457 problem details with the status its code calls for. Plain TypeScript:
  * the clinica-http-answer node and the input handler use it; so can any other host.
  */

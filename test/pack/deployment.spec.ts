@@ -35,7 +35,7 @@ interface Compose {
 describe('the reference deployment', function () {
   const compose = yaml.load(fs.readFileSync(path.join(root, 'docker-compose.yml'), 'utf8')) as Compose;
 
-  it("docker-compose.yml brings up every system of MISSION.md on the brief's ports", function () {
+  it("docker-compose.yml brings up every system of docs/mission.md on the brief's ports", function () {
     const ports = Object.values(compose.services).flatMap((s) => s.ports ?? []);
     for (const p of ['8069:8069', '8080:8080', '8082:80', '5672:5672', '15672:15672', '5432:5432', '1880:1880']) {
       assert.ok(ports.includes(p), `port ${p} published`);
@@ -43,7 +43,7 @@ describe('the reference deployment', function () {
     for (const s of ['odoo', 'keycloak', 'nextcloud', 'rabbitmq', 'shared-db', 'node-red']) assert.ok(compose.services[s], `service ${s}`);
   });
 
-  it('configures Node-RED only through the environment names of MISSION.md', function () {
+  it('configures Node-RED only through the environment names of docs/mission.md', function () {
     const env = compose.services['node-red'].environment ?? {};
     for (const name of MISSION_ENV) assert.ok(name in env, `node-red gets ${name}`);
     const example = fs.readFileSync(path.join(root, '.env.example'), 'utf8');
