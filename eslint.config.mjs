@@ -79,6 +79,7 @@ export default tseslint.config(
         __dirname: 'readonly',
         console: 'readonly',
         setTimeout: 'readonly',
+        URL: 'readonly',
         window: 'readonly',
         RED: 'readonly',
       },

@@ -9,14 +9,34 @@ import { formatLogRecord, type LogRecord } from './host/json-log';
 const root = path.resolve(__dirname, '..');
 const env = process.env;
 
-function credentialSecret(): string | false {
+/**
+ * Credentials are always encrypted. NODE_RED_CREDENTIAL_SECRET when set (required in production); otherwise
+ * (development) Node-RED generates a key once and keeps it in the user directory (.config.runtime.json).
+ */
+function credentialSecret(): string | undefined {
   const secret = env.NODE_RED_CREDENTIAL_SECRET;
   if (secret) return secret;
   if (env.NODE_ENV === 'production') {
     throw new Error('NODE_RED_CREDENTIAL_SECRET is not set: credentials in the flows could not be decrypted. Set it in the environment (see .env.example).');
   }
-  // Development: Node-RED generates a key and keeps it in the user directory (.config.runtime.json).
-  return false as const;
+  return undefined;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+/**
+ * The editor and its admin API run flows, so an open editor is code execution for anyone who reaches it: it listens
+ * on 127.0.0.1 unless HOST says otherwise, and on another address only behind the Keycloak login of the editor
+ * (docs/keycloak.md).
+ */
+function listenHost(adminAuth: unknown): string {
+  const host = (env.HOST ?? '').trim() || '127.0.0.1';
+  if (!LOOPBACK.has(host) && !adminAuth) {
+    throw new Error(
+      `HOST=${host} would open the Node-RED editor to the network without a login: configure Keycloak SSO for the editor (KEYCLOAK_URL, KEYCLOAK_CLIENT_ID, KEYCLOAK_CLIENT_SECRET) or leave HOST empty (127.0.0.1)`,
+    );
+  }
+  return host;
 }
 
 interface KeycloakSso {
@@ -40,9 +60,15 @@ const sso = keycloakSso();
 
 const userDir = env.NODE_RED_USER_DIR || path.join(root, '.node-red');
 
+const adminAuth = sso.editorAdminAuth?.(env) ?? undefined;
+const demo = (env.CLINICA_DEMO ?? '').trim();
+const title = demo
+  ? 'Clínica Universitaria · integración — DEMO systems (set ODOO_URL, NEXTCLOUD_URL, KEYCLOAK_URL in .env for your own)'
+  : 'Clínica Universitaria · integración';
+
 const settings = {
   uiPort: Number(env.PORT || 1880),
-  uiHost: env.HOST || undefined,
+  uiHost: listenHost(adminAuth),
   userDir,
   // With NODE_RED_FLOWS_DIR (npm start sets it to flows/), the flows are the files of that folder, one tab each,
   // and a deploy from the editor writes each tab back to its file. Without it, Node-RED's single flow file.
@@ -53,7 +79,7 @@ const settings = {
   // Loads this package itself (package.json "node-red" section) and its examples/ for Import -> Examples.
   nodesDir: [root],
   // The editor logs in through Keycloak (roles decide who edits); the editor stays open when Keycloak is not set.
-  adminAuth: sso.editorAdminAuth?.(env) ?? undefined,
+  adminAuth,
   // Optional bearer check in front of flow routes (KEYCLOAK_PROTECT_PATHS, e.g. /api/).
   httpNodeMiddleware: sso.httpNodeAuth?.(env) ?? undefined,
   httpAdminRoot: '/',
@@ -82,8 +108,8 @@ const settings = {
   externalModules: { autoInstall: false, palette: { allowInstall: false }, modules: { allowInstall: false } },
   functionExternalModules: false,
   editorTheme: {
-    page: { title: 'Clínica Universitaria · integración' },
-    header: { title: 'Clínica Universitaria · integración' },
+    page: { title },
+    header: { title },
     projects: { enabled: false },
     tours: false,
     logout: { redirect: sso.editorLogoutRedirect?.(env) },

@@ -22,6 +22,7 @@ export async function startPeerProcess(opts: { passwordCheckMs?: number; minChun
     process.execPath,
     [
       cli,
+      '--stdin-control',
       '--password-check-ms',
       String(opts.passwordCheckMs ?? 0),
       '--min-chunk-mb',

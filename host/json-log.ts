@@ -1,4 +1,4 @@
-/** Node-RED log records as JSON lines (CONVENTIONS.md "Logs and metrics"); used by settings.ts. */
+/** Node-RED log records as JSON lines (docs/conventions.md "Logs and metrics"); used by settings.ts. */
 const LEVEL_NAMES: Record<number, string> = { 10: 'fatal', 20: 'error', 30: 'warn', 40: 'info', 50: 'debug', 60: 'trace', 98: 'audit', 99: 'metric' };
 
 export interface LogRecord {

@@ -13,7 +13,7 @@ export interface DocumentModel {
   nameField: string;
   /** The many2one to the patient (res.partner). */
   patientField: string;
-  /** The routing key of its queue message (MISSION.md). */
+  /** The routing key of its queue message (docs/mission.md). */
   routingKey: 'invoice.created' | 'medical.created';
 }
 

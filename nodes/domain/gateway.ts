@@ -2,7 +2,7 @@
  * The API gateway's reading side (flow 05): paging and filters taken from a request's query and path, with
  * safe bounds, as parameters for the shared-database queries. Plain TypeScript, no Node-RED import.
  */
-import { badInput } from '../clients/common/errors';
+import { IntegrationError, badInput } from '../clients/common/errors';
 
 export interface Page {
   limit: number;
@@ -57,4 +57,36 @@ export function listingParams(listing: Listing, query: Query | undefined, now?: 
     case 'alerts':
       return { params: [page.limit, page.offset], page };
   }
+}
+
+export interface SyncState {
+  name: string;
+  last_run: string | Date | null;
+  last_error: string | null;
+}
+
+/**
+ * Readiness (GET /api/ready): every sync of sync_state ran lately without error. /api/health stays liveness (the
+ * process and its database answer); a sync that fails or stopped running makes the gateway not ready (503, with
+ * the syncs concerned), so a load balancer or an operator sees it. `staleAfterMs`: a sync not run for longer (its
+ * polls are every 30 s) is stale.
+ */
+export function readiness(syncs: SyncState[], now = Date.now(), staleAfterMs = 5 * 60_000): { ready: true; syncs: Array<Record<string, unknown>> } {
+  const report = syncs.map((s) => {
+    const lastRun = s.last_run ? new Date(s.last_run).getTime() : NaN;
+    const stale = !Number.isFinite(lastRun) || now - lastRun > staleAfterMs;
+    return {
+      name: s.name,
+      lastRun: Number.isFinite(lastRun) ? new Date(lastRun).toISOString() : null,
+      lastError: s.last_error,
+      ok: !s.last_error && !stale,
+      stale,
+    };
+  });
+  const failing = report.filter((s) => !s.ok);
+  if (!syncs.length || failing.length) {
+    const what = syncs.length ? failing.map((s) => `${s.name}: ${s.lastError ?? `not run since ${s.lastRun ?? 'ever'}`}`).join('; ') : 'no sync has run yet';
+    throw new IntegrationError(`not ready: ${what}`, { code: 'NOT_READY', system: 'shared-db', retryable: true, details: { syncs: report } });
+  }
+  return { ready: true, syncs: report };
 }

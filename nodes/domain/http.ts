@@ -1,5 +1,5 @@
 /**
- * How the pack's HTTP endpoints answer (CONVENTIONS.md "HTTP answers"): the correlation id of a request,
+ * How the pack's HTTP endpoints answer (docs/conventions.md "HTTP answers"): the correlation id of a request,
  * and an error turned into RFC 9457 problem details with the status its code calls for. Plain TypeScript:
  * the clinica-http-answer node and the input handler use it; so can any other host.
  */
@@ -36,6 +36,8 @@ const CONFLICT = /^(CONFLICT|IN_PROGRESS|ODOO_MOVEMENT_CONFLICT|NEXTCLOUD_CONFLI
 const UNPROCESSABLE = /^(ODOO_PDF_UNAVAILABLE)$/;
 const FORBIDDEN = /^(ODOO_ACCESS_ERROR|KEYCLOAK_FORBIDDEN)$/;
 const RATE_LIMITED = /RATE_LIMITED$/;
+/** 503s whose own message is meant for the caller (it names no system internals). */
+const SAFE_TO_SHOW = /^NOT_READY$/;
 /** A write whose answer was lost: the caller should repeat it (the pack's writes are idempotent). */
 const REPEAT = /^ODOO_OUTCOME_UNKNOWN$/;
 
@@ -85,7 +87,7 @@ export function problemFor(err: ErrorLike, options: ProblemOptions = {}): HttpAn
     headers['Retry-After'] = String(seconds);
   }
   const detail =
-    status === 503
+    status === 503 && !SAFE_TO_SHOW.test(code)
       ? (options.unavailableText ?? 'a backing system is unavailable; try again shortly (the same request is safe to repeat)')
       : status === 500
         ? 'the request could not be answered; see the integration logs under this correlation id'

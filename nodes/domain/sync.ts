@@ -1,5 +1,5 @@
 /**
- * Odoo records as rows of the shared database (MISSION.md, solutions 3 and 4): patients, appointments,
+ * Odoo records as rows of the shared database (docs/mission.md, solutions 3 and 4): patients, appointments,
  * medications with their stock and reorder rules, and done stock moves. Plain TypeScript, no Node-RED import;
  * the shipped flows 03 and 04 reach it through the clinica-step node.
  */

@@ -1,6 +1,6 @@
 /**
  * clinica-http-answer: prepares the answer of an `http in` request for the `http response` node after it, the
- * way every endpoint of the pack answers (CONVENTIONS.md "HTTP answers"):
+ * way every endpoint of the pack answers (docs/conventions.md "HTTP answers"):
  *  - a message with msg.errorInfo (a failed node, through a Catch) becomes RFC 9457 problem details with the
  *    status its code calls for (400, 404, 409, 422, 429, 503 + Retry-After, 500), never a stack or a secret;
  *  - any other message is a success: the node's status (or msg.statusCode), the payload as {data} (plus

@@ -5,6 +5,7 @@
  * node of the pack, so the tab's Catch node answers or records it.
  */
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
+import { logFailure, logRecovery } from '../lib/failure-log';
 import { handleInput, logEvent, registerType, setRED, type Msg } from '../lib/node-runtime';
 import { STEPS, type StepApi } from './steps';
 
@@ -29,7 +30,15 @@ export = function (RED: NodeAPI): void {
       const api: StepApi = {
         flowGet: (key) => node.context().flow.get(key),
         flowSet: (key, value) => node.context().flow.set(key, value),
-        warn: (event, fields) => logEvent(node, 'warn', event, { correlationId: msg.correlationId, ...fields }),
+        // A failure event (…failed) is logged once, then at a backed-off pace, per tab, event, sync and code.
+        warn: (event, fields) =>
+          event.endsWith('.failed')
+            ? logFailure(node, `${node.z}|${event}|${String(fields.sync ?? '')}|${String(fields.code ?? '')}`, event, {
+                correlationId: msg.correlationId,
+                ...fields,
+              })
+            : logEvent(node, 'warn', event, { correlationId: msg.correlationId, ...fields }),
+        recovered: (event) => logRecovery(node, `${node.z}|${event}|`, event.replace(/\.failed$/, '.recovered')),
         clone: (m) => RED.util.cloneMessage(m as NodeMessage) as Record<string, unknown>,
       };
       const out = step.run(msg, api);

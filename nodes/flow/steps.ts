@@ -18,7 +18,7 @@ import {
   withRecord,
   type DocRef,
 } from '../domain/documents';
-import { idOf, listingParams, type Listing } from '../domain/gateway';
+import { idOf, listingParams, readiness, type Listing, type SyncState } from '../domain/gateway';
 import { checkMovementRequest, claimOutcome, decideMovement, type PharmacyMovement, type StoredMovement } from '../domain/pharmacy';
 import {
   appointmentRows,
@@ -52,6 +52,8 @@ export interface StepApi {
   warn(event: string, fields: Record<string, unknown>): void;
   /** A deep copy of a message, for a second output. */
   clone(msg: StepMsg): StepMsg;
+  /** The failures logged under `event` on this tab are over: logs it once. */
+  recovered(event: string): void;
 }
 
 export interface Step {
@@ -383,6 +385,7 @@ export const STEPS: Record<string, Step> = {
     outputs: 2,
     run(_msg, api) {
       // Earlier writes failed and the database answers again: output 1 reconciles, output 2 re-reads the moves lost.
+      api.recovered('sync.failed');
       const out: StepOutput[] = [null, null];
       if (api.flowGet('resyncPending')) {
         api.flowSet('resyncPending', false);
@@ -483,6 +486,13 @@ export const STEPS: Record<string, Step> = {
       },
     ]),
   ),
+  'gateway.readiness': {
+    outputs: 1,
+    run(msg) {
+      msg.payload = { status: 'ready', ...readiness((Array.isArray(msg.payload) ? msg.payload : []) as SyncState[]) };
+      return msg;
+    },
+  },
   'gateway.patient': {
     outputs: 1,
     run(msg) {

@@ -1,5 +1,5 @@
 /**
- * `${ENV}` expansion for config-node settings and credentials (CONVENTIONS.md "Configuration").
+ * `${ENV}` expansion for config-node settings and credentials (docs/conventions.md "Configuration").
  * Node-RED expands a property that is exactly `${NAME}`; config values such as `${ODOO_URL}/xmlrpc` or
  * credentials are expanded here too, so every setting accepts the same syntax.
  */

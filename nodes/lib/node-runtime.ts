@@ -1,7 +1,7 @@
 /**
  * What every node of the pack shares at run time: the RED holder, the input handler that always finishes
  * (status, send, done / done(err)), the correlation id, status helpers and JSON log events.
- * See STYLE.md example 1 and CONVENTIONS.md.
+ * See STYLE.md example 1 and docs/conventions.md.
  */
 import { randomUUID } from 'node:crypto';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
@@ -23,7 +23,7 @@ export function getRED(): NodeAPI {
   return red;
 }
 
-/** A message as our nodes see it: Node-RED's, plus the shared properties of CONVENTIONS.md. */
+/** A message as our nodes see it: Node-RED's, plus the shared properties of docs/conventions.md. */
 export interface Msg extends NodeMessageInFlow {
   [key: string]: unknown;
   correlationId?: string;

@@ -1,4 +1,4 @@
-/** Removes secrets from anything about to be logged (CONVENTIONS.md: never a secret or token in a log). */
+/** Removes secrets from anything about to be logged (docs/conventions.md: never a secret or token in a log). */
 const SECRET_KEY = /pass(word)?|secret|token|authorization|api[-_]?key|cookie|credential/i;
 
 export function redact(value: unknown, depth = 0): unknown {

@@ -60,7 +60,7 @@ export = defineConfigNode<OdooConfigNode, OdooConfigDef, OdooClient>({
           retries: intSetting(def.retries, 2, 0, 10),
           context: lang ? { lang } : undefined,
           onRetry: (info) => {
-            logEvent(node, 'warn', 'odoo.retry', {
+            logEvent(node, 'debug', 'odoo.retry', {
               operation: info.operation,
               attempt: info.attempt,
               delayMs: Math.round(info.delayMs),

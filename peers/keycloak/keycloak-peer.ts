@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { SignJWT, exportJWK, generateKeyPair, type JWK, type JWTPayload } from 'jose';
 import type Provider from 'oidc-provider';
 
@@ -37,6 +38,7 @@ export interface SeedClient {
   bearerOnly?: boolean;
   standardFlowEnabled?: boolean;
   serviceAccountsEnabled?: boolean;
+  directAccessGrantsEnabled?: boolean;
   redirectUris?: string[];
   protocolMappers?: Array<{ protocolMapper: string; config: Record<string, string> }>;
 }
@@ -70,6 +72,8 @@ export interface PeerOptions {
    * follow the host each request used.
    */
   issuerHost?: string;
+  /** Port to listen on (default: an ephemeral one). */
+  port?: number;
 }
 
 interface SigningKey {
@@ -205,11 +209,58 @@ export class KeycloakPeer {
         res.end(String(err));
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port ?? 0, '127.0.0.1', () => resolve());
+    });
     this.server = server;
     this.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     this.issuer = `http://${this.options.issuerHost ?? '127.0.0.1'}:${(server.address() as AddressInfo).port}/realms/${PEER_REALM}`;
     this.provider = await this.makeProvider();
+  }
+
+  /**
+   * Keycloak's "direct access grant" (grant_type=password) for the clients that enable it (the realm's clinica-cli,
+   * for curl in the lab): oidc-provider has no such grant, so it is answered here with a token signed by the
+   * realm's key, as Keycloak would. Reads the form; answers a password grant and returns undefined, or returns a
+   * request that replays the same body for oidc-provider.
+   */
+  private async passwordGrant(req: http.IncomingMessage, res: http.ServerResponse): Promise<http.IncomingMessage | undefined> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks);
+    const form = new URLSearchParams(raw.toString('utf8'));
+    if (form.get('grant_type') !== 'password') {
+      const replay = new PassThrough();
+      Object.assign(replay, {
+        headers: req.headers,
+        rawHeaders: req.rawHeaders,
+        method: req.method,
+        url: req.url,
+        socket: req.socket,
+        connection: req.socket,
+        httpVersion: req.httpVersion,
+        httpVersionMajor: req.httpVersionMajor,
+        httpVersionMinor: req.httpVersionMinor,
+      });
+      replay.end(raw);
+      return replay as unknown as http.IncomingMessage;
+    }
+    const fail = (status: number, error: string, description: string) => {
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error, error_description: description }));
+      return undefined;
+    };
+    const client = this.seed.clients.find((c) => c.clientId === form.get('client_id'));
+    if (!client) return fail(401, 'invalid_client', 'Invalid client or Invalid client credentials');
+    if (!client.directAccessGrantsEnabled) return fail(400, 'unauthorized_client', 'Client not allowed for direct access grants');
+    const user = this.seed.users.find((u) => u.username === form.get('username'));
+    const ok = user && user.enabled !== false && (user.credentials ?? []).some((c) => c.type === 'password' && c.value === form.get('password'));
+    if (!ok || !user) return fail(401, 'invalid_grant', 'Invalid user credentials');
+    const token = await this.mint(user.username, client.clientId);
+    res
+      .writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+      .end(JSON.stringify({ access_token: token, expires_in: this.accessTtl, token_type: 'Bearer', scope: 'profile email', 'not-before-policy': 0 }));
+    return undefined;
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -228,6 +279,11 @@ export class KeycloakPeer {
       if (this.failTokenEndpointWith) {
         res.writeHead(this.failTokenEndpointWith, { 'content-type': 'text/plain' }).end('token endpoint failing on purpose');
         return;
+      }
+      if (req.method === 'POST' && String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) {
+        const replay = await this.passwordGrant(req, res);
+        if (!replay) return;
+        req = replay;
       }
     } else if (route === '/protocol/openid-connect/auth') this.requests.auth += 1;
     else if (route === '/protocol/openid-connect/userinfo') this.requests.userinfo += 1;

@@ -2,7 +2,8 @@
  * Runs the Nextcloud test peer on its own (benchmarks start it as a child process, so its work does not count
  * against the measured process; also handy to point a local Node-RED at it).
  *   node dist/peers/nextcloud/cli.js [--port 8082] [--password-check-ms 200] [--min-chunk-mb 5] [--root DIR]
- * Prints one JSON line {url, root, users} when listening; stops on SIGTERM/SIGINT or when stdin closes.
+ * Prints one JSON line {url, root, users} when listening and runs until SIGTERM / SIGINT. With --stdin-control
+ * (benchmarks) it also stops when its standard input closes, and reads "password-check-ms <n>" lines there.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
     });
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  if (!process.argv.includes('--stdin-control')) return;
   process.stdin.on('end', stop);
   process.stdin.resume();
   // the parent may change the simulated password cost: a line "password-check-ms <n>"

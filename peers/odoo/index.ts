@@ -112,6 +112,8 @@ export interface OdooPeer {
   failNext(plan: FailurePlan): void;
   /** Cancels planned failures and releases hung requests (they get closed). */
   clearFailures(): void;
+  /** The next `n` automation webhooks are lost on the way (Odoo logs the failure and never retries). */
+  loseWebhooks(n: number): void;
   /** Inserts a committed record directly (bulk test data; no access checks, no webhooks). */
   insert(model: string, values: Record<string, unknown>): number;
   /** The committed records of a model (raw values: many2one as id). */
@@ -172,6 +174,7 @@ export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<Odoo
   const sockets = new Set<Socket>();
   const webhookAgent = new http.Agent({ keepAlive: false });
   const webhookTimeout = options.webhookTimeoutMs ?? 1000;
+  let webhooksToLose = 0;
 
   const log = (e: CallLogEntry) => {
     calls.push(e);
@@ -339,6 +342,11 @@ export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<Odoo
     const text = pyJsonDumps(payload);
     const entry: WebhookLogEntry = { url, payload: JSON.parse(text) as Record<string, unknown>, body: text, ms: 0, at: odooNow() };
     webhooks.push(entry);
+    if (webhooksToLose > 0) {
+      webhooksToLose -= 1;
+      entry.error = 'lost on the way (peer switch)';
+      return Promise.resolve();
+    }
     return new Promise<void>((resolve) => {
       let done = false;
       const finish = (status?: number, error?: string) => {
@@ -813,6 +821,9 @@ export async function startOdooPeer(options: OdooPeerOptions = {}): Promise<Odoo
     stats,
     setLatency: (ms) => {
       latency = Math.max(0, ms);
+    },
+    loseWebhooks: (n) => {
+      webhooksToLose = Math.max(0, Math.trunc(n));
     },
     failNext: (plan) => {
       failures.push({ times: 1, ...plan, kind: plan.kind } as Required<Pick<FailurePlan, 'kind' | 'times'>> & FailurePlan);

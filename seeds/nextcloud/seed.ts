@@ -1,5 +1,5 @@
 /**
- * Prepares a Nextcloud for the clinic: the document tree of MISSION.md (`/Documentos_Clinicos/Pacientes/`), and
+ * Prepares a Nextcloud for the clinic: the document tree of docs/mission.md (`/Documentos_Clinicos/Pacientes/`), and
  * each patient's `Facturas`, `Recetas` and `Historiales` folders: `--patients N` for patients 1…N, `--ids 7,8,P-9`
  * (or `--patients 7,8,P-9`) for those ids. Patient ids pass the same check as in the Nextcloud node (safePatientId),
  * so the seed never makes a folder the node would refuse or name differently.

@@ -28,7 +28,7 @@ describe('amqp client (real RabbitMQ)', function () {
     await tool.close();
   });
 
-  it('declares the documents topology of MISSION.md, with retry queues and DLQs', async function () {
+  it('declares the documents topology of docs/mission.md, with retry queues and DLQs', async function () {
     await broker.ensureTopology();
     for (const { queue } of DOCUMENT_QUEUES) {
       for (const q of [queue, retryQueueName(queue, 1), retryQueueName(queue, 2), deadLetterQueueName(queue)]) {

@@ -294,3 +294,64 @@ describe('amqp nodes (real RabbitMQ, Node-RED test helper)', function () {
     await helper.unload();
   });
 });
+
+describe('amqp dead-letters node (real RabbitMQ): an operator inspects and replays a DLQ', function () {
+  this.timeout(60000);
+  const tool = new RabbitTool();
+  const queue = uniqueName('clinica_test_dlq');
+  const dlq = deadLetterQueueName(queue);
+  const deadLetters = require('../../nodes/amqp/amqp-dead-letters');
+  const brokerNode = require('../../nodes/amqp/amqp-broker');
+
+  before(async function () {
+    await new Promise<void>((resolve) => helper.startServer(() => resolve()));
+    const ch = await tool.conn.acquire();
+    await ch.queueDeclare({ queue, durable: true });
+    await ch.queueDeclare({ queue: dlq, durable: true });
+    await ch.close();
+    for (let i = 1; i <= 3; i++) {
+      await tool.publishRaw(dlq, Buffer.from(JSON.stringify({ invoice: i })), {
+        messageId: `m-${i}`,
+        correlationId: `c-${i}`,
+        contentType: 'application/json',
+        headers: { 'x-death-reason': 'Nextcloud is unreachable', 'x-error-code': 'NEXTCLOUD_UNREACHABLE', 'x-attempts': 3 },
+      });
+    }
+  });
+
+  after(async function () {
+    await helper.unload();
+    await tool.deleteQueues(queue, dlq);
+    await tool.close();
+    await new Promise<void>((resolve) => helper.stopServer(() => resolve()));
+  });
+
+  it('inspect lists them with their reason and leaves them in order; replay moves them back, attempts reset', async function () {
+    await helper.load(
+      [brokerNode, deadLetters],
+      [
+        { id: 'tab', type: 'tab' },
+        { id: 'b', type: 'clinica-amqp-broker', url: AMQP_URL, connectionName: uniqueName('clinica-test-dlq'), declareTopology: false },
+        { id: 'dl', z: 'tab', type: 'clinica-amqp-dead-letters', broker: 'b', queue: '', action: 'inspect', limit: 100, wires: [['out']] },
+        { id: 'out', z: 'tab', type: 'helper' },
+      ],
+    );
+    const out = collect<Msg>(helper.getNode('out'));
+    helper.getNode('dl').receive({ topic: queue });
+    await waitFor(() => out.length === 1, 'the inspection');
+    assert.deepEqual(
+      (out[0].payload as Msg[]).map((d) => [d.messageId, d.code, d.reason, d.attempts, JSON.parse(d.body).invoice]),
+      [1, 2, 3].map((i) => [`m-${i}`, 'NEXTCLOUD_UNREACHABLE', 'Nextcloud is unreachable', 3, i]),
+    );
+    await waitFor(async () => (await tool.depth(dlq)) === 3, 'the dead letters still there');
+    helper.getNode('dl').receive({ topic: queue, action: 'replay' });
+    await waitFor(() => out.length === 2, 'the replay');
+    assert.deepEqual(out[1].payload, { queue, replayed: 3 });
+    assert.equal(await tool.depth(dlq), 0);
+    const back = await tool.drain(queue);
+    assert.deepEqual(
+      back.map((m) => [m.messageId, m.headers?.['x-attempts'], m.headers?.['x-replayed']]),
+      [1, 2, 3].map((i) => [`m-${i}`, undefined, 1]),
+    );
+  });
+});

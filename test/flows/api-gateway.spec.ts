@@ -64,6 +64,35 @@ describe('shipped flow: API gateway (Keycloak peer, real PostgreSQL)', function 
     assert.equal(body.patients, 3);
   });
 
+  it('GET /api/ready: not ready (503 + Retry-After, naming the syncs) until every sync runs without error', async function () {
+    const db = new SharedDb({ url: dbUrl });
+    try {
+      await db.query('DELETE FROM sync_state');
+      const none = await get('/api/ready');
+      assert.equal(none.status, 503);
+      assert.ok(none.headers.get('retry-after'));
+      const problem = (await none.json()) as { code: string; detail: string };
+      assert.deepEqual([problem.code, problem.detail], ['NOT_READY', 'not ready: no sync has run yet']);
+      await db.query(`INSERT INTO sync_state (name, last_run) VALUES ('patients', now()), ('medications', now())`);
+      const ok = await get('/api/ready');
+      assert.equal(ok.status, 200);
+      assert.deepEqual(
+        ((await ok.json()) as { syncs: Array<{ name: string; ok: boolean }> }).syncs.map((x) => [x.name, x.ok]),
+        [
+          ['medications', true],
+          ['patients', true],
+        ],
+      );
+      await db.query(`UPDATE sync_state SET last_error = 'ODOO_UNAVAILABLE: Odoo answered 503' WHERE name = 'medications'`);
+      const failing = await get('/api/ready');
+      assert.equal(failing.status, 503);
+      assert.match(((await failing.json()) as { detail: string }).detail, /medications: ODOO_UNAVAILABLE/);
+      assert.equal((await get('/api/health')).status, 200, 'liveness is not readiness');
+    } finally {
+      await db.close();
+    }
+  });
+
   it('lists active patients, paged and searchable, for a doctor; echoes X-Correlation-Id', async function () {
     const res = await get('/api/patients?limit=1', tokens['medico.prueba'], { 'X-Correlation-Id': 'corr-api-1' });
     assert.equal(res.status, 200);

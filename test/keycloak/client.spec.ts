@@ -253,3 +253,28 @@ describe('keycloak client (real OpenID provider with Keycloak layout)', function
     });
   });
 });
+
+describe('keycloak peer: direct access grant (the lab curl of clinica-cli)', function () {
+  it('answers grant_type=password for clinica-cli with a token the realm verifies; refuses other clients and wrong passwords', async function () {
+    const peer = await KeycloakPeer.start();
+    const realm = new KeycloakRealm({ url: peer.baseUrl, realm: 'clinica-realm', clientId: 'clinica-api' });
+    try {
+      const post = (form: Record<string, string>) =>
+        fetch(`${peer.baseUrl}/realms/clinica-realm/protocol/openid-connect/token`, { method: 'POST', body: new URLSearchParams(form) });
+      const ok = await post({ grant_type: 'password', client_id: 'clinica-cli', username: 'farmacia.prueba', password: 'clinica123' });
+      assert.equal(ok.status, 200);
+      const { access_token: token } = (await ok.json()) as { access_token: string };
+      const verified = await realm.verify(token);
+      assert.equal(verified.user.username, 'farmacia.prueba');
+      assert.ok(verified.user.roles.includes('farmacia'), JSON.stringify(verified.user.roles));
+      assert.equal((await post({ grant_type: 'password', client_id: 'clinica-cli', username: 'farmacia.prueba', password: 'mal' })).status, 401);
+      assert.equal((await post({ grant_type: 'password', client_id: 'node-red', username: 'farmacia.prueba', password: 'clinica123' })).status, 400);
+      // Other grants still reach the provider with their body intact.
+      const integration = peer.client('clinica-integration');
+      const cc = await post({ grant_type: 'client_credentials', client_id: 'clinica-integration', client_secret: String(integration.secret) });
+      assert.equal(cc.status, 200);
+    } finally {
+      await peer.close();
+    }
+  });
+});

@@ -336,7 +336,7 @@ describe('keycloak nodes (Node-RED test helper, real OpenID provider)', function
     });
   });
 
-  it("takes realm settings from ${ENV} and the MISSION.md variables, never another client's secret", function () {
+  it("takes realm settings from ${ENV} and the docs/mission.md variables, never another client's secret", function () {
     const env = {
       KEYCLOAK_URL: 'http://kc:8080',
       KEYCLOAK_REALM: 'clinica-realm',

@@ -229,7 +229,7 @@ describe('nextcloud nodes (Node-RED test helper, Nextcloud peer)', function () {
     assert.deepEqual(errors.map((e) => e.errorInfo.code).sort(), ['BAD_INPUT', 'NEXTCLOUD_BAD_PATH']);
   });
 
-  it('takes URL, user and app password from the MISSION.md environment variables', async function () {
+  it('takes URL, user and app password from the docs/mission.md environment variables', async function () {
     const saved = { url: process.env.NEXTCLOUD_URL, user: process.env.NEXTCLOUD_USERNAME, pw: process.env.NEXTCLOUD_APP_PASSWORD };
     process.env.NEXTCLOUD_URL = peer.url;
     process.env.NEXTCLOUD_USERNAME = 'alice';

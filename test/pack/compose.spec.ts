@@ -16,7 +16,7 @@ const realm = JSON.parse(read('seeds/keycloak/clinica-realm.json')) as {
 };
 const ONE_SHOT = ['seed-odoo', 'seed-nextcloud'];
 const HANDED_OVER = ['ODOO_API_KEY', 'NEXTCLOUD_APP_PASSWORD'];
-/** The environment names of MISSION.md ("Every connection setting of the shipped flows comes from environment variables"). */
+/** The environment names of docs/mission.md ("Every connection setting of the shipped flows comes from environment variables"). */
 const MISSION_ENV = [
   'ODOO_URL',
   'ODOO_DB',
@@ -127,7 +127,7 @@ describe('the reference deployment: docker-compose.yml', function () {
     assert.doesNotMatch(read('docker-compose.yml'), /\$\{[A-Za-z_][A-Za-z0-9_]*:?\?/, 'a ${VAR:?…} would stop `docker compose up` without a .env');
   });
 
-  it("brings up every system of MISSION.md on the brief's ports", function () {
+  it("brings up every system of docs/mission.md on the brief's ports", function () {
     const ports = Object.values(services).flatMap((s) => s.ports ?? []);
     for (const p of ['8069:8069', '8080:8080', '8082:80', '5672:5672', '15672:15672', '5432:5432', '1880:1880'])
       assert.ok(ports.includes(p), `port ${p} published`);
@@ -176,7 +176,7 @@ describe('the reference deployment: docker-compose.yml', function () {
       assert.ok(deps('node-red').includes(needed), `node-red waits for ${needed}`);
   });
 
-  it('sets for Node-RED every variable the shipped flows read, and the connection settings of MISSION.md', function () {
+  it('sets for Node-RED every variable the shipped flows read, and the connection settings of docs/mission.md', function () {
     for (const name of flowVariables()) assert.ok(provides(nodeRed, name), `the flows read \${${name}}: node-red gets it (after interpolation, with no .env)`);
     for (const name of MISSION_ENV) assert.ok(provides(nodeRed, name) || name === 'NODE_RED_CREDENTIAL_SECRET', `node-red gets ${name}`);
     // The credential secret is empty unless .env gives one: docker/entrypoint.sh generates it (compose-scripts.spec).

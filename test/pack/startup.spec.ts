@@ -73,6 +73,7 @@ describe('npm start: Node-RED with the compiled settings (real process)', functi
         SHARED_DB_URL: 'postgres://postgres@127.0.0.1:1/clinica_shared',
         AMQP_URL: 'amqp://guest:guest@127.0.0.1:1',
         KEYCLOAK_URL: '',
+        CLINICA_DEMO: 'off',
         LOG_LEVEL: 'debug',
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -30,7 +30,7 @@ describe('shared-db client (real PostgreSQL)', function () {
   }
 
   describe('migrations', function () {
-    it('creates the schema of MISSION.md, then a second run changes nothing', async function () {
+    it('creates the schema of docs/mission.md, then a second run changes nothing', async function () {
       const first = await migrate(db);
       assert.deepEqual(
         first.applied.map((m) => m.version),

@@ -371,3 +371,51 @@ export async function replayDeadLetters(broker: BrokerLink, queue: string, limit
   }
   return moved;
 }
+
+/** One dead letter as an operator inspects it. */
+export interface DeadLetter {
+  messageId?: string;
+  correlationId?: string;
+  /** Why it was dead-lettered (x-death-reason), its error code and how many attempts it had. */
+  reason?: string;
+  code?: string;
+  attempts?: number;
+  failedAt?: string;
+  routingKey?: string;
+  replayed?: number;
+  /** The body, as text, cut to 500 characters. */
+  body: string;
+}
+
+/**
+ * The dead letters of `queue` (its `<queue>.dlq`), oldest first, at most `limit`, without taking them: each is
+ * read and handed back to the queue when the channel closes (nothing is lost, the order is kept).
+ */
+export async function inspectDeadLetters(broker: BrokerLink, queue: string, limit = 100): Promise<DeadLetter[]> {
+  const dlq = deadLetterQueueName(queue);
+  const ch = await broker.connection.acquire();
+  const out: DeadLetter[] = [];
+  try {
+    while (out.length < limit) {
+      const msg = await ch.basicGet({ queue: dlq, noAck: false });
+      if (!msg) break;
+      const h = (msg.headers ?? {}) as Record<string, unknown>;
+      const text = (v: unknown) => (v === undefined || v === null ? undefined : String(v));
+      out.push({
+        messageId: msg.messageId,
+        correlationId: msg.correlationId,
+        reason: text(h['x-death-reason']),
+        code: text(h['x-error-code']),
+        attempts: h['x-attempts'] === undefined ? undefined : Number(h['x-attempts']),
+        failedAt: text(h['x-failed-at']),
+        routingKey: text(h['x-original-routing-key']),
+        replayed: h['x-replayed'] === undefined ? undefined : Number(h['x-replayed']),
+        body: toBuffer(msg.body).toString('utf8').slice(0, 500),
+      });
+    }
+  } finally {
+    // Closing the channel gives every unacknowledged message back to the queue, in its order.
+    await ch.close().catch(() => undefined);
+  }
+  return out;
+}

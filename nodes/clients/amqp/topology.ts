@@ -1,5 +1,5 @@
 /**
- * The broker topology of MISSION.md, and the names of the retry and dead-letter queues every consumed
+ * The broker topology of docs/mission.md, and the names of the retry and dead-letter queues every consumed
  * queue gets. Declared on connect (and again after every reconnect) by the broker client.
  */
 export const DOCUMENTS_EXCHANGE = 'documents_exchange';

@@ -1,5 +1,5 @@
 /**
- * Typed errors shared by every client and node (see CONVENTIONS.md "Errors").
+ * Typed errors shared by every client and node (see docs/conventions.md "Errors").
  * No Node-RED import: clients throw these, nodes pass them to done(err).
  */
 export type SystemName = 'odoo' | 'nextcloud' | 'keycloak' | 'shared-db' | 'amqp' | 'node-red';

@@ -1,5 +1,5 @@
 /**
- * Process-wide counters for every node family (CONVENTIONS.md "Logs and metrics"): operations, failures,
+ * Process-wide counters for every node family (docs/conventions.md "Logs and metrics"): operations, failures,
  * retries and whatever else a family wants to count. A monitor flow or a `/metrics` endpoint reads them
  * through snapshot() or renderPrometheus().
  */

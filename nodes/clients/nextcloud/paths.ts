@@ -8,7 +8,7 @@
  */
 import { IntegrationError } from '../common/errors';
 
-/** Root of the clinic's patient documents (MISSION.md, solution 1). */
+/** Root of the clinic's patient documents (docs/mission.md, solution 1). */
 export const PATIENT_ROOT = '/Documentos_Clinicos/Pacientes';
 
 export type DocumentKind = 'invoice' | 'prescription' | 'record';

@@ -1,5 +1,5 @@
 /**
- * Versioned, idempotent migrations of `clinica_shared` (MISSION.md "Shared database"). Each runs once, in
+ * Versioned, idempotent migrations of `clinica_shared` (docs/mission.md "Shared database"). Each runs once, in
  * its own transaction, under an advisory lock so that two Node-RED instances starting together do not race;
  * an applied migration whose text changed is reported, never silently re-run.
  */
