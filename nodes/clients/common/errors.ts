@@ -2,7 +2,7 @@
  * Typed errors shared by every client and node (see docs/conventions.md "Errors").
  * No Node-RED import: clients throw these, nodes pass them to done(err).
  */
-export type SystemName = 'odoo' | 'nextcloud' | 'keycloak' | 'shared-db' | 'amqp' | 'node-red';
+export type SystemName = 'odoo' | 'nextcloud' | 'keycloak' | 'shared-db' | 'amqp' | 'smtp' | 'webhook' | 'node-red';
 
 export interface IntegrationErrorOptions {
   /** Stable upper-case identifier, e.g. ODOO_ACCESS_DENIED. */
