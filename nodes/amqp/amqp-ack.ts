@@ -31,7 +31,14 @@ function failureOf(msg: Msg, mode: AckDef['mode']): IntegrationError | undefined
     code: info?.code ?? caught?.code ?? (mode === 'reject' ? 'REJECTED_BY_FLOW' : 'FLOW_ERROR'),
     system: info?.system ?? 'node-red',
     retryable,
-    details: caught?.source ? { source: caught.source } : undefined,
+    // A 429 or 503's Retry-After (details.retryAfterMs) sets the wait before the next attempt.
+    details:
+      caught?.source || info?.details?.retryAfterMs !== undefined
+        ? {
+            ...(caught?.source ? { source: caught.source } : {}),
+            ...(info?.details?.retryAfterMs !== undefined ? { retryAfterMs: info.details.retryAfterMs } : {}),
+          }
+        : undefined,
   });
 }
 

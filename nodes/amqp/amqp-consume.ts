@@ -86,6 +86,7 @@ export = function (RED: NodeAPI): void {
       });
     }
 
+    const retryDelayMs = intSetting(def.retryDelay, 1000, 0, 3600000);
     const handle = async (delivery: Delivery): Promise<void> => {
       const deliveryKey = `${keyPrefix}${randomUUID()}`;
       const info: AmqpMsgInfo = {
@@ -96,6 +97,7 @@ export = function (RED: NodeAPI): void {
         redelivered: delivery.redelivered,
         attempt: delivery.attempt,
         maxAttempts: delivery.maxAttempts,
+        retryDelayMs,
         headers: delivery.headers,
         contentType: delivery.contentType,
         deliveryKey,
@@ -117,7 +119,7 @@ export = function (RED: NodeAPI): void {
           queue,
           prefetch: intSetting(def.prefetch, 10, 1, 10000),
           maxAttempts: intSetting(def.maxAttempts, 3, 1, 100),
-          retryDelayMs: intSetting(def.retryDelay, 1000, 0, 3600000),
+          retryDelayMs,
           format: def.format || 'auto',
           dedupe: def.dedupe !== false,
         },

@@ -37,6 +37,8 @@ export interface AmqpMsgInfo {
   redelivered: boolean;
   attempt: number;
   maxAttempts: number;
+  /** The consume node's first back-off (ms): the next attempt waits retryDelayMs × 2^(attempt−1), or a Retry-After. */
+  retryDelayMs: number;
   headers: Record<string, unknown>;
   contentType?: string;
   /** Key the ack node (or the done() hook) uses to finish this delivery. */

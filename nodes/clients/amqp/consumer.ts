@@ -21,7 +21,7 @@ export interface ConsumeOptions {
   prefetch?: number;
   /** Attempts before dead-lettering, counting the first (default 3). */
   maxAttempts?: number;
-  /** Back-off before attempt n+1: retryDelayMs * 2^(n-1) (default 1000). */
+  /** Back-off before attempt n+1: retryDelayMs * 2^(n-1) (default 1000), or the failure's `details.retryAfterMs` when longer. */
   retryDelayMs?: number;
   /** How the body becomes the payload; 'json' dead-letters bodies that are not JSON (default 'auto'). */
   format?: BodyFormat;
@@ -85,6 +85,19 @@ class RecentIds {
 }
 
 const LOST = Symbol('connection lost');
+
+/** The longest wait a failure may ask for before its next attempt (a Retry-After of days is not honoured). */
+const MAX_RETRY_AFTER_MS = 3600000;
+
+/**
+ * The back-off before attempt n+1: retryDelayMs * 2^(n-1), or longer when the failure says when to come back
+ * (`details.retryAfterMs`, from a 429 or 503 Retry-After), up to an hour.
+ */
+export function retryDelay(err: unknown, retryDelayMs: number, attempt: number): number {
+  const backoff = retryDelayMs * 2 ** (attempt - 1);
+  const asked = Number((err as { details?: { retryAfterMs?: unknown } } | undefined)?.details?.retryAfterMs);
+  return Number.isFinite(asked) && asked > backoff ? Math.min(asked, MAX_RETRY_AFTER_MS) : backoff;
+}
 
 const toBuffer = (body: unknown): Buffer =>
   Buffer.isBuffer(body) ? body : typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(JSON.stringify(body ?? null), 'utf8');
@@ -263,7 +276,7 @@ export class AmqpConsumer extends EventEmitter {
       if ((await Promise.race([work, this.lost])) === LOST) return ConsumerStatus.REQUEUE;
     } catch (err) {
       if (isRetryable(err) && attempt < this.maxAttempts) {
-        const delayMs = this.retryDelayMs * 2 ** (attempt - 1);
+        const delayMs = retryDelay(err, this.retryDelayMs, attempt);
         await this.republish(
           retryQueueName(this.queue, attempt),
           delivery.raw,

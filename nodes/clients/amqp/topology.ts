@@ -15,6 +15,20 @@ export const DOCUMENT_QUEUES: readonly QueueBinding[] = [
   { queue: 'notification_queue', routingKey: 'notification.send' },
 ];
 
+/**
+ * The alert fan-out (flow 07): the outbox publishes each stock alert to `notification.send` (notification_queue,
+ * above) and to `alert.stock.low`, which every channel consumes from its own queue, so a slow or dead channel
+ * never delays another; each webhook subscriber's delivery is a message of its own in webhook_delivery_queue.
+ */
+export const ALERT_ROUTING_KEY = 'alert.stock.low';
+export const WEBHOOK_DELIVERY_ROUTING_KEY = 'webhook.deliver';
+export const ALERT_QUEUES: readonly QueueBinding[] = [
+  { queue: 'alert_email_queue', routingKey: ALERT_ROUTING_KEY },
+  { queue: 'alert_odoo_queue', routingKey: ALERT_ROUTING_KEY },
+  { queue: 'alert_webhook_queue', routingKey: ALERT_ROUTING_KEY },
+  { queue: 'webhook_delivery_queue', routingKey: WEBHOOK_DELIVERY_ROUTING_KEY },
+];
+
 /** Where a failed delivery waits before its next attempt (one queue per attempt: no head-of-line wait). */
 export const retryQueueName = (queue: string, attempt: number) => `${queue}.retry.${attempt}`;
 /** Where a message goes for good after its last attempt or when it is malformed, with the reason in headers. */
@@ -62,11 +76,12 @@ export function failureQueues(queue: string, maxAttempts: number): QueueDecl[] {
   return queues;
 }
 
-/** documents_exchange (direct) with its three durable queues, each with retry queues and a DLQ. */
+/** documents_exchange (direct) with its three durable queues and the alert channels' four, each with retry queues and a DLQ. */
 export function documentsTopology(maxAttempts = 3): Topology {
+  const all = [...DOCUMENT_QUEUES, ...ALERT_QUEUES];
   return {
     exchanges: [{ exchange: DOCUMENTS_EXCHANGE, type: 'direct', durable: true }],
-    queues: DOCUMENT_QUEUES.flatMap((b) => [{ queue: b.queue, durable: true }, ...failureQueues(b.queue, maxAttempts)]),
-    bindings: DOCUMENT_QUEUES.map((b) => ({ queue: b.queue, exchange: DOCUMENTS_EXCHANGE, routingKey: b.routingKey })),
+    queues: all.flatMap((b) => [{ queue: b.queue, durable: true }, ...failureQueues(b.queue, maxAttempts)]),
+    bindings: all.map((b) => ({ queue: b.queue, exchange: DOCUMENTS_EXCHANGE, routingKey: b.routingKey })),
   };
 }

@@ -162,6 +162,208 @@ END $$;
 ${notifyTriggers()}
 `,
   },
+  {
+    version: 4,
+    name: 'stock alerts: one per crossing under the minimum, an outbox, deliveries per channel and every attempt audited',
+    sql: `
+-- One row per medication that was ever under its minimum: low now? how many crossings so far?
+CREATE TABLE IF NOT EXISTS stock_alert_state (
+  medication_id INTEGER PRIMARY KEY REFERENCES shared_medications(id) ON DELETE CASCADE,
+  low           BOOLEAN NOT NULL,
+  crossings     INTEGER NOT NULL DEFAULT 0,
+  changed_at    TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+
+-- One row per crossing (unique per medication and crossing number), and the outbox of its queue message.
+CREATE TABLE IF NOT EXISTS stock_alerts (
+  id                    BIGSERIAL PRIMARY KEY,
+  medication_id         INTEGER NOT NULL REFERENCES shared_medications(id) ON DELETE CASCADE,
+  odoo_product_id       INTEGER NOT NULL,
+  medication_name       VARCHAR(255) NOT NULL,
+  crossing              INTEGER NOT NULL,
+  stock_quantity        NUMERIC(14,3) NOT NULL,
+  min_stock_level       NUMERIC(14,3) NOT NULL,
+  raised_at             TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+  rearmed_at            TIMESTAMPTZ,
+  correlation_id        VARCHAR(100),
+  published_at          TIMESTAMPTZ,
+  publish_attempts      INTEGER NOT NULL DEFAULT 0,
+  publish_claimed_until TIMESTAMPTZ,
+  publish_error         TEXT,
+  UNIQUE (medication_id, crossing)
+);
+CREATE INDEX IF NOT EXISTS stock_alerts_outbox_idx ON stock_alerts (id) WHERE published_at IS NULL;
+CREATE INDEX IF NOT EXISTS stock_alerts_raised_idx ON stock_alerts (raised_at DESC, id DESC);
+
+-- Subscribers of the signed webhooks (managed through /api/webhook-subscribers; the secret is never read back).
+CREATE TABLE IF NOT EXISTS webhook_subscribers (
+  id          SERIAL PRIMARY KEY,
+  url         TEXT NOT NULL,
+  secret      TEXT NOT NULL,
+  event_types TEXT[] NOT NULL DEFAULT '{stock.low}',
+  active      BOOLEAN NOT NULL DEFAULT TRUE,
+  description VARCHAR(255),
+  created_by  VARCHAR(255),
+  created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+  deleted_at  TIMESTAMPTZ
+);
+
+-- The state of one alert on one channel (subscriber 0 = the channel itself; a webhook subscriber's id otherwise).
+CREATE TABLE IF NOT EXISTS alert_deliveries (
+  alert_id        BIGINT NOT NULL REFERENCES stock_alerts(id) ON DELETE CASCADE,
+  channel         VARCHAR(20) NOT NULL CHECK (channel IN ('queue', 'email', 'webhook', 'odoo')),
+  subscriber_id   INTEGER NOT NULL DEFAULT 0,
+  state           VARCHAR(20) NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'retrying', 'delivered', 'failed')),
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  last_attempt_at TIMESTAMPTZ,
+  last_outcome    VARCHAR(20),
+  last_status     INTEGER,
+  last_answer     TEXT,
+  last_error      TEXT,
+  next_retry_at   TIMESTAMPTZ,
+  delivered_at    TIMESTAMPTZ,
+  external_id     VARCHAR(255),
+  replays         INTEGER NOT NULL DEFAULT 0,
+  created_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
+  PRIMARY KEY (alert_id, channel, subscriber_id)
+);
+CREATE INDEX IF NOT EXISTS alert_deliveries_open_idx ON alert_deliveries (state) WHERE state <> 'delivered';
+
+-- Every attempt, as it happened.
+CREATE TABLE IF NOT EXISTS alert_delivery_attempts (
+  id             BIGSERIAL PRIMARY KEY,
+  alert_id       BIGINT NOT NULL REFERENCES stock_alerts(id) ON DELETE CASCADE,
+  channel        VARCHAR(20) NOT NULL,
+  subscriber_id  INTEGER NOT NULL DEFAULT 0,
+  attempt        INTEGER NOT NULL,
+  attempted_at   TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+  outcome        VARCHAR(20) NOT NULL CHECK (outcome IN ('delivered', 'retry', 'failed')),
+  http_status    INTEGER,
+  answer         TEXT,
+  duration_ms    INTEGER,
+  next_retry_at  TIMESTAMPTZ,
+  error_code     VARCHAR(100),
+  error          TEXT,
+  correlation_id VARCHAR(100)
+);
+CREATE INDEX IF NOT EXISTS alert_delivery_attempts_alert_idx ON alert_delivery_attempts (alert_id, channel, subscriber_id, attempt);
+
+-- The crossing is decided here, in the transaction that changes the stock, whoever changes it: a row lock on the
+-- state row makes two writers (two Node-RED processes, a poll and a webhook) raise one alert per crossing.
+CREATE OR REPLACE FUNCTION shared_stock_alert_check() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  is_low boolean := NEW.active AND NEW.min_stock_level IS NOT NULL AND NEW.stock_quantity < NEW.min_stock_level;
+  n integer;
+  alert stock_alerts;
+BEGIN
+  IF is_low THEN
+    INSERT INTO stock_alert_state AS s (medication_id, low, crossings, changed_at) VALUES (NEW.id, true, 1, now())
+    ON CONFLICT (medication_id) DO UPDATE SET low = true, crossings = s.crossings + 1, changed_at = now() WHERE NOT s.low
+    RETURNING crossings INTO n;
+    IF FOUND THEN
+      INSERT INTO stock_alerts (medication_id, odoo_product_id, medication_name, crossing, stock_quantity, min_stock_level, correlation_id)
+      VALUES (NEW.id, NEW.odoo_product_id, NEW.name, n, NEW.stock_quantity, NEW.min_stock_level,
+              NULLIF(current_setting('clinica.correlation_id', true), ''))
+      RETURNING * INTO alert;
+      PERFORM pg_notify('stock_alerts', json_build_object(
+        'id', alert.id, 'medication_id', alert.medication_id, 'odoo_product_id', alert.odoo_product_id, 'name', alert.medication_name,
+        'quantity', alert.stock_quantity, 'minimum', alert.min_stock_level, 'crossing', alert.crossing,
+        'raised_at', alert.raised_at, 'correlation_id', alert.correlation_id)::text);
+    END IF;
+  ELSE
+    UPDATE stock_alert_state SET low = false, changed_at = now() WHERE medication_id = NEW.id AND low RETURNING crossings INTO n;
+    IF FOUND THEN
+      UPDATE stock_alerts SET rearmed_at = clock_timestamp() WHERE medication_id = NEW.id AND crossing = n;
+    END IF;
+  END IF;
+  RETURN NULL;
+END $$;
+DROP TRIGGER IF EXISTS shared_medications_stock_alert_insert ON shared_medications;
+CREATE TRIGGER shared_medications_stock_alert_insert AFTER INSERT ON shared_medications
+  FOR EACH ROW WHEN (NEW.active AND NEW.stock_quantity < NEW.min_stock_level) EXECUTE FUNCTION shared_stock_alert_check();
+DROP TRIGGER IF EXISTS shared_medications_stock_alert_update ON shared_medications;
+CREATE TRIGGER shared_medications_stock_alert_update AFTER UPDATE OF stock_quantity, min_stock_level, active ON shared_medications
+  FOR EACH ROW WHEN (OLD.stock_quantity IS DISTINCT FROM NEW.stock_quantity OR OLD.min_stock_level IS DISTINCT FROM NEW.min_stock_level
+                     OR OLD.active IS DISTINCT FROM NEW.active)
+  EXECUTE FUNCTION shared_stock_alert_check();
+
+-- Medications already under their minimum when this is installed raise their alert now, like a first sync would.
+INSERT INTO stock_alert_state (medication_id, low, crossings)
+  SELECT id, true, 1 FROM shared_medications WHERE active AND stock_quantity < min_stock_level
+  ON CONFLICT DO NOTHING;
+INSERT INTO stock_alerts (medication_id, odoo_product_id, medication_name, crossing, stock_quantity, min_stock_level, correlation_id)
+  SELECT id, odoo_product_id, name, 1, stock_quantity, min_stock_level, 'migration-4' FROM shared_medications
+   WHERE active AND stock_quantity < min_stock_level
+  ON CONFLICT DO NOTHING;
+
+-- The outbox: alerts not yet published, taken under a lease so that one process publishes each (SKIP LOCKED).
+CREATE OR REPLACE FUNCTION stock_alerts_claim(p_lease_seconds integer, p_limit integer) RETURNS SETOF stock_alerts LANGUAGE sql AS $$
+  UPDATE stock_alerts a
+     SET publish_claimed_until = clock_timestamp() + make_interval(secs => p_lease_seconds), publish_attempts = a.publish_attempts + 1
+   WHERE a.id IN (SELECT id FROM stock_alerts
+                   WHERE published_at IS NULL AND (publish_claimed_until IS NULL OR publish_claimed_until <= clock_timestamp())
+                   ORDER BY id LIMIT p_limit FOR UPDATE SKIP LOCKED)
+  RETURNING a.*;
+$$;
+
+-- A channel takes up an alert: its delivery row, created once (pending) and returned as it stands.
+CREATE OR REPLACE FUNCTION alert_delivery_open(p_alert bigint, p_channel text, p_subscriber integer) RETURNS alert_deliveries LANGUAGE sql AS $$
+  INSERT INTO alert_deliveries AS d (alert_id, channel, subscriber_id) VALUES (p_alert, p_channel, COALESCE(p_subscriber, 0))
+  ON CONFLICT (alert_id, channel, subscriber_id) DO UPDATE SET alert_id = d.alert_id
+  RETURNING d.*;
+$$;
+
+-- One attempt: its audit row, and the delivery's state (a delivered one is never set back).
+CREATE OR REPLACE FUNCTION alert_delivery_record(
+  p_alert bigint, p_channel text, p_subscriber integer, p_outcome text, p_status integer, p_answer text, p_duration_ms integer,
+  p_retry_in_ms integer, p_error_code text, p_error text, p_external_id text, p_correlation_id text
+) RETURNS alert_deliveries LANGUAGE plpgsql AS $$
+DECLARE
+  d alert_deliveries;
+  retry_at timestamptz := CASE WHEN p_outcome = 'retry' AND p_retry_in_ms IS NOT NULL
+                               THEN clock_timestamp() + make_interval(secs => p_retry_in_ms / 1000.0) END;
+BEGIN
+  INSERT INTO alert_deliveries AS x (alert_id, channel, subscriber_id, state, attempts, last_attempt_at, last_outcome, last_status,
+                                     last_answer, last_error, next_retry_at, delivered_at, external_id)
+  VALUES (p_alert, p_channel, COALESCE(p_subscriber, 0),
+          CASE p_outcome WHEN 'delivered' THEN 'delivered' WHEN 'retry' THEN 'retrying' ELSE 'failed' END,
+          1, clock_timestamp(), p_outcome, p_status, left(p_answer, 1000), left(p_error, 2000), retry_at,
+          CASE WHEN p_outcome = 'delivered' THEN clock_timestamp() END, p_external_id)
+  ON CONFLICT (alert_id, channel, subscriber_id) DO UPDATE SET
+    attempts = x.attempts + 1,
+    state = CASE WHEN x.state = 'delivered' THEN 'delivered' ELSE EXCLUDED.state END,
+    last_attempt_at = EXCLUDED.last_attempt_at, last_outcome = EXCLUDED.last_outcome, last_status = EXCLUDED.last_status,
+    last_answer = EXCLUDED.last_answer, last_error = EXCLUDED.last_error, next_retry_at = EXCLUDED.next_retry_at,
+    delivered_at = COALESCE(x.delivered_at, EXCLUDED.delivered_at), external_id = COALESCE(EXCLUDED.external_id, x.external_id)
+  RETURNING * INTO d;
+  INSERT INTO alert_delivery_attempts (alert_id, channel, subscriber_id, attempt, outcome, http_status, answer, duration_ms, next_retry_at,
+                                       error_code, error, correlation_id)
+  VALUES (p_alert, p_channel, COALESCE(p_subscriber, 0), d.attempts, p_outcome, p_status, left(p_answer, 1000), p_duration_ms, retry_at,
+          p_error_code, left(p_error, 2000), p_correlation_id);
+  RETURN d;
+END $$;
+
+-- A replay asked by an admin: the delivery back to pending (a delivered one stays as it is); what it was before,
+-- how many replays it had, and the alert to send again.
+CREATE OR REPLACE FUNCTION alert_delivery_replay(p_alert bigint, p_channel text, p_subscriber integer)
+RETURNS TABLE (previous_state text, replays integer, alert json) LANGUAGE plpgsql AS $$
+DECLARE
+  d alert_deliveries;
+BEGIN
+  SELECT * INTO d FROM alert_deliveries x
+   WHERE x.alert_id = p_alert AND x.channel = p_channel AND x.subscriber_id = COALESCE(p_subscriber, 0) FOR UPDATE;
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  IF d.state <> 'delivered' THEN
+    UPDATE alert_deliveries x SET state = 'pending', next_retry_at = NULL, replays = x.replays + 1
+     WHERE x.alert_id = p_alert AND x.channel = p_channel AND x.subscriber_id = COALESCE(p_subscriber, 0);
+    d.replays := d.replays + 1;
+  END IF;
+  RETURN QUERY SELECT d.state::text, d.replays, row_to_json(a) FROM stock_alerts a WHERE a.id = p_alert;
+END $$;
+`,
+  },
 ];
 
 export interface MigrationReport {

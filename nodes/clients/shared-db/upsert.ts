@@ -3,7 +3,8 @@
  * up to 20,000 rows, values passed as one typed array per column (unnest), so no value ever reaches the SQL
  * text and the parameter count does not grow with the batch. A repeat of the same batch changes nothing:
  * rows whose values are equal are left alone (last_sync included) and counted as unchanged; a record older
- * than the stored one (by its Odoo write date) never overwrites it.
+ * than the stored one (by its Odoo write date) never overwrites it. The batch's correlation id is set for the
+ * transaction (`clinica.correlation_id`) so that what a trigger raises names the change that caused it.
  */
 import { entitySpec, prepareBatch, type ColumnType, type EntitySpec, type PreparedBatch, type PrepareOptions } from './entities';
 import { quoteIdent, type Queryable, type SharedDb } from './pool';
@@ -97,9 +98,18 @@ async function writeBatch(client: Queryable, spec: EntitySpec, batch: PreparedBa
 }
 
 /** Upserts a batch of one entity (patients, appointments, medications, stock_movements, pharmacy_movements). */
-export async function upsert(db: SharedDb, entity: string, records: unknown[], options: PrepareOptions = {}): Promise<UpsertResult> {
+export async function upsert(
+  db: SharedDb,
+  entity: string,
+  records: unknown[],
+  options: PrepareOptions & { correlationId?: string } = {},
+): Promise<UpsertResult> {
   const spec = entitySpec(entity);
   // Checked before taking a connection: a bad batch never opens a transaction.
   const batch = prepareBatch(spec, records, options);
-  return db.transaction((client) => writeBatch(client, spec, batch, records.length), `upsert of ${spec.name} into ${spec.table}`);
+  return db.transaction(async (client) => {
+    // What the triggers record as the cause of what they raise (a stock alert names the change that caused it).
+    if (options.correlationId) await client.query("SELECT set_config('clinica.correlation_id', $1, true)", [options.correlationId.slice(0, 100)]);
+    return writeBatch(client, spec, batch, records.length);
+  }, `upsert of ${spec.name} into ${spec.table}`);
 }
