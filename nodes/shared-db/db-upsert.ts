@@ -39,7 +39,10 @@ export = function (RED: NodeAPI): void {
       const records = Array.isArray(msg.payload) ? msg.payload : [msg.payload];
       const db = await config.getDb();
       const started = Date.now();
-      const result = await upsert(db, entity, records, { ignoreUnknown: def.ignoreUnknown === true, correlationId: typeof msg.correlationId === 'string' ? msg.correlationId : undefined });
+      const result = await upsert(db, entity, records, {
+        ignoreUnknown: def.ignoreUnknown === true,
+        correlationId: typeof msg.correlationId === 'string' ? msg.correlationId : undefined,
+      });
       msg.db = { ...result, durationMs: Date.now() - started };
       send(msg);
     });
