@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { makePdf } from './pdf';
+import { defineActivities, seedActivities } from './activities';
 import { defineTransfers, seedTransfers } from './transfers';
 import { PyException, TypeErr, UserError, ValidationError, ValueErr, missingRecord, parsePyLiteral } from './python';
 import { makeModel, odooNow, type AccessRule, type Env, type FieldDef, type FieldType, type ModelDef, type Rec, type Registry } from './store';
@@ -499,9 +500,11 @@ export function defineModels(reg: Registry): void {
       f('date', 'datetime'),
       f('partner_ids', 'many2many', { relation: 'res.partner' }),
       f('attachment_ids', 'many2many', { relation: 'ir.attachment' }),
+      m2o('mail_activity_type_id', 'mail.activity.type', { string: 'Mail Activity Type' }),
     ],
     { order: 'id desc' },
   ));
+  defineActivities(reg, define, postMessage);
 
   // Outgoing e-mails: the send wizard queues one per invoice sent by e-mail (the peer sends none).
   define(makeModel(
@@ -1668,6 +1671,11 @@ function installData(reg: Registry, module: string): void {
       reg.insertRaw('mail.message.subtype', { id: 2, name: 'Note', internal: true });
       xmlid(reg, 'mail', 'mt_comment', 'mail.message.subtype', 1);
       xmlid(reg, 'mail', 'mt_note', 'mail.message.subtype', 2);
+      reg.insertRaw('mail.message.subtype', { id: 3, name: 'Activities', internal: true });
+      xmlid(reg, 'mail', 'mt_activities', 'mail.message.subtype', 3);
+      seedActivities(reg, (module, name, model, resId) => xmlid(reg, module, name, model, resId));
+      // Models defined before mail (res.partner …) become mail threads now.
+      for (const row of reg.tables.get('ir.model')?.values() ?? []) row.is_mail_thread = Boolean(reg.models.get(row.model as string)?.mailThread);
       break;
     case 'product':
       reg.insertRaw('product.category', { id: 1, name: 'All' });

@@ -7,7 +7,17 @@ import type { Node, NodeDef } from 'node-red';
 import type { OdooClient } from '../../clients/odoo/client';
 import type { Msg, Send } from '../../lib/node-runtime';
 
-export type Operation = 'search_read' | 'read' | 'search_count' | 'create' | 'write' | 'unlink' | 'message_post' | 'call' | 'stock_movement';
+export type Operation =
+  | 'search_read'
+  | 'read'
+  | 'search_count'
+  | 'create'
+  | 'write'
+  | 'unlink'
+  | 'message_post'
+  | 'call'
+  | 'stock_movement'
+  | 'activity';
 
 export type Obj = Record<string, unknown>;
 export const isObj = (v: unknown): v is Obj => Boolean(v) && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v);
@@ -31,6 +41,12 @@ export interface OdooDef extends NodeDef {
   body: string;
   subtype: 'note' | 'comment';
   context: string;
+  /** activity: login of the user assigned (a value or ${ENV}); empty = the integration user. */
+  activityUser?: string;
+  /** activity: external id of the activity type (default mail.mail_activity_data_todo). */
+  activityType?: string;
+  /** activity: deadline in days from today in Odoo's clock (default 0). */
+  activityDeadlineDays?: string | number;
 }
 
 /** The node's settings, parsed once so a bad one fails every message the same way. */
@@ -49,6 +65,9 @@ export interface OdooSettings {
   body: string;
   subtype: 'note' | 'comment';
   context: Obj;
+  activityUser?: string;
+  activityType: string;
+  activityDeadlineDays: number;
 }
 
 /** The search of this message: the settings, with msg.domain/fields/order/limit/offset over them. */

@@ -1,5 +1,6 @@
 /** The operations of the clinica-odoo node by name: the node's operation picker routes here. */
 import type { OdooOperation, Operation } from './context';
+import { activity } from './activity';
 import { call } from './call';
 import { create } from './create';
 import { messagePost } from './message-post';
@@ -20,6 +21,7 @@ export const OPERATIONS: Readonly<Record<Operation, OdooOperation>> = {
   message_post: messagePost,
   call,
   stock_movement: stockMovement,
+  activity,
 };
 
 /** Operations bound to one model: the node's model setting and msg.topic do not apply. */

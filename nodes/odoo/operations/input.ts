@@ -1,7 +1,8 @@
 /** The clinica-odoo node's input: its settings, the message's overrides, the model, the record ids and values. */
 import type { Node } from 'node-red';
 import { badInput } from '../../clients/common/errors';
-import { intSetting } from '../../lib/env';
+import { DEFAULT_ACTIVITY_TYPE } from '../../clients/odoo/activity';
+import { expandEnv, intSetting } from '../../lib/env';
 import type { Msg } from '../../lib/node-runtime';
 import { checkDomain, fieldList, idList, jsonSetting, label } from '../types';
 import { isObj, type Obj, type OdooDef, type OdooSettings, type OperationContext, type Query } from './context';
@@ -22,7 +23,17 @@ export function parseSettings(node: Node, def: OdooDef): OdooSettings {
     subtype: def.subtype,
     context: jsonSetting<Obj>(node, def.context, 'context', {}),
     ids: idList(node, def.ids, 'the ids setting'),
+    activityUser: expandEnv(def.activityUser).trim() || undefined,
+    activityType: expandEnv(def.activityType).trim() || DEFAULT_ACTIVITY_TYPE,
+    activityDeadlineDays: deadlineDays(node, def.activityDeadlineDays),
   };
+}
+
+function deadlineDays(node: Node, value: unknown): number {
+  const text = expandEnv(value === undefined || value === null ? '' : String(value)).trim();
+  if (!text) return 0;
+  if (!/^-?\d+$/.test(text)) throw badInput('odoo', `${label(node)}: the activityDeadlineDays setting must be a whole number of days; got ${JSON.stringify(value)}`);
+  return Number(text);
 }
 
 /** The model: the node's setting, else msg.topic; it must look like an Odoo model name. */
