@@ -19,22 +19,28 @@ export type PostMessage = (env: Env, model: string, resId: number, p: Record<str
 const TODO_TYPE = 4;
 const today = (env: Env) => odooNow(env.registry.clock()).slice(0, 10);
 
-const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&#34;').replace(/'/g, '&#39;');
+/** Text as lxml writes it after Odoo's sanitizer: only & < > escaped. */
+const escapeText = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-/** The body of mail.message_activity_done as Odoo 18 renders it (feedback and note left aside when empty). */
+/**
+ * The body of mail.message_activity_done as a real Odoo 18 stores it (the outer <div> is dropped by the
+ * sanitizer): `\n    <p>\n        <span class="fa fa-check fa-fw"></span><span>To-Do</span> done\n        <span>: </span><span>SUMMARY</span>\n    </p>\n`,
+ * then the feedback when there is one.
+ */
 function doneBody(env: Env, activity: Rec, type: Rec | undefined, feedback: unknown): string {
   const icon = type?.icon ? String(type.icon) : '';
   const assignee = activity.user_id !== env.uid ? env.registry.get(env, 'res.users', activity.user_id as number) : undefined;
   const summary = activity.summary ? String(activity.summary) : '';
   const note = typeof activity.note === 'string' && activity.note && activity.note !== '<p><br></p>' ? String(activity.note) : '';
   return (
-    `<div>\n    <p>\n        <span class="fa ${escapeHtml(icon)} fa-fw"></span><span>${escapeHtml(String(type?.name ?? ''))}</span> done\n` +
-    (assignee ? `         (originally assigned to <span>${escapeHtml(String(assignee.name ?? ''))}</span>)\n` : '') +
-    (summary ? `        <span>: </span><span>${escapeHtml(summary)}</span>\n` : '') +
+    `\n    <p>\n        <span class="fa ${escapeText(icon)} fa-fw"></span><span>${escapeText(String(type?.name ?? ''))}</span> done\n` +
+    (assignee ? `         (originally assigned to <span>${escapeText(String(assignee.name ?? ''))}</span>)\n` : '') +
+    (summary ? `        <span>: </span><span>${escapeText(summary)}</span>\n` : '') +
     `    </p>\n` +
     (note ? `    <div class="o_mail_note_title fw-bold">Original note:</div>\n        <div>${note}</div>\n` : '') +
-    (feedback ? `    <div>\n        <div class="fw-bold">Feedback:</div>\n${String(feedback).split('\n').map(escapeHtml).join('<br>')}</div>\n` : '') +
-    `</div>`
+    (feedback
+      ? `    <div>\n        <div class="fw-bold">Feedback:</div>\n            ${String(feedback).split('\n').map(escapeText).join('\n            <br>\n            ')}\n    </div>\n`
+      : '')
   );
 }
 
@@ -81,6 +87,7 @@ export function defineActivities(reg: Registry, define: (d: ModelDef) => ModelDe
           ['default', 'None'],
           ['upload_file', 'Upload Document'],
           ['phonecall', 'Phonecall'],
+          ['meeting', 'Meeting'],
         ],
         default: 'default',
       }),
@@ -170,14 +177,17 @@ export function defineActivities(reg: Registry, define: (d: ModelDef) => ModelDe
 
 /** The mail module's activity data. */
 export function seedActivities(reg: Registry, xmlid: (module: string, name: string, model: string, resId: number) => void): void {
-  const types: Array<[number, string, string, string, number, number]> = [
-    [1, 'mail_activity_data_email', 'Email', 'fa-envelope', 10, 2],
-    [2, 'mail_activity_data_call', 'Call', 'fa-phone', 2, 2],
-    [3, 'mail_activity_data_meeting', 'Meeting', 'fa-users', 3, 2],
-    [TODO_TYPE, 'mail_activity_data_todo', 'To-Do', 'fa-check', 12, 5],
+  // As a real Odoo 18 has them (mail_activity_data.xml): id, xmlid, name, icon, sequence, delay, category.
+  const types: Array<[number, string, string, string, number, number, string]> = [
+    [1, 'mail_activity_data_email', 'Email', 'fa-envelope', 3, 0, 'default'],
+    [2, 'mail_activity_data_call', 'Call', 'fa-phone', 6, 2, 'phonecall'],
+    [3, 'mail_activity_data_meeting', 'Meeting', 'fa-users', 9, 0, 'meeting'],
+    [TODO_TYPE, 'mail_activity_data_todo', 'To-Do', 'fa-check', 12, 5, 'default'],
+    [5, 'mail_activity_data_upload_document', 'Upload Document', 'fa-upload', 25, 5, 'upload_file'],
+    [6, 'mail_activity_data_warning', 'Exception', 'fa-warning', 99, 0, 'default'],
   ];
-  for (const [id, name, label, icon, sequence, delay] of types) {
-    reg.insertRaw('mail.activity.type', { id, name: label, icon, sequence, delay_count: delay, active: true, category: 'default', keep_done: false });
+  for (const [id, name, label, icon, sequence, delay, category] of types) {
+    reg.insertRaw('mail.activity.type', { id, name: label, icon, sequence, delay_count: delay, active: true, category, keep_done: false });
     xmlid('mail', name, 'mail.activity.type', id);
   }
 }

@@ -74,6 +74,7 @@ async function rejects(p: Promise<unknown> | (() => unknown), message: RegExp): 
 describe('odoo operations (functions, stand-in client)', function () {
   it('routes every operation of the picker to a function; an unknown one is search_read', function () {
     assert.deepEqual(Object.keys(OPERATIONS).sort(), [
+      'activity',
       'call',
       'create',
       'message_post',

@@ -159,11 +159,17 @@ async function modelId(client: OdooClient, model: string): Promise<number> {
   const cache = cacheOf(client).models;
   const known = cache.get(model);
   if (known) return known;
-  const [id] = await client.search('ir.model', { domain: [['model', '=', model]], limit: 1 });
-  if (!id)
+  const [row] = await client.searchRead('ir.model', { domain: [['model', '=', model]], fields: ['is_mail_thread'], limit: 1 });
+  if (!row)
     throw activityError('ODOO_UNKNOWN_MODEL', `Odoo has no model "${model}" to schedule an activity on; check the model name or install the module that provides it`, {
       model,
     });
+  // Odoo subscribes the assigned user to the record's chatter: a model without one fails inside Odoo.
+  if (row.is_mail_thread === false)
+    throw badInput('odoo', `Odoo model ${model} has no chatter (it is not a mail.thread), so it cannot hold activities; schedule it on a record that has one`, {
+      model,
+    });
+  const id = row.id;
   cache.set(model, id);
   return id;
 }
