@@ -33,7 +33,7 @@ function doneBody(env: Env, activity: Rec, type: Rec | undefined, feedback: unkn
   const summary = activity.summary ? String(activity.summary) : '';
   const note = typeof activity.note === 'string' && activity.note && activity.note !== '<p><br></p>' ? String(activity.note) : '';
   return (
-    `\n    <p>\n        <span class="fa ${escapeText(icon)} fa-fw"></span><span>${escapeText(String(type?.name ?? ''))}</span> done\n` +
+    `\n    <p>\n        <span class="fa ${escapeText(icon)} fa-fw"></span>${type?.name ? `<span>${escapeText(String(type.name))}</span>` : ''} done\n` +
     (assignee ? `         (originally assigned to <span>${escapeText(String(assignee.name ?? ''))}</span>)\n` : '') +
     (summary ? `        <span>: </span><span>${escapeText(summary)}</span>\n` : '') +
     `    </p>\n` +
@@ -117,7 +117,11 @@ export function defineActivities(reg: Registry, define: (d: ModelDef) => ModelDe
         }),
         m2o('activity_type_id', 'mail.activity.type', {
           string: 'Activity Type',
-          default: (env: Env) => (env.registry.get(env, 'mail.activity.type', TODO_TYPE)?.active ? TODO_TYPE : false),
+          // _default_activity_type: only when the context names the model (default_res_model[_id]), as the web client does.
+          default: (env: Env) =>
+            (env.context.default_res_model_id || env.context.default_res_model) && env.registry.get(env, 'mail.activity.type', TODO_TYPE)?.active
+              ? TODO_TYPE
+              : false,
         }),
         f('summary', 'char'),
         f('note', 'html'),

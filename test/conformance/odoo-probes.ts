@@ -8,6 +8,8 @@
  * send wizard and the side-effect-free ways to an invoice PDF, archived records, error classes and
  * texts, and automation-rule webhooks.
  */
+import { scheduleActivityOnce } from '../../nodes/clients/odoo/activity';
+import { OdooClient } from '../../nodes/clients/odoo/client';
 import type { KnownDifference, Probe, ProbeContext } from './runner';
 import { tracebackTail } from './runner';
 import {
@@ -1118,6 +1120,130 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
           return { 'given in the rule': await read(given), 'created apart': renamed, 'after a new URL': await read([apart]) };
         },
       );
+    },
+  },
+  // ---------------------------------------------------------------------------------------- activities
+  {
+    name: 'activity.create-and-read',
+    about:
+      'mail.activity: res_model_id and a non-zero res_id required, res_model stored from res_model_id, defaults (user, To-Do type, today), exact summary search, is_mail_thread',
+    run: async (t, ctx) => {
+      const partner = await kw<number>(t, 'res.partner', 'create', [{ name: `${ctx.tag} act` }]);
+      const model = await modelId(t, 'res.partner');
+      const todo = await xmlid(t, 'mail', 'mail_activity_data_todo');
+      const summary = `${ctx.tag} Llamar [K-1]`;
+      const id = await kw<number>(t, 'mail.activity', 'create', [{ res_model_id: model, res_id: partner, summary }]);
+      const [a] = await kw<Row[]>(t, 'mail.activity', 'read', [
+        [id],
+        ['res_model', 'res_id', 'summary', 'user_id', 'activity_type_id', 'date_deadline', 'active', 'state', 'res_name', 'date_done'],
+      ]);
+      const found = async (domain: unknown[]) => (await kw<number[]>(t, 'mail.activity', 'search', [domain], NO_ACTIVE_TEST)).map((x) => x === id);
+      const threads = await kw<Row[]>(t, 'ir.model', 'search_read', [[['model', 'in', ['res.partner', 'res.country', 'mail.activity']]]], {
+        fields: ['model', 'is_mail_thread'],
+        order: 'model',
+      });
+      return {
+        read: {
+          res_model: a.res_model,
+          res_id_is_partner: a.res_id === partner,
+          summary: a.summary,
+          user_is_caller: Array.isArray(a.user_id) && a.user_id[0] === t.uid,
+          activity_type: Array.isArray(a.activity_type_id) ? [a.activity_type_id[0] === todo, a.activity_type_id[1]] : a.activity_type_id,
+          date_deadline: a.date_deadline,
+          active: a.active,
+          state: a.state,
+          res_name: a.res_name,
+          date_done: a.date_done,
+        },
+        'search summary = exact': await found([
+          ['res_model', '=', 'res.partner'],
+          ['res_id', '=', partner],
+          ['summary', '=', summary],
+        ]),
+        'search summary = other case': await found([['summary', '=', summary.toUpperCase()]]),
+        'is_mail_thread': threads.map((r) => [r.model, r.is_mail_thread]),
+        'create without res_model_id': await outcome(t, 'mail.activity', 'create', [{ res_id: partner, summary: 'x' }]),
+        'create with res_id 0': await outcome(t, 'mail.activity', 'create', [{ res_model_id: model, res_id: 0, summary: 'x' }]),
+      };
+    },
+  },
+  {
+    name: 'activity.done',
+    about:
+      'action_feedback / action_done: the "<type> done: <summary>" chatter message (mail_activity_type_id, mt_activities), then deleted, or archived when the type keeps done ones',
+    run: async (t, ctx) => {
+      const partner = await kw<number>(t, 'res.partner', 'create', [{ name: `${ctx.tag} done` }]);
+      const model = await modelId(t, 'res.partner');
+      const summary = `${ctx.tag} Revisar <receta> & "x" [K-2]`;
+      const id = await kw<number>(t, 'mail.activity', 'create', [{ res_model_id: model, res_id: partner, summary }]);
+      const messageId = await kw<number>(t, 'mail.activity', 'action_feedback', [[id]], { feedback: 'hecho' });
+      const [m] = await kw<Row[]>(t, 'mail.message', 'read', [[messageId], ['body', 'mail_activity_type_id', 'subtype_id', 'message_type', 'model', 'res_id']]);
+      const left = await count(t, 'mail.activity', [['id', '=', id]]);
+      const typed = await kw<number>(t, 'mail.activity', 'create', [
+        { res_model_id: model, res_id: partner, summary: `${ctx.tag} Llamar [K-4]`, activity_type_id: await xmlid(t, 'mail', 'mail_activity_data_todo') },
+      ]);
+      const typedMessage = await kw<number>(t, 'mail.activity', 'action_feedback', [[typed]]);
+      const [tm] = await kw<Row[]>(t, 'mail.message', 'read', [[typedMessage], ['body', 'mail_activity_type_id']]);
+      // A type that keeps done activities archives them.
+      const kept = await kw<number>(t, 'mail.activity.type', 'create', [{ name: `${ctx.tag} kept`, keep_done: true }]);
+      const summary2 = `${ctx.tag} Control [K-3]`;
+      const id2 = await kw<number>(t, 'mail.activity', 'create', [{ res_model_id: model, res_id: partner, summary: summary2, activity_type_id: kept }]);
+      const done = await call(t, 'mail.activity', 'action_done', [[id2]]);
+      const [archived] = await kw<Row[]>(t, 'mail.activity', 'read', [[id2], ['active', 'state', 'date_done', 'date_deadline']]);
+      const again = await call(t, 'mail.activity', 'action_done', [[id2]]);
+      const visible = await kw<number[]>(t, 'mail.activity', 'search', [[['id', '=', id2]]]);
+      const all = await kw<number[]>(t, 'mail.activity', 'search', [[['summary', '=', summary2]]], NO_ACTIVE_TEST);
+      await kw(t, 'mail.activity', 'unlink', [[id2]]);
+      await kw(t, 'mail.activity.type', 'unlink', [[kept]]);
+      return {
+        'action_feedback returns the message id': typeof messageId === 'number' && messageId > 0,
+        message: {
+          body: m.body,
+          mail_activity_type: Array.isArray(m.mail_activity_type_id) ? m.mail_activity_type_id[1] : m.mail_activity_type_id,
+          subtype: Array.isArray(m.subtype_id) ? m.subtype_id[1] : m.subtype_id,
+          message_type: m.message_type,
+          on_the_record: m.model === 'res.partner' && m.res_id === partner,
+        },
+        'activities left (no type)': left,
+        'message of a To-Do': { body: tm.body, mail_activity_type: Array.isArray(tm.mail_activity_type_id) ? tm.mail_activity_type_id[1] : false },
+        'action_done (keep_done)': done.ok ? { result: typeof done.value } : { error: done.failure.name },
+        archived: { active: archived.active, state: archived.state, date_done_is_deadline: archived.date_done === archived.date_deadline },
+        'action_done again': again.ok ? { result: again.value } : { error: again.failure.name },
+        'found without active_test': visible.length,
+        'found with active_test false': all.length,
+      };
+    },
+  },
+  {
+    name: 'activity.schedule-once',
+    about: "the pack's scheduleActivityOnce: created once, found again, not again after done, a new key a new one, unknown login and record typed",
+    run: async (t, ctx) => {
+      const client = new OdooClient({ url: t.url, db: t.db, username: t.login, password: t.password, protocol: 'jsonrpc', retries: 0 });
+      try {
+        const partner = await client.create('res.partner', { name: `${ctx.tag} once` });
+        const req = { model: 'res.partner', resId: partner, key: `${ctx.tag}-1`, summary: 'Llamar' };
+        const first = await scheduleActivityOnce(client, req);
+        const second = await scheduleActivityOnce(client, req);
+        await client.call('mail.activity', 'action_feedback', [[first.id]]);
+        const afterDone = await scheduleActivityOnce(client, req);
+        const other = await scheduleActivityOnce(client, { ...req, key: `${ctx.tag}-2` });
+        const failure = async (r: Partial<typeof req> & { user?: string }) =>
+          scheduleActivityOnce(client, { ...req, key: `${ctx.tag}-3`, ...r }).then(
+            () => 'no error',
+            (e: { code?: string }) => e.code,
+          );
+        return {
+          first: { created: first.created, user_is_caller: first.userId === t.uid, done: first.done },
+          second: { created: second.created, same_id: second.id === first.id },
+          'after done': { created: afterDone.created, id: afterDone.id, done: afterDone.done },
+          'other key': { created: other.created, new_id: other.id !== first.id },
+          'unknown login': await failure({ user: `${ctx.tag}-nobody` }),
+          'unknown record': await failure({ resId: 999999991 }),
+          'model without chatter': await failure({ model: 'res.country', resId: 1 }),
+        };
+      } finally {
+        client.close();
+      }
     },
   },
 ];
