@@ -1,7 +1,8 @@
 /**
  * clinica-odoo: one Odoo operation on any model — search_read (paged on the server: every record in one
  * message, or one message per page), read, search_count, create, write, unlink, message_post on a
- * record's chatter, any public method with args/kwargs, or a pharmacy stock movement applied once. Settings
+ * record's chatter, any public method with args/kwargs, a pharmacy stock movement applied once, or an activity
+ * scheduled once on a record (keyed by the summary Odoo stores). Settings
  * first; the message overrides only what the help lists (msg.topic for the model, msg.domain/fields/order/
  * limit/offset, msg.ids, msg.payload for values and ids, msg.method/args/kwargs, msg.context).
  * Each operation is one function in operations/<operation>.ts, picked from the table in operations/index.ts.

@@ -149,7 +149,8 @@ export function defineActivities(reg: Registry, define: (d: ModelDef) => ModelDe
       { order: 'date_deadline ASC, id ASC', recName: 'summary' },
     ),
   );
-  const modelOf = (env: Env, modelId: unknown) => (modelId ? (reg.get({ ...env, uid: 1 }, 'ir.model', modelId as number)?.model as string | undefined) : undefined);
+  const modelOf = (env: Env, modelId: unknown) =>
+    modelId ? (reg.get({ ...env, uid: 1 }, 'ir.model', modelId as number)?.model as string | undefined) : undefined;
   activity.hooks.beforeCreate = (env, vals) => {
     vals.res_model = modelOf(env, vals.res_model_id) ?? false;
   };
@@ -160,8 +161,7 @@ export function defineActivities(reg: Registry, define: (d: ModelDef) => ModelDe
     for (const id of ids) {
       const r = reg.get(env, 'mail.activity', id);
       // _sql_constraints check_res_id_is_set
-      if (r && !r.res_id)
-        throw ValidationError('The operation cannot be completed: Activities have to be linked to records with a not null res_id.');
+      if (r && !r.res_id) throw ValidationError('The operation cannot be completed: Activities have to be linked to records with a not null res_id.');
     }
   };
   activity.methods.action_feedback = {

@@ -1161,7 +1161,7 @@ export const ODOO_PROBES: Array<Probe<OdooTarget>> = [
           ['summary', '=', summary],
         ]),
         'search summary = other case': await found([['summary', '=', summary.toUpperCase()]]),
-        'is_mail_thread': threads.map((r) => [r.model, r.is_mail_thread]),
+        is_mail_thread: threads.map((r) => [r.model, r.is_mail_thread]),
         'create without res_model_id': await outcome(t, 'mail.activity', 'create', [{ res_id: partner, summary: 'x' }]),
         'create with res_id 0': await outcome(t, 'mail.activity', 'create', [{ res_model_id: model, res_id: 0, summary: 'x' }]),
       };

@@ -57,7 +57,13 @@ describe('odoo activities (scheduled once, keyed on the stored summary)', functi
 
   it('creates the activity once; the same key again answers the same id with created false', async () => {
     const k = key();
-    const first = await scheduleActivityOnce(client, { model: 'res.partner', resId: patient, key: k, summary: 'Llamar al paciente', note: '<p>Resultados</p>' });
+    const first = await scheduleActivityOnce(client, {
+      model: 'res.partner',
+      resId: patient,
+      key: k,
+      summary: 'Llamar al paciente',
+      note: '<p>Resultados</p>',
+    });
     assert.equal(first.created, true);
     assert.equal(first.userId, await client.login());
     const again = await scheduleActivityOnce(client, { model: 'res.partner', resId: patient, key: k, summary: 'Llamar al paciente' });
@@ -122,7 +128,11 @@ describe('odoo activities (scheduled once, keyed on the stored summary)', functi
 
   it('names an unknown login, record, type or model in a typed error, and refuses bad keys with BAD_INPUT', async () => {
     const base = { model: 'res.partner', resId: patient, key: key(), summary: 'S' };
-    await rejectsWith(scheduleActivityOnce(client, { ...base, user: 'nadie@clinica' }), 'ODOO_MISSING_RECORD', /no active user with login "nadie@clinica".*leave the user empty/);
+    await rejectsWith(
+      scheduleActivityOnce(client, { ...base, user: 'nadie@clinica' }),
+      'ODOO_MISSING_RECORD',
+      /no active user with login "nadie@clinica".*leave the user empty/,
+    );
     await rejectsWith(scheduleActivityOnce(client, { ...base, resId: 999999 }), 'ODOO_MISSING_RECORD', /res\.partner\(999999,\)/);
     await rejectsWith(scheduleActivityOnce(client, { ...base, typeXmlId: 'mail.no_such_type' }), 'ODOO_MISSING_RECORD', /external id mail\.no_such_type/);
     await rejectsWith(scheduleActivityOnce(client, { ...base, model: 'x_nothing' }), 'ODOO_UNKNOWN_MODEL', /x_nothing/);

@@ -91,7 +91,8 @@ function check(r: ActivityRequest): void {
   if (typeof r.key !== 'string' || !r.key.trim()) problems.push(`key ${JSON.stringify(r.key)} must be a non-empty text`);
   else if (r.key.length > MAX_KEY) problems.push(`key must be at most ${MAX_KEY} characters (it has ${r.key.length})`);
   else if (/[[\]]/.test(r.key)) problems.push(`key ${JSON.stringify(r.key)} must not contain [ or ] (it is stored as "<summary> [<key>]")`);
-  else if (r.key !== r.key.trim() || /[\u0000-\u001f]/.test(r.key)) problems.push(`key ${JSON.stringify(r.key)} must not start or end with spaces or hold control characters`);
+  else if (r.key !== r.key.trim() || /[\u0000-\u001f]/.test(r.key))
+    problems.push(`key ${JSON.stringify(r.key)} must not start or end with spaces or hold control characters`);
   if (typeof r.summary !== 'string' || !r.summary.trim()) problems.push(`summary ${JSON.stringify(r.summary)} must be a non-empty text`);
   if (r.note !== undefined && r.note !== null && typeof r.note !== 'string') problems.push(`note must be a text; got ${JSON.stringify(r.note)}`);
   if (r.user !== undefined && r.user !== null && (typeof r.user !== 'string' || !r.user.trim()))
@@ -161,9 +162,13 @@ async function modelId(client: OdooClient, model: string): Promise<number> {
   if (known) return known;
   const [row] = await client.searchRead('ir.model', { domain: [['model', '=', model]], fields: ['is_mail_thread'], limit: 1 });
   if (!row)
-    throw activityError('ODOO_UNKNOWN_MODEL', `Odoo has no model "${model}" to schedule an activity on; check the model name or install the module that provides it`, {
-      model,
-    });
+    throw activityError(
+      'ODOO_UNKNOWN_MODEL',
+      `Odoo has no model "${model}" to schedule an activity on; check the model name or install the module that provides it`,
+      {
+        model,
+      },
+    );
   // Odoo subscribes the assigned user to the record's chatter: a model without one fails inside Odoo.
   if (row.is_mail_thread === false)
     throw badInput('odoo', `Odoo model ${model} has no chatter (it is not a mail.thread), so it cannot hold activities; schedule it on a record that has one`, {

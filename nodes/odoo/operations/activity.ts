@@ -6,8 +6,7 @@ import { isObj, type OdooOperation } from './context';
 
 export const activity: OdooOperation = async ({ node, model, msg, settings, client }) => {
   const p = msg.payload;
-  if (!isObj(p))
-    throw badInput('odoo', `${label(node)}: an activity needs msg.payload {key, summary, note, user, deadline}; got ${JSON.stringify(p)}`);
+  if (!isObj(p)) throw badInput('odoo', `${label(node)}: an activity needs msg.payload {key, summary, note, user, deadline}; got ${JSON.stringify(p)}`);
   const fromIds = idList(node, msg.ids, 'msg.ids');
   const odoo = msg.odoo as { model?: unknown; id?: unknown } | undefined;
   let resId: unknown = fromIds?.[0];
@@ -18,10 +17,16 @@ export const activity: OdooOperation = async ({ node, model, msg, settings, clie
   }
   if (resId === undefined && odoo && odoo.model === model && typeof odoo.id === 'number') resId = odoo.id;
   if (resId === undefined)
-    throw badInput('odoo', `${label(node)}: activity on ${model} needs the record: send msg.ids ([id]) or msg.payload.resId (or msg.odoo.id from a node that worked on a ${model})`);
+    throw badInput(
+      'odoo',
+      `${label(node)}: activity on ${model} needs the record: send msg.ids ([id]) or msg.payload.resId (or msg.odoo.id from a node that worked on a ${model})`,
+    );
   for (const field of ['key', 'summary'] as const)
     if (typeof p[field] !== 'string' || !(p[field] as string).trim())
-      throw badInput('odoo', `${label(node)}: activity on ${model} ${String(resId)} needs msg.payload.${field} (a non-empty text); got ${JSON.stringify(p[field])}`);
+      throw badInput(
+        'odoo',
+        `${label(node)}: activity on ${model} ${String(resId)} needs msg.payload.${field} (a non-empty text); got ${JSON.stringify(p[field])}`,
+      );
   for (const field of ['note', 'user', 'deadline'] as const)
     if (p[field] !== undefined && p[field] !== null && typeof p[field] !== 'string')
       throw badInput('odoo', `${label(node)}: msg.payload.${field} must be a text; got ${JSON.stringify(p[field])}`);

@@ -7,17 +7,7 @@ import type { Node, NodeDef } from 'node-red';
 import type { OdooClient } from '../../clients/odoo/client';
 import type { Msg, Send } from '../../lib/node-runtime';
 
-export type Operation =
-  | 'search_read'
-  | 'read'
-  | 'search_count'
-  | 'create'
-  | 'write'
-  | 'unlink'
-  | 'message_post'
-  | 'call'
-  | 'stock_movement'
-  | 'activity';
+export type Operation = 'search_read' | 'read' | 'search_count' | 'create' | 'write' | 'unlink' | 'message_post' | 'call' | 'stock_movement' | 'activity';
 
 export type Obj = Record<string, unknown>;
 export const isObj = (v: unknown): v is Obj => Boolean(v) && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v);

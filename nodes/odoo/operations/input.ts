@@ -32,7 +32,8 @@ export function parseSettings(node: Node, def: OdooDef): OdooSettings {
 function deadlineDays(node: Node, value: unknown): number {
   const text = expandEnv(value === undefined || value === null ? '' : String(value)).trim();
   if (!text) return 0;
-  if (!/^-?\d+$/.test(text)) throw badInput('odoo', `${label(node)}: the activityDeadlineDays setting must be a whole number of days; got ${JSON.stringify(value)}`);
+  if (!/^-?\d+$/.test(text))
+    throw badInput('odoo', `${label(node)}: the activityDeadlineDays setting must be a whole number of days; got ${JSON.stringify(value)}`);
   return Number(text);
 }
 
