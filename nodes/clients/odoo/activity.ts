@@ -91,7 +91,7 @@ function check(r: ActivityRequest): void {
   if (typeof r.key !== 'string' || !r.key.trim()) problems.push(`key ${JSON.stringify(r.key)} must be a non-empty text`);
   else if (r.key.length > MAX_KEY) problems.push(`key must be at most ${MAX_KEY} characters (it has ${r.key.length})`);
   else if (/[[\]]/.test(r.key)) problems.push(`key ${JSON.stringify(r.key)} must not contain [ or ] (it is stored as "<summary> [<key>]")`);
-  else if (r.key !== r.key.trim() || /[\u0000-\u001f]/.test(r.key))
+  else if (r.key !== r.key.trim() || [...r.key].some((ch) => ch.charCodeAt(0) < 32))
     problems.push(`key ${JSON.stringify(r.key)} must not start or end with spaces or hold control characters`);
   if (typeof r.summary !== 'string' || !r.summary.trim()) problems.push(`summary ${JSON.stringify(r.summary)} must be a non-empty text`);
   if (r.note !== undefined && r.note !== null && typeof r.note !== 'string') problems.push(`note must be a text; got ${JSON.stringify(r.note)}`);
