@@ -20,16 +20,18 @@ import { seedNextcloud } from '../seeds/nextcloud/seed';
 import { startOdooPeer, type OdooPeer } from './odoo';
 import { NextcloudPeer } from './nextcloud/peer';
 import { KeycloakPeer, PEER_REALM, SEED_PASSWORD } from './keycloak/keycloak-peer';
+import { MailSink } from './smtp/mail-sink';
 
 export interface DemoPorts {
   odoo: number;
   nextcloud: number;
   keycloak: number;
   lab: number;
+  smtp: number;
 }
 
 /** The ports the README and the lab tab use (each can be changed through DEMO_*_PORT; 0 = any free port). */
-export const DEMO_PORTS: DemoPorts = { odoo: 18069, nextcloud: 18082, keycloak: 18080, lab: 18099 };
+export const DEMO_PORTS: DemoPorts = { odoo: 18069, nextcloud: 18082, keycloak: 18080, lab: 18099, smtp: 18025 };
 export const DEMO_NEXTCLOUD_USER = 'admin';
 export const DEMO_NEXTCLOUD_APP_PASSWORD = 'demo-app-password';
 
@@ -38,7 +40,7 @@ export interface DemoOptions {
   dataDir: string;
   /** The Node-RED the Odoo peer's automation rules post to. */
   nodeRedUrl: string;
-  need: { odoo: boolean; nextcloud: boolean; keycloak: boolean };
+  need: { odoo: boolean; nextcloud: boolean; keycloak: boolean; smtp?: boolean };
   ports?: Partial<DemoPorts>;
   log?: (line: string) => void;
 }
@@ -125,6 +127,15 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
         `Keycloak (demo peer, realm ${PEER_REALM}): ${peer.baseUrl} — users admin.clinica, medico.prueba, farmacia.prueba, recepcion.prueba … password ${SEED_PASSWORD}`,
         `  a token: curl -s -d grant_type=password -d client_id=clinica-cli -d username=farmacia.prueba -d password=${SEED_PASSWORD} ${peer.baseUrl}/realms/${PEER_REALM}/protocol/openid-connect/token`,
       );
+    }
+    if (o.need.smtp) {
+      const dir = path.join(o.dataDir, 'mail');
+      const sink = await MailSink.start({ port: ports.smtp, dir });
+      stops.push(() => sink.stop());
+      Object.assign(env, { SMTP_HOST: '127.0.0.1', SMTP_PORT: String(sink.port), SMTP_SECURE: 'none', SMTP_FROM: 'Clínica (demo) <integracion@clinica.demo>' });
+      if (!process.env.ALERT_EMAIL_TO) env.ALERT_EMAIL_TO = 'farmacia@clinica.demo';
+      systems.push('smtp');
+      lines.push(`SMTP (demo mail sink): 127.0.0.1:${sink.port} — every alert e-mail is kept as an .eml file in ${dir}, nothing is relayed`);
     }
     const lab = await startLab(ports.lab, state, { odoo, nextcloud });
     stops.push(lab.stop);

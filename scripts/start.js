@@ -59,7 +59,7 @@ function ensureVhost() {
 
 async function main() {
   ensureVhost();
-  const need = { odoo: !env.ODOO_URL, nextcloud: !env.NEXTCLOUD_URL, keycloak: !env.KEYCLOAK_URL };
+  const need = { odoo: !env.ODOO_URL, nextcloud: !env.NEXTCLOUD_URL, keycloak: !env.KEYCLOAK_URL, smtp: !env.SMTP_HOST };
   let demo;
   if (env.CLINICA_DEMO !== 'off' && (need.odoo || need.nextcloud || need.keycloak)) {
     const { startDemo, DEMO_PORTS } = require(path.join(root, 'dist', 'peers', 'demo.js'));
@@ -74,13 +74,14 @@ async function main() {
         nextcloud: portOf('NEXTCLOUD', DEMO_PORTS.nextcloud),
         keycloak: portOf('KEYCLOAK', DEMO_PORTS.keycloak),
         lab: portOf('LAB', DEMO_PORTS.lab),
+        smtp: portOf('SMTP', DEMO_PORTS.smtp),
       },
     });
     Object.assign(env, demo.env);
     line(
       'warn',
       'demo.systems',
-      `demo systems in use for ${demo.systems.join(', ')}: the pack's own peers, seeded with test data; set ODOO_URL, NEXTCLOUD_URL, KEYCLOAK_URL (.env) to use your own`,
+      `demo systems in use for ${demo.systems.join(', ')}: the pack's own peers, seeded with test data; set ODOO_URL, NEXTCLOUD_URL, KEYCLOAK_URL, SMTP_HOST (.env) to use your own`,
       {
         systems: demo.systems,
         urls: { odoo: demo.env.ODOO_URL, nextcloud: demo.env.NEXTCLOUD_URL, keycloak: demo.env.KEYCLOAK_URL, lab: demo.env.CLINICA_LAB_URL },

@@ -84,11 +84,6 @@ export function outboxMessages(rows: AlertRow[], fallbackCorrelationId?: string)
 /** The two publishes of an alert: notification.send (notification_queue, the brief's) and the channels' key. */
 export const ALERT_TOPICS = { notification: 'notification.send', channels: ALERT_ROUTING_KEY } as const;
 
-/** Back-off of a publish that failed: 2^attempts seconds, at most a minute (the lease keeps others off meanwhile). */
-export function publishRetrySeconds(attempts: number): number {
-  return Math.min(60, 2 ** Math.max(0, Math.min(attempts, 6)));
-}
-
 // ------------------------------------------------------------------------------------ channel messages
 
 const malformed = (why: string) => badInput('node-red', `not a stock alert message: ${why}; it is dead-lettered with this reason`);
@@ -229,7 +224,7 @@ export interface AttemptFacts {
   amqp?: { attempt?: number; maxAttempts?: number; retryDelayMs?: number };
   email?: { result?: { response?: string; messageId?: string; durationMs?: number } };
   webhook?: { result?: { status?: number; durationMs?: number } };
-  odoo?: { id?: number; created?: boolean; durationMs?: number };
+  odoo?: { id?: number | null; created?: boolean; durationMs?: number };
   startedAt?: number;
   correlationId?: string;
 }
@@ -266,7 +261,7 @@ export function attemptParams(f: AttemptFacts, now = Date.now()): unknown[] {
     status = f.webhook?.result?.status ?? null;
     ms = duration(f.webhook?.result?.durationMs);
   } else if (channel === 'odoo') {
-    externalId = f.odoo?.id === undefined ? null : `mail.activity,${f.odoo.id}`;
+    externalId = f.odoo?.id === undefined || f.odoo.id === null ? null : `mail.activity,${f.odoo.id}`;
     answer = f.odoo?.created === false ? 'already there' : 'created';
     ms = duration(undefined);
   } else {

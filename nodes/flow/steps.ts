@@ -39,29 +39,12 @@ import {
   type PharmacyRow,
 } from '../domain/sync';
 
+import { ALERT_STEPS } from './alert-steps';
+import type { Step, StepMsg, StepOutput } from './step-types';
+
+export type { Step, StepApi, StepMsg, StepOutput, StepResult } from './step-types';
+
 /* eslint-disable @typescript-eslint/no-explicit-any -- messages are open-ended objects */
-export type StepMsg = Record<string, any>;
-export type StepOutput = StepMsg | StepMsg[] | null;
-export type StepResult = StepMsg | null | StepOutput[];
-
-export interface StepApi {
-  /** Flow context of the tab (memory): what a later message of the same tab should know. */
-  flowGet(key: string): unknown;
-  flowSet(key: string, value: unknown): void;
-  /** A structured warning in the log (event name + fields, the correlation id added). */
-  warn(event: string, fields: Record<string, unknown>): void;
-  /** A deep copy of a message, for a second output. */
-  clone(msg: StepMsg): StepMsg;
-  /** The failures logged under `event` on this tab are over: logs it once. */
-  recovered(event: string): void;
-}
-
-export interface Step {
-  /** Outputs of the node (1 unless the step routes). */
-  outputs: number;
-  run(msg: StepMsg, api: StepApi): StepResult;
-}
-
 const records = (payload: unknown): any[] => (Array.isArray(payload) ? payload : payload === undefined || payload === null ? [] : [payload]);
 const take = (msg: StepMsg, ...keys: string[]) => {
   for (const k of keys) delete msg[k];
@@ -79,6 +62,7 @@ function syncNameOf(msg: StepMsg): string {
 }
 
 export const STEPS: Record<string, Step> = {
+  ...ALERT_STEPS,
   // ------------------------------------------------------------------------------------ documents (01, 02)
   'document.identify': {
     outputs: 1,
