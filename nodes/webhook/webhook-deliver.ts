@@ -46,7 +46,10 @@ export = function (RED: NodeAPI): void {
       async (msg: Msg, send) => {
         const webhook = msg.webhook as WebhookInput | undefined;
         if (!webhook || typeof webhook !== 'object' || Array.isArray(webhook)) {
-          throw badInput('webhook', `Webhook deliver node "${label}" needs msg.webhook = {url, secret, id}: the subscriber's endpoint, its whsec_ secret and the event's id`);
+          throw badInput(
+            'webhook',
+            `Webhook deliver node "${label}" needs msg.webhook = {url, secret, id}: the subscriber's endpoint, its whsec_ secret and the event's id`,
+          );
         }
         const timestamp = timestampOf(webhook.timestamp) ?? Math.floor(Date.now() / 1000);
         const headers = webhook.headers;

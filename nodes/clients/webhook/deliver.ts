@@ -33,7 +33,7 @@ export interface DeliveryResult {
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 /** The longest wait a Retry-After is taken for (a subscriber asking for days is asked again in an hour). */
-export const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
+const MAX_RETRY_AFTER_MS = 60 * 60 * 1000;
 const USER_AGENT = 'node-red-contrib-clinica-integration (Standard Webhooks)';
 const RESPONSE_BODY_CHARS = 500;
 /** Bytes of an answer read at most; the rest is dropped with the connection. */
@@ -42,7 +42,7 @@ const RESERVED_HEADERS = new Set(['webhook-id', 'webhook-timestamp', 'webhook-si
 const ID_PATTERN = /^[\x21-\x7e]{1,256}$/;
 
 /** The url as messages may show it: scheme, host, port and path; no user, password, query or fragment. */
-export function displayUrl(url: string): string {
+function displayUrl(url: string): string {
   try {
     const u = new URL(url);
     return `${u.protocol}//${u.host}${u.pathname}`;

@@ -6,7 +6,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { badInput } from '../common/errors';
 
-export const SECRET_PREFIX = 'whsec_';
+const SECRET_PREFIX = 'whsec_';
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 /** The spec's secrets are 24 to 64 bytes; fewer than 16 is refused as too weak to sign with. */
 const MIN_SECRET_BYTES = 16;
