@@ -235,7 +235,7 @@ export async function deliver(options: DeliverOptions): Promise<DeliveryResult> 
   }
   if (status >= 300 && status < 400) {
     const location = res.headers.get('location');
-    const target = location ? displayUrl(new URL(location, p.url).href) : 'no Location';
+    const target = location ? displayUrl(URL.canParse(location, p.url) ? new URL(location, p.url).href : location) : 'no Location';
     throw fail(
       'WEBHOOK_REJECTED',
       `Webhook ${p.id} to ${p.shown} answered ${status} redirecting to ${target}: redirects are not followed; register the final URL as the subscriber's endpoint`,
