@@ -22,7 +22,7 @@ export const DOCUMENT_QUEUES: readonly QueueBinding[] = [
  */
 export const ALERT_ROUTING_KEY = 'alert.stock.low';
 export const WEBHOOK_DELIVERY_ROUTING_KEY = 'webhook.deliver';
-export const ALERT_QUEUES: readonly QueueBinding[] = [
+const ALERT_QUEUES: readonly QueueBinding[] = [
   { queue: 'alert_email_queue', routingKey: ALERT_ROUTING_KEY },
   { queue: 'alert_odoo_queue', routingKey: ALERT_ROUTING_KEY },
   { queue: 'alert_webhook_queue', routingKey: ALERT_ROUTING_KEY },
