@@ -3,6 +3,7 @@
  * for the next messages, and closed by close(). Every failure is an IntegrationError of system `smtp`
  * (see errors.ts); a message refused for some recipients only is a success that lists them in `rejected`.
  */
+import { isIP } from 'node:net';
 import { createTransport } from 'nodemailer';
 import { IntegrationError, badInput } from '../common/errors';
 import { count } from '../common/metrics';
@@ -90,7 +91,8 @@ export function createSmtpClient(options: SmtpClientOptions): SmtpClient {
     greetingTimeout: timeoutMs,
     socketTimeout: timeoutMs,
     dnsTimeout: timeoutMs,
-    tls: { rejectUnauthorized: options.tlsRejectUnauthorized !== false, servername: host },
+    // SNI takes a host name only (RFC 6066)
+    tls: { rejectUnauthorized: options.tlsRejectUnauthorized !== false, ...(isIP(host) ? {} : { servername: host }) },
     logger: false,
     debug: false,
   } as Parameters<typeof createTransport>[0]);
