@@ -10,7 +10,7 @@ import { badInput } from '../common/errors';
 const ADDRESS = /^[^\s@<>()[\]\\,;:"]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])$/;
 
 /** true when `address` is a bare e-mail address (no display name). */
-export function isEmailAddress(address: string): boolean {
+function isEmailAddress(address: string): boolean {
   return address.length <= 254 && ADDRESS.test(address);
 }
 
