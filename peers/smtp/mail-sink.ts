@@ -25,6 +25,8 @@ export interface MailSinkOptions {
   host?: string;
   /** Folder for the .eml files (created); none: memory only. */
   dir?: string;
+  /** How long stop() waits for clients to hang up before it closes their connections (ms, default 500). */
+  closeTimeoutMs?: number;
   /** How many messages memory keeps (oldest dropped); the files stay. */
   keep?: number;
 }
@@ -51,6 +53,8 @@ export class MailSink {
       authOptional: true,
       disabledCommands: ['STARTTLS'],
       logger: false,
+      // stop() waits this long for clients' open (pooled) connections, then closes them.
+      closeTimeout: o.closeTimeoutMs ?? 500,
       // Any login is accepted: a demo's SMTP_USER / SMTP_PASSWORD work, nothing is checked.
       onAuth: (auth, _session, callback) => callback(null, { user: auth.username }),
       onData: (stream, session, callback) => {

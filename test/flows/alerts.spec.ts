@@ -163,7 +163,7 @@ describe('shipped flow: alert fan-out (e-mail, signed webhooks, Odoo activity, q
       for (;;) {
         const m = await ch.basicGet({ queue, noAck: true });
         if (!m) break;
-        out.push({ messageId: m.messageId, routingKey: m.routingKey, body: JSON.parse(String(m.body)) });
+        out.push({ messageId: m.messageId, routingKey: m.routingKey, body: Buffer.isBuffer(m.body) || typeof m.body === 'string' ? JSON.parse(String(m.body)) : m.body });
       }
     } finally {
       await ch.close();
@@ -240,8 +240,8 @@ describe('shipped flow: alert fan-out (e-mail, signed webhooks, Odoo activity, q
     for (const name of ['ok', 'flaky', 'gone', 'hang']) {
       const res = await api('POST', '/api/webhook-subscribers', tokens['admin.clinica'], { url: `${subs.url}/${name}`, description: `test ${name}` });
       assert.equal(res.status, 201, await res.clone().text());
-      const body = (await res.json()) as Row;
-      assert.match(body.secret, /^whsec_/);
+      const body = ((await res.json()) as Row).data as Row;
+      assert.match(String(body.secret), /^whsec_/, JSON.stringify(body));
       subs.secrets[name] = body.secret;
       subscriberIds[name] = body.id;
     }
@@ -356,7 +356,7 @@ describe('shipped flow: alert fan-out (e-mail, signed webhooks, Odoo activity, q
     assert.equal((await api('GET', '/api/alerts', tokens['medico.prueba'])).status, 403);
     const res = await api('GET', `/api/alerts?medication=${products['MED-001'].id}`, tokens['farmacia.prueba']);
     assert.equal(res.status, 200);
-    const [a] = (await res.json()) as Row[];
+    const [a] = ((await res.json()) as Row).data as Row[];
     assert.equal(a.id, first.id);
     assert.equal(a.open, true);
     assert.equal(a.channels.email.state, 'delivered');
@@ -365,13 +365,13 @@ describe('shipped flow: alert fan-out (e-mail, signed webhooks, Odoo activity, q
     assert.ok(a.channels.webhook.delivered >= 2 && a.channels.webhook.failed === 1, JSON.stringify(a.channels.webhook));
     const one = await api('GET', `/api/alerts/${first.id}/deliveries`, tokens['admin.clinica']);
     assert.equal(one.status, 200);
-    const detail = (await one.json()) as Row;
+    const detail = ((await one.json()) as Row).data as Row;
     assert.ok(detail.attempts.filter((t: Row) => t.channel === 'webhook' && t.subscriberId === subscriberIds.flaky).length === 3, JSON.stringify(detail.attempts));
     assert.equal((await api('GET', '/api/alerts/999999/deliveries', tokens['admin.clinica'])).status, 404);
     assert.equal((await api('GET', '/api/alerts?limit=5000', tokens['admin.clinica'])).status, 400);
     // Subscribers: admins only, never their secret.
     assert.equal((await api('GET', '/api/webhook-subscribers', tokens['farmacia.prueba'])).status, 403);
-    const list = (await (await api('GET', '/api/webhook-subscribers', tokens['admin.clinica'])).json()) as Row[];
+    const list = ((await (await api('GET', '/api/webhook-subscribers', tokens['admin.clinica'])).json()) as Row).data as Row[];
     assert.equal(list.length, 4);
     assert.ok(list.every((s) => !('secret' in s)));
     assert.equal((await api('POST', '/api/webhook-subscribers', tokens['admin.clinica'], { url: 'ftp://x' })).status, 400);
