@@ -140,7 +140,9 @@ async function main(): Promise<void> {
     if (!candidates.length) throw new Error('no medication with a reorder minimum of 5 or more');
     const count = async (productId: number, quantity: number) => {
       const context = { inventory_mode: true };
-      const quant = await odoo.call<number>('stock.quant', 'create', [{ product_id: productId, location_id: location, inventory_quantity: quantity }], { context });
+      const quant = await odoo.call<number>('stock.quant', 'create', [{ product_id: productId, location_id: location, inventory_quantity: quantity }], {
+        context,
+      });
       await odoo.call('stock.quant', 'action_apply_inventory', [[quant]], { context });
     };
     // Every candidate above its minimum first.
@@ -196,7 +198,9 @@ async function main(): Promise<void> {
       await count(m.id, min + 10);
       await until(async () => (await db.query('SELECT 1 FROM stock_alerts WHERE id = $1 AND rearmed_at IS NOT NULL', [alert.id])).rows.length > 0);
     }
-    process.stdout.write(`Odoo ${realUrl ? `real at ${realUrl}` : 'peer'}; ${CROSSINGS} crossings over ${candidates.length} medications, ${missed} missed, ${forged} forged\n`);
+    process.stdout.write(
+      `Odoo ${realUrl ? `real at ${realUrl}` : 'peer'}; ${CROSSINGS} crossings over ${candidates.length} medications, ${missed} missed, ${forged} forged\n`,
+    );
     process.stdout.write(`  shared-DB row (sync alone):        ${fmt(rowMs)}\n`);
     process.stdout.write(`  webhook received and verified:     ${fmt(webhookMs)}\n`);
     process.stdout.write(`  e-mail received by SMTP:           ${fmt(mailMs)}\n`);

@@ -39,15 +39,16 @@ function headerOf(raw: string, name: string): string {
 }
 
 export class MailSink {
-  readonly messages: SinkMessage[] = [];
   private constructor(
     private readonly server: SMTPServer,
     readonly port: number,
+    /** What was received, oldest first. */
+    readonly messages: SinkMessage[],
   ) {}
 
   static async start(o: MailSinkOptions = {}): Promise<MailSink> {
     if (o.dir) fs.mkdirSync(o.dir, { recursive: true });
-    let sink: MailSink | undefined;
+    const messages: SinkMessage[] = [];
     let seq = 0;
     const server = new SMTPServer({
       authOptional: true,
@@ -73,8 +74,8 @@ export class MailSink {
             message.file = path.join(o.dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${++seq}.eml`);
             fs.writeFileSync(message.file, raw);
           }
-          sink?.messages.push(message);
-          if (sink && sink.messages.length > (o.keep ?? 1000)) sink.messages.shift();
+          messages.push(message);
+          if (messages.length > (o.keep ?? 1000)) messages.shift();
           callback();
         });
       },
@@ -83,8 +84,7 @@ export class MailSink {
       server.once('error', reject);
       server.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => resolve());
     });
-    sink = new MailSink(server, (server.server.address() as net.AddressInfo).port);
-    return sink;
+    return new MailSink(server, (server.server.address() as net.AddressInfo).port, messages);
   }
 
   stop(): Promise<void> {

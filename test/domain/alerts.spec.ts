@@ -67,12 +67,30 @@ describe('alert fan-out rules', function () {
 
   it('a malformed channel message is BAD_INPUT (dead-lettered with the reason), never half-sent', function () {
     const e = alertEvent(row);
-    assert.equal(codeOf(() => checkAlertEvent('x')), 'BAD_INPUT');
-    assert.equal(codeOf(() => checkAlertEvent({ ...e, event: 'other' })), 'BAD_INPUT');
-    assert.equal(codeOf(() => checkAlertEvent({ ...e, id: 'stock-alert-13' })), 'BAD_INPUT');
-    assert.equal(codeOf(() => checkAlertEvent({ ...e, quantity: 'many' })), 'BAD_INPUT');
-    assert.equal(codeOf(() => deliveryTarget('documents_queue', e)), 'BAD_INPUT');
-    assert.equal(codeOf(() => deliveryTarget('webhook_delivery_queue', e)), 'BAD_INPUT');
+    assert.equal(
+      codeOf(() => checkAlertEvent('x')),
+      'BAD_INPUT',
+    );
+    assert.equal(
+      codeOf(() => checkAlertEvent({ ...e, event: 'other' })),
+      'BAD_INPUT',
+    );
+    assert.equal(
+      codeOf(() => checkAlertEvent({ ...e, id: 'stock-alert-13' })),
+      'BAD_INPUT',
+    );
+    assert.equal(
+      codeOf(() => checkAlertEvent({ ...e, quantity: 'many' })),
+      'BAD_INPUT',
+    );
+    assert.equal(
+      codeOf(() => deliveryTarget('documents_queue', e)),
+      'BAD_INPUT',
+    );
+    assert.equal(
+      codeOf(() => deliveryTarget('webhook_delivery_queue', e)),
+      'BAD_INPUT',
+    );
     assert.deepEqual(deliveryTarget('alert_email_queue', e), { channel: 'email', subscriberId: 0, event: e });
     assert.deepEqual(deliveryTarget('webhook_delivery_queue', { subscriberId: 5, alert: e }), { channel: 'webhook', subscriberId: 5, event: e });
   });
@@ -92,8 +110,14 @@ describe('alert fan-out rules', function () {
       ],
     );
     assert.deepEqual(webhookRequest(e, { id: 1, url: 'http://h/x', secret: 'whsec_a', active: true }), { url: 'http://h/x', secret: 'whsec_a', id: e.id });
-    assert.equal(codeOf(() => webhookRequest(e, { id: 1, url: 'http://h/x', secret: 'whsec_a', active: false })), 'WEBHOOK_SUBSCRIBER_INACTIVE');
-    assert.equal(codeOf(() => webhookRequest(e, undefined)), 'WEBHOOK_SUBSCRIBER_INACTIVE');
+    assert.equal(
+      codeOf(() => webhookRequest(e, { id: 1, url: 'http://h/x', secret: 'whsec_a', active: false })),
+      'WEBHOOK_SUBSCRIBER_INACTIVE',
+    );
+    assert.equal(
+      codeOf(() => webhookRequest(e, undefined)),
+      'WEBHOOK_SUBSCRIBER_INACTIVE',
+    );
   });
 
   it('the e-mail names medication, quantity, minimum and the pharmacy link; HTML is escaped; Message-ID is the alert', function () {
@@ -123,10 +147,18 @@ describe('alert fan-out rules', function () {
       amqp: { attempt: 1, maxAttempts: 3, retryDelayMs: 1000 },
     });
     assert.deepEqual(retry.slice(3, 10), ['retry', 503, 'busy', null, 7000, 'WEBHOOK_RETRY', '503']);
-    const last = attemptParams({ target, errorInfo: { code: 'WEBHOOK_RETRY', retryable: true, details: { status: 500 } }, amqp: { attempt: 3, maxAttempts: 3 } });
+    const last = attemptParams({
+      target,
+      errorInfo: { code: 'WEBHOOK_RETRY', retryable: true, details: { status: 500 } },
+      amqp: { attempt: 3, maxAttempts: 3 },
+    });
     assert.equal(last[3], 'failed');
     assert.equal(last[7], null);
-    const gone = attemptParams({ target, errorInfo: { code: 'WEBHOOK_GONE', retryable: false, details: { status: 410 } }, amqp: { attempt: 1, maxAttempts: 8 } });
+    const gone = attemptParams({
+      target,
+      errorInfo: { code: 'WEBHOOK_GONE', retryable: false, details: { status: 410 } },
+      amqp: { attempt: 1, maxAttempts: 8 },
+    });
     assert.deepEqual(gone.slice(3, 5), ['failed', 410]);
     const mail = attemptParams({
       target: { ...target, channel: 'email', subscriberId: 0 },
@@ -140,8 +172,14 @@ describe('alert fan-out rules', function () {
 
   it('the API: list filters checked, channels summed, replays never send a delivered one twice, subscribers without secrets', function () {
     assert.deepEqual(alertListParams({ open: 'true', medication: '41', limit: '10' }).params, [true, 41, 10, 0]);
-    assert.equal(codeOf(() => alertListParams({ open: 'yes' })), 'BAD_INPUT');
-    assert.equal(codeOf(() => alertListParams({ limit: '500' })), 'BAD_INPUT');
+    assert.equal(
+      codeOf(() => alertListParams({ open: 'yes' })),
+      'BAD_INPUT',
+    );
+    assert.equal(
+      codeOf(() => alertListParams({ limit: '500' })),
+      'BAD_INPUT',
+    );
     const summary = channelSummary([
       { channel: 'email', subscriber_id: 0, state: 'delivered', attempts: 2, last_attempt_at: 't2', last_status: null, last_error: null, delivered_at: 't2' },
       { channel: 'webhook', subscriber_id: 1, state: 'delivered', attempts: 1, last_attempt_at: 't1', last_status: 200, last_error: null, delivered_at: 't1' },
@@ -153,27 +191,56 @@ describe('alert fan-out rules', function () {
     assert.equal(alertAnswer({ id: 1, rearmed_at: null, deliveries: [] }).open, true);
 
     assert.deepEqual(checkReplayRequest('12', { channel: 'webhook', subscriberId: 3 }), { alertId: 12, channel: 'webhook', subscriberId: 3 });
-    assert.equal(codeOf(() => checkReplayRequest('12', { channel: 'webhook' })), 'BAD_INPUT');
-    assert.equal(codeOf(() => checkReplayRequest('x', { channel: 'email' })), 'BAD_INPUT');
-    assert.equal(codeOf(() => checkReplayRequest('12', { channel: 'email', force: true })), 'BAD_INPUT');
+    assert.equal(
+      codeOf(() => checkReplayRequest('12', { channel: 'webhook' })),
+      'BAD_INPUT',
+    );
+    assert.equal(
+      codeOf(() => checkReplayRequest('x', { channel: 'email' })),
+      'BAD_INPUT',
+    );
+    assert.equal(
+      codeOf(() => checkReplayRequest('12', { channel: 'email', force: true })),
+      'BAD_INPUT',
+    );
     const req = { alertId: 12, channel: 'webhook' as const, subscriberId: 3 };
-    assert.equal(codeOf(() => replayMessage(req, undefined)), 'NOT_FOUND');
-    assert.equal(codeOf(() => replayMessage(req, { previous_state: 'delivered', alert: row, replays: 1 })), 'CONFLICT');
+    assert.equal(
+      codeOf(() => replayMessage(req, undefined)),
+      'NOT_FOUND',
+    );
+    assert.equal(
+      codeOf(() => replayMessage(req, { previous_state: 'delivered', alert: row, replays: 1 })),
+      'CONFLICT',
+    );
     const again = replayMessage(req, { previous_state: 'failed', alert: row, replays: 2 });
     assert.deepEqual([again.topic, again.messageId], ['webhook_delivery_queue', 'stock-alert-12.webhook.3.replay-2']);
 
-    assert.deepEqual(checkSubscriberRequest({ url: 'https://hooks.example/x' }), { url: 'https://hooks.example/x', eventTypes: ['stock.low'], description: null });
-    for (const bad of [{ url: 'ftp://x' }, { url: 'https://u:p@x/' }, { url: 'https://x/', eventTypes: ['other'] }, { url: 'https://x/', secret: 'mine' }, {}]) {
-      assert.equal(codeOf(() => checkSubscriberRequest(bad)), 'BAD_INPUT', JSON.stringify(bad));
+    assert.deepEqual(checkSubscriberRequest({ url: 'https://hooks.example/x' }), {
+      url: 'https://hooks.example/x',
+      eventTypes: ['stock.low'],
+      description: null,
+    });
+    for (const bad of [
+      { url: 'ftp://x' },
+      { url: 'https://u:p@x/' },
+      { url: 'https://x/', eventTypes: ['other'] },
+      { url: 'https://x/', secret: 'mine' },
+      {},
+    ]) {
+      assert.equal(
+        codeOf(() => checkSubscriberRequest(bad)),
+        'BAD_INPUT',
+        JSON.stringify(bad),
+      );
     }
     assert.ok(!('secret' in subscriberAnswer({ id: 1, url: 'u', secret: 'whsec_x' })));
   });
 
   it('subscriber.create makes a secret an off-the-shelf Standard Webhooks library accepts', function () {
-    const msg = STEPS['subscriber.create'].run({ payload: { url: 'https://hooks.example/a' }, user: { username: 'admin.clinica' } }, undefined as never) as Record<
-      string,
-      unknown
-    >;
+    const msg = STEPS['subscriber.create'].run(
+      { payload: { url: 'https://hooks.example/a' }, user: { username: 'admin.clinica' } },
+      undefined as never,
+    ) as Record<string, unknown>;
     const secret = msg.secret as string;
     assert.match(secret, /^whsec_[A-Za-z0-9+/=]{32,}$/);
     const wh = new Webhook(secret);

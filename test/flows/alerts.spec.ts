@@ -62,7 +62,11 @@ class Subscribers {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
-      const headers = { 'webhook-id': String(req.headers['webhook-id']), 'webhook-timestamp': String(req.headers['webhook-timestamp']), 'webhook-signature': String(req.headers['webhook-signature']) };
+      const headers = {
+        'webhook-id': String(req.headers['webhook-id']),
+        'webhook-timestamp': String(req.headers['webhook-timestamp']),
+        'webhook-signature': String(req.headers['webhook-signature']),
+      };
       const wh = new Webhook(this.secrets[name] ?? 'whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA');
       let payload: unknown;
       try {
@@ -134,13 +138,30 @@ describe('shipped flow: alert fan-out (e-mail, signed webhooks, Odoo activity, q
     await odoo.call('stock.quant', 'action_apply_inventory', [[quant]], { context });
   };
   const alertsOf = async (productId: number) =>
-    (await db.query('SELECT id, crossing, stock_quantity::float AS qty, min_stock_level::float AS min, correlation_id, published_at, rearmed_at FROM stock_alerts WHERE odoo_product_id = $1 ORDER BY id', [productId])).rows;
+    (
+      await db.query(
+        'SELECT id, crossing, stock_quantity::float AS qty, min_stock_level::float AS min, correlation_id, published_at, rearmed_at FROM stock_alerts WHERE odoo_product_id = $1 ORDER BY id',
+        [productId],
+      )
+    ).rows;
   const delivery = async (alertId: number, channel: string, subscriber = 0) =>
-    (await db.query('SELECT * FROM alert_deliveries WHERE alert_id = $1 AND channel = $2 AND subscriber_id = $3', [alertId, channel, subscriber])).rows[0] as Row | undefined;
+    (await db.query('SELECT * FROM alert_deliveries WHERE alert_id = $1 AND channel = $2 AND subscriber_id = $3', [alertId, channel, subscriber])).rows[0] as
+      Row | undefined;
   const attempts = async (alertId: number, channel: string, subscriber = 0) =>
-    (await db.query('SELECT * FROM alert_delivery_attempts WHERE alert_id = $1 AND channel = $2 AND subscriber_id = $3 ORDER BY attempt', [alertId, channel, subscriber])).rows as Row[];
+    (
+      await db.query('SELECT * FROM alert_delivery_attempts WHERE alert_id = $1 AND channel = $2 AND subscriber_id = $3 ORDER BY attempt', [
+        alertId,
+        channel,
+        subscriber,
+      ])
+    ).rows as Row[];
   const delivered = (alertId: number, channel: string, subscriber = 0, timeout = 20000) =>
-    waitFor(async () => (await delivery(alertId, channel, subscriber))?.state === 'delivered', `alert ${alertId} delivered on ${channel}/${subscriber}`, timeout, 50);
+    waitFor(
+      async () => (await delivery(alertId, channel, subscriber))?.state === 'delivered',
+      `alert ${alertId} delivered on ${channel}/${subscriber}`,
+      timeout,
+      50,
+    );
   const mailsOf = (alertId: number) => [...earlierMails, ...smtp.messages].filter((m) => m.messageId === `<stock-alert-${alertId}@clinica-integration>`);
   const hooksOf = (name: string, alertId: number) => (subs.received[name] ?? []).filter((h) => h.id === `stock-alert-${alertId}`);
   const activitiesOf = async (tmpl: number, alertId?: number) =>
@@ -163,7 +184,11 @@ describe('shipped flow: alert fan-out (e-mail, signed webhooks, Odoo activity, q
       for (;;) {
         const m = await ch.basicGet({ queue, noAck: true });
         if (!m) break;
-        out.push({ messageId: m.messageId, routingKey: m.routingKey, body: Buffer.isBuffer(m.body) || typeof m.body === 'string' ? JSON.parse(String(m.body)) : m.body });
+        out.push({
+          messageId: m.messageId,
+          routingKey: m.routingKey,
+          body: Buffer.isBuffer(m.body) || typeof m.body === 'string' ? JSON.parse(String(m.body)) : m.body,
+        });
       }
     } finally {
       await ch.close();
@@ -235,7 +260,12 @@ describe('shipped flow: alert fan-out (e-mail, signed webhooks, Odoo activity, q
     const actions = await odoo.searchRead('ir.actions.server', { domain: [['state', '=', 'webhook']], fields: ['webhook_url'] });
     for (const a of actions) await odoo.write('ir.actions.server', a.id, { webhook_url: String(a.webhook_url).replace('http://127.0.0.1:9', rt.url) });
     // The shared DB holds every medication, above its minimum (the reconcile at start).
-    await waitFor(async () => Number((await db.query('SELECT count(*) AS n FROM shared_medications WHERE stock_quantity >= min_stock_level')).rows[0].n) >= 5, 'medications synced', 30000, 100);
+    await waitFor(
+      async () => Number((await db.query('SELECT count(*) AS n FROM shared_medications WHERE stock_quantity >= min_stock_level')).rows[0].n) >= 5,
+      'medications synced',
+      30000,
+      100,
+    );
     // Subscribers through the API, as an admin would: the server makes each secret and shows it once.
     for (const name of ['ok', 'flaky', 'gone', 'hang']) {
       const res = await api('POST', '/api/webhook-subscribers', tokens['admin.clinica'], { url: `${subs.url}/${name}`, description: `test ${name}` });
@@ -294,7 +324,10 @@ describe('shipped flow: alert fan-out (e-mail, signed webhooks, Odoo activity, q
     const [hook] = hooksOf('ok', first.id);
     assert.equal(hooksOf('ok', first.id).length, 1);
     const body = hook.body as Row;
-    assert.deepEqual([body.event, body.id, body.medication.odooProductId, body.quantity, body.minimum], ['stock.low', `stock-alert-${first.id}`, p.id, first.qty, first.min]);
+    assert.deepEqual(
+      [body.event, body.id, body.medication.odooProductId, body.quantity, body.minimum],
+      ['stock.low', `stock-alert-${first.id}`, p.id, first.qty, first.min],
+    );
     assert.equal(subs.failedVerification.length, 0);
     assert.equal(subs.tamperedAccepted, 0, 'a tampered body fails the subscriber verification');
 
@@ -366,7 +399,10 @@ describe('shipped flow: alert fan-out (e-mail, signed webhooks, Odoo activity, q
     const one = await api('GET', `/api/alerts/${first.id}/deliveries`, tokens['admin.clinica']);
     assert.equal(one.status, 200);
     const detail = ((await one.json()) as Row).data as Row;
-    assert.ok(detail.attempts.filter((t: Row) => t.channel === 'webhook' && t.subscriberId === subscriberIds.flaky).length === 3, JSON.stringify(detail.attempts));
+    assert.ok(
+      detail.attempts.filter((t: Row) => t.channel === 'webhook' && t.subscriberId === subscriberIds.flaky).length === 3,
+      JSON.stringify(detail.attempts),
+    );
     assert.equal((await api('GET', '/api/alerts/999999/deliveries', tokens['admin.clinica'])).status, 404);
     assert.equal((await api('GET', '/api/alerts?limit=5000', tokens['admin.clinica'])).status, 400);
     // Subscribers: admins only, never their secret.
