@@ -94,6 +94,13 @@ const HTTP_CHECKS: Record<
     healthy: '{"status":"UP","checks":[]}',
     unhealthy: { status: 503, body: '{"status":"DOWN","checks":[]}' },
   },
+  mailpit: {
+    address: 'http://127.0.0.1:8025/',
+    local: (p) => `http://127.0.0.1:${p}/`,
+    path: '/readyz',
+    healthy: 'ok',
+    unhealthy: { status: 503, body: '' },
+  },
   'node-red': {
     address: 'http://127.0.0.1:1880/',
     local: (p) => `http://127.0.0.1:${p}/`,
@@ -117,7 +124,7 @@ describe('the reference deployment: health checks, entry point and seed scripts'
 
   for (const [name, c] of Object.entries(HTTP_CHECKS)) {
     it(`${name}: the health check passes when the server answers like a ready one, fails otherwise`, async function () {
-      for (const tool of ['curl', 'bash', 'grep']) if (!has(tool)) this.skip();
+      for (const tool of ['curl', 'bash', 'grep', 'wget']) if (!has(tool)) this.skip();
       const s = await stub();
       try {
         const [cmd, args] = healthcheckArgv(services[name].healthcheck as Healthcheck, c.address, c.local(s.port));

@@ -135,7 +135,7 @@ describe('the reference deployment: docker-compose.yml', function () {
   });
 
   it('pins every image to a release (no latest, no moving major tag)', function () {
-    const pinned = /^[\w./-]+:\d+\.\d+(\.\d+)?(-\d{8})?(-[a-z]+)*$/;
+    const pinned = /^[\w./-]+:v?\d+\.\d+(\.\d+)?(-\d{8})?(-[a-z]+)*$/;
     for (const [name, svc] of Object.entries(services)) {
       assert.ok(svc.image, `${name} names its image`);
       if (svc.build) {
