@@ -29,15 +29,12 @@ import { createTestDatabase, dropTestDatabase } from '../test/lib/pg';
 import { startRuntime, type Runtime } from '../test/lib/runtime';
 import { startOdooPeer, type OdooPeer } from '../peers/odoo';
 import { MailSink } from '../peers/smtp/mail-sink';
-import { summarize } from './lib/embedded';
+import { option, summarize, until as untilWithin } from './lib/embedded';
 
-const argv = process.argv.slice(2);
-const opt = (name: string, fallback?: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : fallback;
-};
+const opt = option;
 const CROSSINGS = Number(opt('crossings', '200'));
 const TIMEOUT_MS = 15000;
+const until = <T>(check: () => T | undefined | false | Promise<T | undefined | false>, ms = TIMEOUT_MS) => untilWithin(check, ms, 2);
 const flowsDir = path.resolve(__dirname, '..', '..', 'flows');
 
 function alertFlows(): object[] {
@@ -49,16 +46,6 @@ function alertFlows(): object[] {
     }
   }
   return [...byId.values()];
-}
-
-async function until<T>(check: () => T | undefined | false | Promise<T | undefined | false>, ms = TIMEOUT_MS): Promise<T | undefined> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > end) return undefined;
-    await new Promise((r) => setTimeout(r, 2));
-  }
 }
 
 const fmt = (xs: number[]) => {

@@ -22,15 +22,12 @@ import { seedOdoo } from '../seeds/odoo/seed';
 import { createTestDatabase, dropTestDatabase } from '../test/lib/pg';
 import { startRuntime, type Runtime } from '../test/lib/runtime';
 import { startOdooPeer, type OdooPeer } from '../peers/odoo';
-import { summarize } from './lib/embedded';
+import { option, summarize, until as untilWithin } from './lib/embedded';
 
-const argv = process.argv.slice(2);
-const opt = (name: string, fallback?: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : fallback;
-};
+const opt = option;
 const CHANGES = Number(opt('changes', '50'));
 const TIMEOUT_MS = 10000;
+const until = <T>(check: () => T | undefined | false | Promise<T | undefined | false>, ms = TIMEOUT_MS) => untilWithin(check, ms, 5);
 const flowsDir = path.resolve(__dirname, '..', '..', 'flows');
 
 /** Tabs 03 and 04 in one runtime (their config nodes share ids), with every poll interval off. */
@@ -43,16 +40,6 @@ function syncFlows(): object[] {
     }
   }
   return [...byId.values()];
-}
-
-async function until<T>(check: () => Promise<T | undefined | false>, ms = TIMEOUT_MS): Promise<T | undefined> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > end) return undefined;
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }
 
 const fmt = (s: { p50: number; p99: number; max: number }) => `p50 ${s.p50.toFixed(0)} ms, p99 ${s.p99.toFixed(0)} ms, max ${s.max.toFixed(0)} ms`;

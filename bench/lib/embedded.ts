@@ -26,3 +26,21 @@ export function summarize(latencies: number[]): { p50: number; p99: number; max:
   const s = [...latencies].sort((a, b) => a - b);
   return { p50: percentile(s, 50), p99: percentile(s, 99), max: s[s.length - 1] };
 }
+
+/** `--name value` from the command line, or the fallback. */
+export function option(name: string, fallback?: string): string | undefined {
+  const argv = process.argv.slice(2);
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : fallback;
+}
+
+/** Polls `check` every few ms until it gives a value, or undefined after `ms` (a miss is counted, not thrown). */
+export async function until<T>(check: () => T | undefined | false | Promise<T | undefined | false>, ms: number, everyMs = 5): Promise<T | undefined> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > end) return undefined;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

@@ -27,14 +27,7 @@ import {
 } from '../domain/alerts';
 import { idOf } from '../domain/gateway';
 import { generateSecret } from '../clients/webhook';
-import type { Step, StepMsg } from './step-types';
-
-/* eslint-disable @typescript-eslint/no-explicit-any -- messages are open-ended objects */
-
-const rows = (payload: unknown): any[] => (Array.isArray(payload) ? payload : payload === undefined || payload === null ? [] : [payload]);
-const take = (msg: StepMsg, ...keys: string[]) => {
-  for (const k of keys) delete msg[k];
-};
+import { records as rows, take, type Step } from './step-types';
 
 export const ALERT_STEPS: Record<string, Step> = {
   // ----------------------------------------------------------------------------------- outbox (07a, 1)

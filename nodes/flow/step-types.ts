@@ -21,3 +21,11 @@ export interface Step {
   outputs: number;
   run(msg: StepMsg, api: StepApi): StepResult;
 }
+
+/** A node's msg.payload as a list of records (one record, or none, as a list). */
+export const records = (payload: unknown): any[] => (Array.isArray(payload) ? payload : payload === undefined || payload === null ? [] : [payload]);
+
+/** Removes the properties a step set for the next node only. */
+export const take = (msg: StepMsg, ...keys: string[]) => {
+  for (const k of keys) delete msg[k];
+};

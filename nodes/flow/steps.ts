@@ -40,15 +40,9 @@ import {
 } from '../domain/sync';
 
 import { ALERT_STEPS } from './alert-steps';
-import type { Step, StepMsg, StepOutput } from './step-types';
+import { records, take, type Step, type StepMsg, type StepOutput } from './step-types';
 
 export type { Step, StepApi, StepMsg, StepOutput, StepResult } from './step-types';
-
-/* eslint-disable @typescript-eslint/no-explicit-any -- messages are open-ended objects */
-const records = (payload: unknown): any[] => (Array.isArray(payload) ? payload : payload === undefined || payload === null ? [] : [payload]);
-const take = (msg: StepMsg, ...keys: string[]) => {
-  for (const k of keys) delete msg[k];
-};
 
 /** The sync a failed message belongs to: its msg.sync, else its model, else the node that failed. */
 function syncNameOf(msg: StepMsg): string {
