@@ -133,7 +133,8 @@ describe('shared-db nodes (real PostgreSQL, Node-RED test helper)', function () 
       await client.query(`INSERT INTO shared_patients (odoo_id, name) VALUES (424242, 'uno')`);
       await waitFor(() => out.some((m) => m.topic === 'shared_changes'), 'first change');
 
-      assert.equal(await killConnections(url, 'node-red-listen:%'), 1);
+      // At least ours (a listener of an earlier test of this file may not have hung up yet).
+      assert.ok((await killConnections(url, 'node-red-listen:%')) >= 1);
       await waitFor(() => out.some((m) => m.topic === 'reconnected'), 'reconnected message', 15000);
       await client.query(`UPDATE shared_patients SET name = 'dos' WHERE odoo_id = 424242`);
       await waitFor(() => out.some((m) => m.topic === 'shared_changes' && m.payload.op === 'update'), 'change after reconnect');

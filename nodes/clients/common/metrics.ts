@@ -42,3 +42,8 @@ export function valueOf(family: string, name: string, labels: Labels = {}): numb
   }
   return total;
 }
+
+/** Every counter counted so far: family, name, labels and value (for a /metrics endpoint). */
+export function allCounters(): ReadonlyArray<Readonly<Series>> {
+  return [...series.values()];
+}

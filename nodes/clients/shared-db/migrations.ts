@@ -364,6 +364,37 @@ BEGIN
 END $$;
 `,
   },
+  {
+    version: 5,
+    name: 'API gateway: rate-limit counters shared by every Node-RED process, and the audit of patient-data access',
+    sql: `
+-- rate-limiter-flexible's PostgreSQL store (its own layout): one row per client and route class. UNLOGGED: a crash
+-- forgets the current windows (at worst a client gets a fresh window), and no WAL is written per request.
+CREATE UNLOGGED TABLE IF NOT EXISTS api_rate_limits (
+  key    VARCHAR(255) PRIMARY KEY,
+  points INTEGER NOT NULL DEFAULT 0,
+  expire BIGINT
+);
+
+-- Every read or write of patient data through the API: who, with which roles, what, which patients, when.
+CREATE TABLE IF NOT EXISTS api_audit (
+  id             BIGSERIAL PRIMARY KEY,
+  at             TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+  subject        VARCHAR(255),
+  username       VARCHAR(255),
+  roles          TEXT[] NOT NULL DEFAULT '{}',
+  client         VARCHAR(255),
+  method         VARCHAR(10) NOT NULL,
+  route          VARCHAR(255) NOT NULL,
+  path           TEXT NOT NULL,
+  status         INTEGER NOT NULL,
+  patient_ids    INTEGER[] NOT NULL DEFAULT '{}',
+  correlation_id VARCHAR(100)
+);
+CREATE INDEX IF NOT EXISTS api_audit_at_idx ON api_audit (at DESC);
+CREATE INDEX IF NOT EXISTS api_audit_patients_idx ON api_audit USING GIN (patient_ids);
+`,
+  },
 ];
 
 export interface MigrationReport {
