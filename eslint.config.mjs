@@ -5,7 +5,17 @@ import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
-const family = ['nodes/amqp', 'nodes/keycloak', 'nodes/nextcloud', 'nodes/odoo', 'nodes/shared-db', 'nodes/flow', 'nodes/smtp', 'nodes/webhook', 'nodes/gateway'];
+const family = [
+  'nodes/amqp',
+  'nodes/keycloak',
+  'nodes/nextcloud',
+  'nodes/odoo',
+  'nodes/shared-db',
+  'nodes/flow',
+  'nodes/smtp',
+  'nodes/webhook',
+  'nodes/gateway',
+];
 const outside = ['host', 'peers', 'test', 'bench', 'seeds', 'settings.ts', 'scripts'];
 
 export default tseslint.config(

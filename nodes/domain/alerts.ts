@@ -337,7 +337,8 @@ export function channelSummary(rows: DeliveryRow[] | null | undefined) {
 /** A row of the alerts listing (the alert and its deliveries as JSON) as the API shows it. */
 export function alertAnswer(row: Record<string, unknown>) {
   const { deliveries, ...alert } = row;
-  return { ...alert, open: !alert.rearmed_at, channels: channelSummary(deliveries as DeliveryRow[]) };
+  // BIGSERIAL arrives from pg as text: the API's id is a number.
+  return { ...alert, id: Number(alert.id), open: !alert.rearmed_at, channels: channelSummary(deliveries as DeliveryRow[]) };
 }
 
 export interface ReplayRequest {

@@ -31,7 +31,9 @@ export = function register(RED: NodeAPI): void {
     info: (record: Record<string, unknown>) => RED.log.info(record as unknown as string),
     warn: (record: Record<string, unknown>) => RED.log.warn(record as unknown as string),
   };
-  const db = policy.sharedDbUrl ? new SharedDb({ url: policy.sharedDbUrl, max: 5, statementTimeoutMs: 5000, applicationName: 'clinica-api-gateway' }) : undefined;
+  const db = policy.sharedDbUrl
+    ? new SharedDb({ url: policy.sharedDbUrl, max: 5, statementTimeoutMs: 5000, applicationName: 'clinica-api-gateway' })
+    : undefined;
   // The tables of migration 5 (rate limits, audit); the shared-DB config node runs the same migrations (locked, idempotent).
   if (db) {
     const url = db.url;
@@ -41,7 +43,12 @@ export = function register(RED: NodeAPI): void {
         .then(() => migrate(db))
         .catch((err: unknown) => {
           tries += 1;
-          if (tries === 1) log.warn({ event: 'api.gateway.db-unavailable', error: (err as Error).message, msg: 'rate limits in memory and patient data refused until the shared DB answers' });
+          if (tries === 1)
+            log.warn({
+              event: 'api.gateway.db-unavailable',
+              error: (err as Error).message,
+              msg: 'rate limits in memory and patient data refused until the shared DB answers',
+            });
           setTimeout(prepare, Math.min(60000, 1000 * 2 ** Math.min(tries, 6))).unref();
         });
     void prepare();
@@ -87,7 +94,11 @@ export = function register(RED: NodeAPI): void {
     }
     metrics.registry.metrics().then(
       (text) => res.type(metrics.registry.contentType).send(text),
-      (err: unknown) => res.status(500).type('text/plain').send(`metrics failed: ${(err as Error).message}`),
+      (err: unknown) =>
+        res
+          .status(500)
+          .type('text/plain')
+          .send(`metrics failed: ${(err as Error).message}`),
     );
   });
   log.info({

@@ -22,7 +22,7 @@ const safeName = (s: string) => s.replace(/[^a-zA-Z0-9_]/g, '_');
 
 export function createMetrics(o: { pool?: Pool; amqpUrl?: string; audit?: () => { rows: number; failures: number } }): GatewayMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'clinica_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'clinica_' });
   const requests = new Counter({
     name: 'clinica_http_requests_total',
     help: 'API requests answered, per route, method and status',
@@ -36,7 +36,12 @@ export function createMetrics(o: { pool?: Pool; amqpUrl?: string; audit?: () => 
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
-  const rateLimited = new Counter({ name: 'clinica_http_rate_limited_total', help: 'Requests refused with 429, per route class', labelNames: ['class'] as const, registers: [registry] });
+  const rateLimited = new Counter({
+    name: 'clinica_http_rate_limited_total',
+    help: 'Requests refused with 429, per route class',
+    labelNames: ['class'] as const,
+    registers: [registry],
+  });
 
   // Every family's counters, as they are at scrape time.
   const families = new Gauge({
@@ -106,7 +111,12 @@ export function createMetrics(o: { pool?: Pool; amqpUrl?: string; audit?: () => 
   if (o.amqpUrl) {
     const url = o.amqpUrl;
     const queues = documentsTopology().queues.map((q) => q.queue);
-    const consumers = new Gauge({ name: 'clinica_queue_consumers', help: 'Consumers of each queue of the topology', labelNames: ['queue'] as const, registers: [registry] });
+    const consumers = new Gauge({
+      name: 'clinica_queue_consumers',
+      help: 'Consumers of each queue of the topology',
+      labelNames: ['queue'] as const,
+      registers: [registry],
+    });
     new Gauge({
       name: 'clinica_queue_messages',
       help: 'Messages ready in each queue of the topology (dead letters: queue ending in .dlq)',

@@ -215,7 +215,13 @@ export function createGateway(policy: GatewayPolicy, deps: { log: GatewayLog; po
     const origin = req.headers.origin;
     if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
       if (!origin || !policy.corsOrigins.includes(origin)) {
-        send(res, 403, 'CORS_ORIGIN_REFUSED', `origin ${origin ?? '(none)'} is not allowed to call this API (API_CORS_ORIGINS)`, res.locals.clinica as RequestState);
+        send(
+          res,
+          403,
+          'CORS_ORIGIN_REFUSED',
+          `origin ${origin ?? '(none)'} is not allowed to call this API (API_CORS_ORIGINS)`,
+          res.locals.clinica as RequestState,
+        );
         return;
       }
     }

@@ -44,7 +44,13 @@ const stamp = nullable(str());
 const limit = { name: 'limit', in: 'query' as const, schema: str({ pattern: '^[0-9]{1,4}$' }), description: 'page size, 1–200 (default 50)' };
 const offset = { name: 'offset', in: 'query' as const, schema: str({ pattern: '^[0-9]{1,9}$' }), description: 'rows to skip (default 0)' };
 const q = { name: 'q', in: 'query' as const, schema: str({ maxLength: 100 }), description: 'free-text search' };
-const idParam = (name: string, what: string) => ({ name, in: 'path' as const, required: true, schema: str({ pattern: '^[1-9][0-9]{0,9}$' }), description: `${what} id` });
+const idParam = (name: string, what: string) => ({
+  name,
+  in: 'path' as const,
+  required: true,
+  schema: str({ pattern: '^[1-9][0-9]{0,9}$' }),
+  description: `${what} id`,
+});
 const isoDate = (name: string, description: string) => ({ name, in: 'query' as const, schema: str({ format: 'date-time-or-date' }), description });
 
 const patient = obj(
@@ -71,7 +77,13 @@ const medication = obj(
 );
 const stockAlert = obj({ odoo_product_id: int(), name: str(), stock_quantity: num(), min_stock_level: num(), shortage: num() }, ['odoo_product_id', 'name']);
 const movement = obj(
-  { external_ref: nullable(str()), odoo_product_id: int(), movement_type: str({ enum: ['in', 'out', 'adjustment'] }), quantity: num(), sync_status: nullable(str()) },
+  {
+    external_ref: nullable(str()),
+    odoo_product_id: int(),
+    movement_type: str({ enum: ['in', 'out', 'adjustment'] }),
+    quantity: num(),
+    sync_status: nullable(str()),
+  },
   ['odoo_product_id', 'movement_type', 'quantity'],
 );
 const movementBody = obj(
@@ -105,7 +117,15 @@ const alert = obj(
   ['id', 'odoo_product_id', 'name', 'open', 'channels'],
 );
 const subscriber = obj(
-  { id: int(), url: str(), eventTypes: { type: 'array', items: str() }, active: { type: 'boolean' }, description: nullable(str()), createdBy: nullable(str()), createdAt: stamp },
+  {
+    id: int(),
+    url: str(),
+    eventTypes: { type: 'array', items: str() },
+    active: { type: 'boolean' },
+    description: nullable(str()),
+    createdBy: nullable(str()),
+    createdAt: stamp,
+  },
   ['id', 'url', 'eventTypes', 'active'],
 );
 
@@ -221,10 +241,12 @@ export const OPERATIONS: Operation[] = [
     method: 'post',
     path: '/api/documents/store',
     summary: "An Odoo document's PDF stored in the patient's Nextcloud folder, linked on the record, noted once",
-    roles: ['medico', 'admin'],
+    roles: ['admin', 'medico', 'recepcion'],
     routeClass: 'write',
     audit: { fields: ['patient'] },
-    body: obj({ model: str({ enum: ['account.move', 'x_medical_record', 'x_prescription'] }), id: int({ minimum: 1 }) }, ['model', 'id'], { additionalProperties: false }),
+    body: obj({ model: str({ enum: ['account.move', 'x_medical_record', 'x_prescription'] }), id: int({ minimum: 1 }) }, ['model', 'id'], {
+      additionalProperties: false,
+    }),
     ok: { status: 200, data: obj({ model: str(), id: int(), path: str() }, ['model', 'id']) },
     errors: [400, 401, 403, 404, 413, 422, 429, 503],
   },
@@ -343,13 +365,20 @@ const ERROR_TEXT: Record<number, string> = {
 export function openApiDocument(o: { serverUrl?: string; keycloakIssuer?: string; version?: string } = {}): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const op of OPERATIONS) {
-    const success: Schema = op.ok.raw ?? obj({ data: op.ok.list ? { type: 'array', items: op.ok.data } : (op.ok.data as Schema) }, ['data']);
+    const success: Schema =
+      op.ok.raw ??
+      (op.ok.list
+        ? obj({ data: { type: 'array', items: op.ok.data }, page: obj({ limit: int(), offset: int(), count: int() }) }, ['data'])
+        : obj({ data: op.ok.data as Schema }, ['data']));
     const responses: Record<string, unknown> = {
       [op.ok.status]: { description: op.ok.description ?? 'OK', content: { 'application/json': { schema: success } } },
     };
     if (op.ok.list) responses['304'] = { description: 'Not modified (If-None-Match matched the ETag)' };
     for (const status of op.errors) {
-      responses[status] = { description: ERROR_TEXT[status] ?? 'Error', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
+      responses[status] = {
+        description: ERROR_TEXT[status] ?? 'Error',
+        content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+      };
     }
     paths[op.path] = {
       ...paths[op.path],
@@ -360,7 +389,13 @@ export function openApiDocument(o: { serverUrl?: string; keycloakIssuer?: string
         'x-clinica-class': op.routeClass,
         ...(op.audit ? { 'x-clinica-audit': op.audit } : {}),
         parameters: [
-          ...(op.params ?? []).map((p) => ({ name: p.name, in: p.in, required: p.in === 'path' || !!p.required, schema: p.schema, description: p.description })),
+          ...(op.params ?? []).map((p) => ({
+            name: p.name,
+            in: p.in,
+            required: p.in === 'path' || !!p.required,
+            schema: p.schema,
+            description: p.description,
+          })),
           { name: 'X-Correlation-Id', in: 'header', required: false, schema: str({ pattern: '^[A-Za-z0-9._-]{1,100}$' }) },
         ],
         ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: op.body } } } } : {}),

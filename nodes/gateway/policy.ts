@@ -42,7 +42,10 @@ export function bytesOf(text: string | undefined, fallback: number): number {
 /** "read=600/60,write=120/60,admin=60/60" (points per seconds) over the defaults; a bad entry is an error. */
 export function rateLimitsOf(text: string | undefined): GatewayPolicy['rateLimits'] {
   const limits = { ...DEFAULT_LIMITS };
-  for (const part of (text ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of (text ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const m = /^(read|write|admin)\s*=\s*(\d+)\s*\/\s*(\d+)$/.exec(part);
     if (!m || Number(m[2]) < 1 || Number(m[3]) < 1) {
       throw new Error(`API_RATE_LIMITS: "${part}" is not <read|write|admin>=<requests>/<seconds> (e.g. read=600/60)`);

@@ -36,7 +36,7 @@ interface ExpressResponseLike {
   headersSent: boolean;
   status(code: number): ExpressResponseLike;
   set(headers: Record<string, string>): ExpressResponseLike;
-  json(body: unknown): void;
+  send(body: string): void;
 }
 
 /** What a refused request is answered with. */
@@ -154,12 +154,17 @@ export = function (RED: NodeAPI): void {
         headers['WWW-Authenticate'] = `Bearer ${params.join(', ')}`;
       }
       if (typeof msg.correlationId === 'string') headers['X-Correlation-Id'] = msg.correlationId;
+      // RFC 9457 problem details like every answer of the pack, with OAuth's error code (RFC 6750) beside it.
       const body = {
-        error: refusal.oauthError ?? (status === 503 ? 'temporarily_unavailable' : failed ? 'server_error' : 'unauthorized'),
+        type: `https://clinica.example/problems/${error.code.toLowerCase().replace(/_/g, '-')}`,
+        title: status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : status === 503 ? 'Service unavailable' : 'Error',
+        status,
+        detail: refusal.text,
         code: error.code,
-        message: refusal.text,
+        error: refusal.oauthError ?? (status === 503 ? 'temporarily_unavailable' : failed ? 'server_error' : 'unauthorized'),
         correlationId: msg.correlationId,
       };
+      headers['Content-Type'] = 'application/problem+json';
       if (respondItself) {
         const res = (msg.res as { _res?: ExpressResponseLike } | undefined)?._res;
         if (!res) {
@@ -168,11 +173,11 @@ export = function (RED: NodeAPI): void {
             `Guard "${node.name || node.id}" must answer a refused request but the message has no msg.res: put it right after an "http in" node, or choose "send to the second output"`,
           );
         }
-        if (!res.headersSent) res.status(status).set(headers).json(body);
+        if (!res.headersSent) res.status(status).set(headers).send(JSON.stringify(body));
         return;
       }
       msg.statusCode = status;
-      msg.headers = { ...(isObject(msg.headers) ? (msg.headers as Record<string, string>) : {}), ...headers, 'Content-Type': 'application/json' };
+      msg.headers = { ...(isObject(msg.headers) ? (msg.headers as Record<string, string>) : {}), ...headers };
       msg.payload = body;
       msg.keycloak = {
         ...(isObject(msg.keycloak) ? msg.keycloak : {}),

@@ -287,7 +287,10 @@ describe('shipped flow: shared database, medical inventory (Odoo and Keycloak pe
       [{ external_ref: 'FARM-BAD-3', odoo_product_id: p.id, movement_type: 'out', quantity: -2 }, /quantity must be positive/],
       [{ external_ref: 'FARM-BAD-4', odoo_product_id: p.id, movement_type: 'in', quantity: 0 }, /quantity must be a number other than 0/],
       [{ external_ref: 'FARM-BAD-5', odoo_product_id: p.id, movement_type: 'in', quantity: 1, qty: 2 }, /unknown property "qty"/],
-      [{ external_ref: "x'; DROP TABLE shared_medications; --", odoo_product_id: p.id, movement_type: 'in', quantity: 1 }, /body\.external_ref must match pattern/],
+      [
+        { external_ref: "x'; DROP TABLE shared_medications; --", odoo_product_id: p.id, movement_type: 'in', quantity: 1 },
+        /body\.external_ref must match pattern/,
+      ],
       ['not json', /must be JSON sent as Content-Type: application\/json/],
       [{ external_ref: 'FARM-BAD-6', odoo_product_id: 999999, movement_type: 'in', quantity: 1 }, /999999 is not an active medication/],
     ];
