@@ -251,7 +251,8 @@ describe('shipped flow: API gateway (Keycloak peer, real PostgreSQL)', function 
     assert.equal(changed.status, 200, 'a changed list is sent again');
     assert.notEqual(changed.headers.get('etag'), before);
     assert.ok(((await changed.json()) as { data: Array<{ name: string }> }).data.some((p) => p.name === 'Diego Soto'));
-    assert.equal((await get('/api/patients/11', tokens['medico.prueba'])).headers.get('etag'), null, 'one record is not a list');
+    // One record is not a list: no strong ETag from the pack (Express may still add its own weak one).
+    assert.doesNotMatch(String((await get('/api/patients/11', tokens['medico.prueba'])).headers.get('etag')), /^"/);
   });
 
   it('refuses a missing token with 401 and a missing role with 403', async function () {
