@@ -123,8 +123,22 @@ describe('domain rules of the shipped flows', function () {
       const base = '/Documentos_Clinicos/Pacientes/7';
       const entries = [
         { path: `${base}/Facturas`, name: 'Facturas', type: 'folder', size: 0, modified: '2025-06-03T10:00:00.000Z' },
-        { path: `${base}/Facturas/INV_2025_00001.pdf`, name: 'INV_2025_00001.pdf', type: 'file', size: 900, modified: '2025-06-01T10:00:00.000Z', url: 'https://nc/index.php/f/11' },
-        { path: `${base}/Historiales/HC-1_3.pdf`, name: 'HC-1_3.pdf', type: 'file', size: 500, modified: '2025-06-02T10:00:00.000Z', url: 'https://nc/index.php/f/12' },
+        {
+          path: `${base}/Facturas/INV_2025_00001.pdf`,
+          name: 'INV_2025_00001.pdf',
+          type: 'file',
+          size: 900,
+          modified: '2025-06-01T10:00:00.000Z',
+          url: 'https://nc/index.php/f/11',
+        },
+        {
+          path: `${base}/Historiales/HC-1_3.pdf`,
+          name: 'HC-1_3.pdf',
+          type: 'file',
+          size: 500,
+          modified: '2025-06-02T10:00:00.000Z',
+          url: 'https://nc/index.php/f/12',
+        },
         { path: `${base}/Recetas/R-1_4.pdf`, name: 'R-1_4.pdf', type: 'file', size: 300, modified: '2025-06-02T10:00:00.000Z' },
         { path: `${base}/Recetas/2024`, name: '2024', type: 'folder', size: 0, modified: null },
         { path: `${base}/Recetas/2024/old.pdf`, name: 'old.pdf', type: 'file', size: 1, modified: null },
@@ -133,9 +147,23 @@ describe('domain rules of the shipped flows', function () {
         { path: '/Documentos_Clinicos/Pacientes/70/Facturas/a.pdf', name: 'a.pdf', type: 'file', size: 1, modified: null },
       ];
       assert.deepEqual(patientDocuments(7, entries), [
-        { type: 'record', name: 'HC-1_3.pdf', date: '2025-06-02T10:00:00.000Z', size: 500, url: 'https://nc/index.php/f/12', path: `${base}/Historiales/HC-1_3.pdf` },
+        {
+          type: 'record',
+          name: 'HC-1_3.pdf',
+          date: '2025-06-02T10:00:00.000Z',
+          size: 500,
+          url: 'https://nc/index.php/f/12',
+          path: `${base}/Historiales/HC-1_3.pdf`,
+        },
         { type: 'prescription', name: 'R-1_4.pdf', date: '2025-06-02T10:00:00.000Z', size: 300, url: null, path: `${base}/Recetas/R-1_4.pdf` },
-        { type: 'invoice', name: 'INV_2025_00001.pdf', date: '2025-06-01T10:00:00.000Z', size: 900, url: 'https://nc/index.php/f/11', path: `${base}/Facturas/INV_2025_00001.pdf` },
+        {
+          type: 'invoice',
+          name: 'INV_2025_00001.pdf',
+          date: '2025-06-01T10:00:00.000Z',
+          size: 900,
+          url: 'https://nc/index.php/f/11',
+          path: `${base}/Facturas/INV_2025_00001.pdf`,
+        },
       ]);
       assert.deepEqual(patientDocuments(7, []), []);
     });
@@ -312,10 +340,14 @@ describe('domain rules of the shipped flows', function () {
 
     it('takes medication, from, to, type and paging; a day alone in `to` counts whole', function () {
       assert.deepEqual(stockMovementParams({}), { params: [null, null, null, null, 50, 0], page: { limit: 50, offset: 0 } });
-      assert.deepEqual(
-        stockMovementParams({ medication: '7', from: '2025-06-01', to: '2025-06-30', type: 'out', limit: '10', offset: '20' }).params,
-        [7, '2025-06-01T00:00:00.000Z', '2025-07-01T00:00:00.000Z', 'out', 10, 20],
-      );
+      assert.deepEqual(stockMovementParams({ medication: '7', from: '2025-06-01', to: '2025-06-30', type: 'out', limit: '10', offset: '20' }).params, [
+        7,
+        '2025-06-01T00:00:00.000Z',
+        '2025-07-01T00:00:00.000Z',
+        'out',
+        10,
+        20,
+      ]);
       assert.deepEqual(stockMovementParams({ from: '2025-06-01T08:00:00+02:00', to: '2025-06-01T10:00:00Z' }).params.slice(1, 3), [
         '2025-06-01T06:00:00.000Z',
         '2025-06-01T10:00:00.001Z',

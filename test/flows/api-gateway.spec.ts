@@ -88,7 +88,10 @@ describe('shipped flow: API gateway (Keycloak peer, real PostgreSQL)', function 
       await db.query(`INSERT INTO sync_state (name, last_run) VALUES ('patients', now()), ('medications', now())`);
       const ok = await get('/api/ready');
       assert.equal(ok.status, 200);
-      const ready = (await ok.json()) as { syncs: Array<{ name: string; ok: boolean }>; dependencies: Array<{ name: string; state: string; latencyMs?: number }> };
+      const ready = (await ok.json()) as {
+        syncs: Array<{ name: string; ok: boolean }>;
+        dependencies: Array<{ name: string; state: string; latencyMs?: number }>;
+      };
       assert.deepEqual(
         ready.syncs.map((x) => [x.name, x.ok]),
         [
@@ -193,13 +196,7 @@ describe('shipped flow: API gateway (Keycloak peer, real PostgreSQL)', function 
     assert.deepEqual(await ids('?from=2025-06-05T12:00:00Z&to=2025-06-10T07:59:59Z'), [102]);
     assert.deepEqual(await ids('?medication=2&type=out&to=2025-06-30'), [104]);
     const paged = await moves('?limit=2&offset=1', tokens['admin.clinica']);
-    assert.deepEqual(
-      [paged.data.map((m) => m.odoo_move_id), paged.page],
-      [
-        [103, 102],
-        { limit: 2, offset: 1, count: 2 },
-      ],
-    );
+    assert.deepEqual([paged.data.map((m) => m.odoo_move_id), paged.page], [[103, 102], { limit: 2, offset: 1, count: 2 }]);
   });
 
   it('stock movements: a bad filter is 400 naming the field; 401 without a token, 403 without a pharmacy role', async function () {
@@ -267,7 +264,8 @@ describe('shipped flow: API gateway (Keycloak peer, real PostgreSQL)', function 
 
 /** Tabs 05 and 01 (documents listing) with every system's config node, as `npm start` runs the flows folder together. */
 function gatewayWithEverySystem(): Array<Record<string, unknown>> {
-  const read = (file: string) => JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'flows', file), 'utf8')) as Array<Record<string, unknown>>;
+  const read = (file: string) =>
+    JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'flows', file), 'utf8')) as Array<Record<string, unknown>>;
   // The broker of tab 02, without its topology: this test only asks whether RabbitMQ answers.
   const broker: Record<string, unknown> = { ...read('02 - Asynchronous documents (RabbitMQ).json').find((n) => n.id === 'cfg.amqp'), declareTopology: false };
   const nodes = [...read('05 - API gateway.json'), ...read('01 - Document storage (Odoo to Nextcloud).json'), broker];
@@ -404,7 +402,12 @@ describe('API gateway with every system: documents of a patient, readiness (Odoo
     const res = await get('/api/ready', undefined, { 'X-Correlation-Id': 'ready-1' });
     assert.equal(res.status, 503);
     assert.ok(Number(res.headers.get('retry-after')) > 0);
-    const problem = (await res.json()) as { code: string; detail: string; correlationId: string; checks: Array<{ name: string; state: string; code?: string }> };
+    const problem = (await res.json()) as {
+      code: string;
+      detail: string;
+      correlationId: string;
+      checks: Array<{ name: string; state: string; code?: string }>;
+    };
     assert.deepEqual([problem.code, problem.correlationId], ['NOT_READY', 'ready-1']);
     assert.match(problem.detail, /^not ready: amqp is down \((TIMEOUT|[A-Z_]+)/);
     assert.deepEqual(
