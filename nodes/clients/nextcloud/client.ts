@@ -864,9 +864,7 @@ export class NextcloudClient {
   private async listLevel(folder: string, depth: number, opts: CallOptions): Promise<Entry[] | null> {
     const found = await this.propfind(folder, '1', 'list', opts);
     if (!found) return null;
-    const entries = found
-      .filter((e) => e.path !== folder)
-      .sort((a, b) => (a.type === b.type ? a.name.localeCompare(b.name) : a.type === 'folder' ? -1 : 1));
+    const entries = found.filter((e) => e.path !== folder).sort((a, b) => (a.type === b.type ? a.name.localeCompare(b.name) : a.type === 'folder' ? -1 : 1));
     if (depth <= 1) return entries;
     const below = await Promise.all(entries.map((e) => (e.type === 'folder' ? this.listLevel(e.path, depth - 1, opts) : Promise.resolve(null))));
     return entries.flatMap((e, i) => [e, ...(below[i] ?? [])]);
