@@ -4,6 +4,7 @@
  * the queue message and the notification of a stored document. Plain TypeScript, no Node-RED import.
  */
 import { IntegrationError, badInput } from '../clients/common/errors';
+import { KIND_FOLDERS, PATIENT_ROOT } from '../clients/nextcloud/paths';
 
 export type DocumentKind = 'invoice' | 'record' | 'prescription';
 
@@ -191,4 +192,48 @@ export function storedNotification(
       correlationId,
     },
   };
+}
+
+/** One document of a patient as GET /api/documents/<patient id> lists it. */
+export interface PatientDocument {
+  type: DocumentKind;
+  name: string;
+  /** Last modified in Nextcloud (ISO). */
+  date: string | null;
+  size: number;
+  /** The file's internal Nextcloud link (`<Nextcloud>/index.php/f/<file id>`). */
+  url: string | null;
+  path: string;
+}
+
+const KIND_OF_FOLDER: Readonly<Record<string, DocumentKind>> = Object.fromEntries(
+  Object.entries(KIND_FOLDERS).map(([kind, folder]) => [folder, kind as DocumentKind]),
+);
+
+/**
+ * The documents of a patient from a depth-2 listing of its folder (`/Documentos_Clinicos/Pacientes/<id>`): the
+ * files right inside `Facturas` (invoice), `Recetas` (prescription) and `Historiales` (record), newest first.
+ * Anything else there (other folders, deeper files, files beside the type folders) is not a clinical document.
+ */
+export function patientDocuments(patientId: number, entries: ReadonlyArray<Record<string, unknown>>): PatientDocument[] {
+  const base = `${PATIENT_ROOT}/${patientId}/`;
+  const out: PatientDocument[] = [];
+  for (const e of entries) {
+    if (e.type !== 'file' || typeof e.path !== 'string' || !e.path.startsWith(base)) continue;
+    const [folder, name, ...deeper] = e.path.slice(base.length).split('/');
+    const type = KIND_OF_FOLDER[folder];
+    if (!type || !name || deeper.length) continue;
+    const date = typeof e.modified === 'string' ? e.modified : null;
+    out.push({ type, name, date, size: Number(e.size) || 0, url: typeof e.url === 'string' ? e.url : null, path: e.path });
+  }
+  return out.sort((a, b) => (b.date ?? '').localeCompare(a.date ?? '') || a.name.localeCompare(b.name));
+}
+
+/** A patient asked for who is not in shared_patients: 404 (a patient with no folder yet has no documents: 200 []). */
+export function patientNotFound(patientId: number): IntegrationError {
+  return new IntegrationError(`patient ${patientId} is not in the shared database (shared_patients)`, {
+    code: 'PATIENT_NOT_FOUND',
+    system: 'node-red',
+    retryable: false,
+  });
 }

@@ -3,6 +3,7 @@
  * and an error turned into RFC 9457 problem details with the status its code calls for. Plain TypeScript:
  * the clinica-http-answer node and the input handler use it; so can any other host.
  */
+import { createHash } from 'node:crypto';
 
 /** What a failed message carries (msg.errorInfo), as far as an answer needs it. */
 export interface ErrorLike {
@@ -93,6 +94,10 @@ export function problemFor(err: ErrorLike, options: ProblemOptions = {}): HttpAn
         ? 'the request could not be answered; see the integration logs under this correlation id'
         : (err.message ?? TITLES[status]);
   const problems = Array.isArray(err.details?.problems) ? { problems: err.details?.problems } : {};
+  // Readiness says what it checked (state, latency, error code of each system and sync; no host, no secret).
+  const readiness = SAFE_TO_SHOW.test(code)
+    ? Object.fromEntries((['checks', 'syncs'] as const).filter((k) => Array.isArray(err.details?.[k])).map((k) => [k, err.details?.[k]]))
+    : {};
   return {
     statusCode: status,
     headers,
@@ -104,6 +109,7 @@ export function problemFor(err: ErrorLike, options: ProblemOptions = {}): HttpAn
       code,
       correlationId: options.correlationId,
       ...problems,
+      ...readiness,
     },
   };
 }
@@ -111,4 +117,21 @@ export function problemFor(err: ErrorLike, options: ProblemOptions = {}): HttpAn
 /** A success: the status, no-store and the correlation id; the body as given. */
 export function successFor(payload: unknown, statusCode = 200, correlationId?: string): HttpAnswer {
   return { statusCode, headers: { 'Cache-Control': 'no-store', ...(correlationId ? { 'X-Correlation-Id': correlationId } : {}) }, payload };
+}
+
+/**
+ * The strong ETag of an answer body (RFC 9110 §8.8.3): a SHA-256 of the JSON the http response node sends, so two
+ * answers with the same bytes have the same tag and any change in the list gives another.
+ */
+export function etagOf(body: unknown): string {
+  const bytes = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+  return `"${createHash('sha256').update(bytes).digest('base64url').slice(0, 32)}"`;
+}
+
+/** Whether a request's If-None-Match names `etag` (weak comparison, as RFC 9110 §13.1.2 asks; `*` matches any). */
+export function notModified(ifNoneMatch: unknown, etag: string): boolean {
+  if (typeof ifNoneMatch !== 'string' || !ifNoneMatch.trim()) return false;
+  if (ifNoneMatch.trim() === '*') return true;
+  const opaque = (t: string) => t.trim().replace(/^W\//, '');
+  return ifNoneMatch.split(',').some((t) => opaque(t) === opaque(etag));
 }

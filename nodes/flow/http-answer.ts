@@ -7,12 +7,13 @@
  *    msg.page for a listing; 404 for a record that is not there) or as it is;
  *  - in "acknowledge" mode it answers the request itself at once (Odoo waits for its webhooks inside the
  *    user's save) and passes the message on, without the response object, for the work that follows.
- * Every answer echoes X-Correlation-Id and forbids caching. The node consumes msg.errorInfo, msg.error,
+ * Every answer echoes X-Correlation-Id and forbids storing it (no-store); a GET's list answer carries a strong ETag
+ * of its body, and a request naming it in If-None-Match gets 304 with no body (revalidation without a transfer). The node consumes msg.errorInfo, msg.error,
  * msg.statusCode, msg.page and msg.replayed.
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { badInput } from '../clients/common/errors';
-import { problemFor, successFor, type HttpAnswer } from '../domain/http';
+import { etagOf, notModified, problemFor, successFor, type HttpAnswer } from '../domain/http';
 import { intSetting } from '../lib/env';
 import { handleInput, registerType, setRED, type Msg } from '../lib/node-runtime';
 
@@ -34,6 +35,26 @@ interface AnswerDef extends NodeDef {
   retryAfter: string | number;
   /** ack: the body must be an Odoo automation webhook ({_id, _model, …}), else 400. */
   odooWebhook: boolean;
+  /**
+   * ETag of a GET's 200 answer: auto (default) for a list (msg.page or an array payload), always, or off. A request
+   * whose If-None-Match names it gets 304 with no body.
+   */
+  etag?: 'auto' | 'always' | 'off';
+}
+
+/** The part of an http in message's msg.req the ETag needs. */
+interface Request {
+  method?: string;
+  headers?: Record<string, unknown>;
+}
+
+/** A GET's answer with its strong ETag; 304 with no body (headers kept: ETag, no-store, correlation id) when If-None-Match names it. */
+function withEtag(answer: HttpAnswer, req: Request | undefined): HttpAnswer {
+  const method = String(req?.method ?? '').toUpperCase();
+  if (method !== 'GET' && method !== 'HEAD') return answer;
+  const etag = etagOf(answer.payload);
+  const headers = { ...answer.headers, ETag: etag };
+  return notModified(req?.headers?.['if-none-match'], etag) ? { statusCode: 304, headers, payload: '' } : { ...answer, headers };
 }
 
 function apply(msg: Msg, answer: HttpAnswer): Msg {
@@ -52,6 +73,7 @@ export = function (RED: NodeAPI): void {
     const ack = def.mode === 'ack';
     const okStatus = intSetting(def.status, ack ? 202 : 200, 200, 299);
     const retryAfter = intSetting(def.retryAfter, 5, 1, 3600);
+    const etagMode = def.etag === 'always' || def.etag === 'off' ? def.etag : 'auto';
 
     handleInput(node, { system: 'node-red' }, async (msg: Msg, send) => {
       const correlationId = msg.correlationId;
@@ -89,6 +111,8 @@ export = function (RED: NodeAPI): void {
                 ...(msg.replayed ? { replayed: true } : {}),
               };
         answer = successFor(payload, status, correlationId);
+        const list = Boolean(page) || Array.isArray(msg.payload);
+        if (status === 200 && (etagMode === 'always' || (etagMode === 'auto' && list))) answer = withEtag(answer, msg.req as Request | undefined);
       }
       for (const k of ['errorInfo', 'error', 'page', 'replayed']) delete msg[k];
       send(apply(msg, answer));

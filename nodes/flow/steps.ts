@@ -10,6 +10,8 @@ import {
   documentRef,
   noteDomain,
   noteText,
+  patientDocuments,
+  patientNotFound,
   queueMessage,
   recordFields,
   storedNotification,
@@ -18,7 +20,7 @@ import {
   withRecord,
   type DocRef,
 } from '../domain/documents';
-import { idOf, listingParams, readiness, type Listing, type SyncState } from '../domain/gateway';
+import { idOf, listingParams, readiness, stockMovementParams, type DependencyCheck, type Listing, type SyncState } from '../domain/gateway';
 import { checkMovementRequest, claimOutcome, decideMovement, type PharmacyMovement, type StoredMovement } from '../domain/pharmacy';
 import {
   appointmentRows,
@@ -170,6 +172,32 @@ export const STEPS: Record<string, Step> = {
       if (msg.amqp?.deliveryKey) return [null, msg, null];
       if (msg.res) return [null, null, msg];
       return null;
+    },
+  },
+  'document.patient': {
+    outputs: 1,
+    run(msg) {
+      // GET /api/documents/<patient id>: which patient (a positive whole number), looked up in shared_patients next.
+      const id = idOf(msg.req?.params?.patientId, 'patient');
+      msg.patientId = id;
+      msg.params = [id];
+      take(msg, 'document');
+      return msg;
+    },
+  },
+  'document.patient-known': {
+    outputs: 1,
+    run(msg) {
+      if (!msg.payload) throw patientNotFound(msg.patientId as number);
+      take(msg, 'params');
+      return msg;
+    },
+  },
+  'document.list': {
+    outputs: 1,
+    run(msg) {
+      msg.payload = patientDocuments(msg.patientId as number, records(msg.payload));
+      return msg;
     },
   },
   'document.queue-message': {
@@ -464,10 +492,21 @@ export const STEPS: Record<string, Step> = {
       },
     ]),
   ),
+  'gateway.stock-movements': {
+    outputs: 1,
+    run(msg) {
+      const { params, page } = stockMovementParams(msg.req?.query);
+      msg.params = params;
+      msg.page = page;
+      return msg;
+    },
+  },
   'gateway.readiness': {
     outputs: 1,
     run(msg) {
-      msg.payload = { status: 'ready', ...readiness((Array.isArray(msg.payload) ? msg.payload : []) as SyncState[]) };
+      const deps = (Array.isArray(msg.dependencies) ? msg.dependencies : []) as DependencyCheck[];
+      msg.payload = { status: 'ready', ...readiness((Array.isArray(msg.payload) ? msg.payload : []) as SyncState[], undefined, undefined, deps) };
+      take(msg, 'dependencies');
       return msg;
     },
   },

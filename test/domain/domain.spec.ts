@@ -12,13 +12,14 @@ import {
   documentRef,
   noteDomain,
   noteText,
+  patientDocuments,
   queueMessage,
   storedNotification,
   unstoredSearches,
   withRecord,
 } from '../../nodes/domain/documents';
-import { idOf, listingParams, pageOf, windowOf } from '../../nodes/domain/gateway';
-import { correlationIdOf, problemFor, statusOf, successFor } from '../../nodes/domain/http';
+import { dependenciesReady, idOf, listingParams, pageOf, readiness, stockMovementParams, windowOf, type DependencyCheck } from '../../nodes/domain/gateway';
+import { correlationIdOf, etagOf, notModified, problemFor, statusOf, successFor } from '../../nodes/domain/http';
 import { checkMovementRequest, claimOutcome, decideMovement, type StoredMovement } from '../../nodes/domain/pharmacy';
 import {
   appointmentRows,
@@ -114,6 +115,69 @@ describe('domain rules of the shipped flows', function () {
         ['account.move', 'x_medical_record', 'x_prescription'],
       );
       assert.equal(storedNotification({ model: 'account.move', id: 5 }, 'c-1').messageId, 'notification-account.move-5');
+    });
+  });
+
+  describe("a patient's documents", function () {
+    it('lists the files of Facturas, Recetas and Historiales with type, name, date, size and link, newest first', function () {
+      const base = '/Documentos_Clinicos/Pacientes/7';
+      const entries = [
+        { path: `${base}/Facturas`, name: 'Facturas', type: 'folder', size: 0, modified: '2025-06-03T10:00:00.000Z' },
+        {
+          path: `${base}/Facturas/INV_2025_00001.pdf`,
+          name: 'INV_2025_00001.pdf',
+          type: 'file',
+          size: 900,
+          modified: '2025-06-01T10:00:00.000Z',
+          url: 'https://nc/index.php/f/11',
+        },
+        {
+          path: `${base}/Historiales/HC-1_3.pdf`,
+          name: 'HC-1_3.pdf',
+          type: 'file',
+          size: 500,
+          modified: '2025-06-02T10:00:00.000Z',
+          url: 'https://nc/index.php/f/12',
+        },
+        { path: `${base}/Recetas/R-1_4.pdf`, name: 'R-1_4.pdf', type: 'file', size: 300, modified: '2025-06-02T10:00:00.000Z' },
+        { path: `${base}/Recetas/2024`, name: '2024', type: 'folder', size: 0, modified: null },
+        { path: `${base}/Recetas/2024/old.pdf`, name: 'old.pdf', type: 'file', size: 1, modified: null },
+        { path: `${base}/nota.txt`, name: 'nota.txt', type: 'file', size: 1, modified: null },
+        { path: `${base}/Otros/x.pdf`, name: 'x.pdf', type: 'file', size: 1, modified: null },
+        { path: '/Documentos_Clinicos/Pacientes/70/Facturas/a.pdf', name: 'a.pdf', type: 'file', size: 1, modified: null },
+      ];
+      assert.deepEqual(patientDocuments(7, entries), [
+        {
+          type: 'record',
+          name: 'HC-1_3.pdf',
+          date: '2025-06-02T10:00:00.000Z',
+          size: 500,
+          url: 'https://nc/index.php/f/12',
+          path: `${base}/Historiales/HC-1_3.pdf`,
+        },
+        { type: 'prescription', name: 'R-1_4.pdf', date: '2025-06-02T10:00:00.000Z', size: 300, url: null, path: `${base}/Recetas/R-1_4.pdf` },
+        {
+          type: 'invoice',
+          name: 'INV_2025_00001.pdf',
+          date: '2025-06-01T10:00:00.000Z',
+          size: 900,
+          url: 'https://nc/index.php/f/11',
+          path: `${base}/Facturas/INV_2025_00001.pdf`,
+        },
+      ]);
+      assert.deepEqual(patientDocuments(7, []), []);
+    });
+
+    it('the steps: a bad patient id is 400, an unknown patient 404', function () {
+      assert.equal(
+        code(() => STEPS['document.patient'].run({ req: { params: { patientId: 'abc' } } }, {} as never)),
+        'BAD_INPUT',
+      );
+      assert.equal(
+        code(() => STEPS['document.patient-known'].run({ patientId: 9, payload: null }, {} as never)),
+        'PATIENT_NOT_FOUND',
+      );
+      assert.equal(statusOf({ code: 'PATIENT_NOT_FOUND', retryable: false }), 404);
     });
   });
 
@@ -260,6 +324,99 @@ describe('domain rules of the shipped flows', function () {
         code(() => idOf('1e3x', 'patient')),
         'BAD_INPUT',
       );
+    });
+  });
+
+  describe('stock movements listing', function () {
+    const problemsOf = (query: Record<string, unknown>): string[] => {
+      try {
+        stockMovementParams(query);
+      } catch (err) {
+        assert.equal((err as IntegrationError).code, 'BAD_INPUT');
+        return ((err as IntegrationError).details?.problems as string[]) ?? [];
+      }
+      return [];
+    };
+
+    it('takes medication, from, to, type and paging; a day alone in `to` counts whole', function () {
+      assert.deepEqual(stockMovementParams({}), { params: [null, null, null, null, 50, 0], page: { limit: 50, offset: 0 } });
+      assert.deepEqual(stockMovementParams({ medication: '7', from: '2025-06-01', to: '2025-06-30', type: 'out', limit: '10', offset: '20' }).params, [
+        7,
+        '2025-06-01T00:00:00.000Z',
+        '2025-07-01T00:00:00.000Z',
+        'out',
+        10,
+        20,
+      ]);
+      assert.deepEqual(stockMovementParams({ from: '2025-06-01T08:00:00+02:00', to: '2025-06-01T10:00:00Z' }).params.slice(1, 3), [
+        '2025-06-01T06:00:00.000Z',
+        '2025-06-01T10:00:00.001Z',
+      ]);
+      assert.deepEqual(stockMovementParams({ medication: '', type: '' }).params.slice(0, 4), [null, null, null, null], 'empty is absent');
+    });
+
+    it('names every bad field in one BAD_INPUT (400), nothing guessed', function () {
+      assert.deepEqual(problemsOf({ medication: 'abc' }), ['medication must be an Odoo product id (a positive whole number)']);
+      assert.match(problemsOf({ medication: '0' })[0], /^medication/);
+      assert.match(problemsOf({ from: 'yesterday' })[0], /^from must be an ISO 8601 date/);
+      assert.match(problemsOf({ to: '2025-13-45' })[0], /^to must be an ISO 8601 date/);
+      assert.match(problemsOf({ to: '06/30/2025' })[0], /^to must be/);
+      assert.deepEqual(problemsOf({ type: 'sale' }), ['type must be in, out or adjustment']);
+      assert.deepEqual(problemsOf({ limit: '0' }), ['limit must be 1 to 200']);
+      assert.deepEqual(problemsOf({ limit: '201' }), ['limit must be 1 to 200']);
+      assert.deepEqual(problemsOf({ offset: '-1' }), ['offset must be a whole number ≥ 0']);
+      assert.deepEqual(problemsOf({ from: '2025-07-01', to: '2025-06-01' }), ['from must be before to']);
+      assert.equal(problemsOf({ medication: 'x', type: 'y', limit: 'z' }).length, 3);
+    });
+  });
+
+  describe('readiness', function () {
+    const up = (name: string, required = true): DependencyCheck => ({ name, node: `cfg.${name}`, state: 'up', required, latencyMs: 3 });
+    it('a required system down is NOT_READY naming it, with what was checked; another one down or absent is reported', function () {
+      const checks = [up('shared-db'), { name: 'amqp', node: 'cfg.amqp', state: 'down', required: true, latencyMs: 2000, code: 'TIMEOUT' } as DependencyCheck];
+      let caught: IntegrationError | undefined;
+      try {
+        dependenciesReady(checks);
+      } catch (err) {
+        caught = err as IntegrationError;
+      }
+      assert.equal(caught?.code, 'NOT_READY');
+      assert.equal(caught?.retryable, true);
+      assert.equal(caught?.message, 'not ready: amqp is down (TIMEOUT after 2000 ms)');
+      const problem = problemFor({ code: caught?.code, retryable: true, message: caught?.message, details: caught?.details }, { retryAfter: 5 });
+      assert.equal(problem.statusCode, 503);
+      assert.equal(problem.headers['Retry-After'], '5');
+      const body = problem.payload as { detail: string; problems: string[]; checks: DependencyCheck[] };
+      assert.equal(body.detail, 'not ready: amqp is down (TIMEOUT after 2000 ms)');
+      assert.deepEqual(body.problems, ['amqp is down (TIMEOUT after 2000 ms)']);
+      assert.deepEqual(body.checks, checks);
+      const optional = [up('shared-db'), { name: 'odoo', state: 'down', required: false, code: 'ODOO_UNREACHABLE' } as DependencyCheck];
+      assert.deepEqual(dependenciesReady(optional), optional);
+      const absent = [up('shared-db'), { name: 'nextcloud', state: 'absent', required: true } as DependencyCheck];
+      assert.deepEqual(dependenciesReady(absent), absent);
+    });
+
+    it('reports the dependencies beside the syncs when ready', function () {
+      const now = Date.parse('2026-01-01T12:00:00Z');
+      const r = readiness([{ name: 'patients', last_run: '2026-01-01T11:59:00Z', last_error: null }], now, undefined, [up('shared-db')]);
+      assert.deepEqual(r.dependencies, [up('shared-db')]);
+      assert.equal(r.syncs[0].ok, true);
+    });
+  });
+
+  describe('ETag', function () {
+    it('is strong, follows the body, and If-None-Match matches it (weak comparison, lists, *)', function () {
+      const a = etagOf({ data: [1, 2], page: { limit: 2 } });
+      assert.match(a, /^"[A-Za-z0-9_-]{32}"$/);
+      assert.equal(etagOf({ data: [1, 2], page: { limit: 2 } }), a);
+      assert.notEqual(etagOf({ data: [1, 3], page: { limit: 2 } }), a);
+      assert.ok(notModified(a, a));
+      assert.ok(notModified(`"other", ${a}`, a));
+      assert.ok(notModified(`W/${a}`, a));
+      assert.ok(notModified('*', a));
+      assert.ok(!notModified('"other"', a));
+      assert.ok(!notModified(undefined, a));
+      assert.ok(!notModified('', a));
     });
   });
 

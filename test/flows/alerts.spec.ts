@@ -411,6 +411,15 @@ describe('shipped flow: alert fan-out (e-mail, signed webhooks, Odoo activity, q
     assert.equal(list.length, 4);
     assert.ok(list.every((s) => !('secret' in s)));
     assert.equal((await api('POST', '/api/webhook-subscribers', tokens['admin.clinica'], { url: 'ftp://x' })).status, 400);
+    // Both lists carry a strong ETag: the same list again is 304 with no body.
+    for (const route of ['/api/alerts', '/api/webhook-subscribers']) {
+      const listed = await api('GET', route, tokens['admin.clinica']);
+      const etag = String(listed.headers.get('etag'));
+      assert.match(etag, /^"[A-Za-z0-9_-]{32}"$/, route);
+      const same = await fetch(`${rt.url}${route}`, { headers: { Authorization: `Bearer ${tokens['admin.clinica']}`, 'If-None-Match': etag } });
+      assert.equal(same.status, 304, route);
+      assert.equal(await same.text(), '');
+    }
   });
 
   it('a replay (admin) re-sends a failed delivery once; a delivered one is refused (409)', async function () {

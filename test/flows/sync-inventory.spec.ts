@@ -66,8 +66,8 @@ describe('shipped flow: shared database, medical inventory (Odoo and Keycloak pe
     const quant = await odoo.call<number>('stock.quant', 'create', [{ product_id: productId, location_id: 8, inventory_quantity: quantity }], { context });
     await odoo.call('stock.quant', 'action_apply_inventory', [[quant]], { context });
   };
-  const post = (body: unknown, token?: string, headers: Record<string, string> = {}) =>
-    fetch(`${rt.url}/api/pharmacy/movements`, {
+  const post = (body: unknown, token?: string, headers: Record<string, string> = {}, route = '/api/pharmacy/movements') =>
+    fetch(`${rt.url}${route}`, {
       method: 'POST',
       headers: {
         'Content-Type': typeof body === 'string' ? 'text/plain' : 'application/json',
@@ -316,6 +316,33 @@ describe('shipped flow: shared database, medical inventory (Odoo and Keycloak pe
     assert.equal((await post(body, 'not-a-token')).status, 401);
     assert.equal((await post(body, tokens['medico.prueba'])).status, 403);
     assert.equal((await movementsOf('FARM-AUTH-1')).length, 0);
+  });
+
+  it('POST /api/stock-movements is the same path under its REST name: 201, 200 replayed under either name, 409, 401/403', async function () {
+    const rest = '/api/stock-movements';
+    const p = products['MED-005'];
+    const before = await onHand(p.id);
+    const body = { external_ref: 'FARM-REST-1', odoo_product_id: p.id, movement_type: 'in', quantity: 2 };
+    const created = await post(body, tokens['farmacia.prueba'], { 'X-Correlation-Id': 'rest-1' }, rest);
+    assert.equal(created.status, 201);
+    assert.equal(created.headers.get('x-correlation-id'), 'rest-1');
+    const { data } = (await created.json()) as { data: Row };
+    assert.deepEqual([data.external_ref, data.movement_type, data.quantity, data.sync_status], ['FARM-REST-1', 'in', 2, 'synced']);
+    assert.equal(await onHand(p.id), before + 2);
+    for (const route of [rest, '/api/pharmacy/movements']) {
+      const again = await post(body, tokens['admin.clinica'], {}, route);
+      assert.equal(again.status, 200, route);
+      assert.equal(((await again.json()) as { replayed: boolean }).replayed, true);
+    }
+    const other = await post({ ...body, quantity: 5 }, tokens['farmacia.prueba'], {}, rest);
+    assert.equal(other.status, 409);
+    const bad = await post({ ...body, external_ref: 'FARM-REST-2', movement_type: 'robo' }, tokens['farmacia.prueba'], {}, rest);
+    assert.equal(bad.status, 400);
+    assert.deepEqual(((await bad.json()) as { problems: string[] }).problems, ['movement_type must be in, out or adjustment']);
+    assert.equal((await post(body, undefined, {}, rest)).status, 401);
+    assert.equal((await post(body, tokens['medico.prueba'], {}, rest)).status, 403);
+    assert.equal((await odooMoves('FARM-REST-1')).length, 1, 'one move in Odoo');
+    assert.equal(await onHand(p.id), before + 2, 'Odoo applied it once');
   });
 
   it('Odoo away: 503 with Retry-After, and the retry with the same external_ref applies it once', async function () {

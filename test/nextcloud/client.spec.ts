@@ -264,6 +264,33 @@ describe('nextcloud client (against the Nextcloud peer)', function () {
     await rejects(c.delete('/Archivo/nada'), 'NEXTCLOUD_NOT_FOUND');
   });
 
+  it('lists a folder tree to a depth (one PROPFIND per folder) and a missing folder as empty when asked', async function () {
+    const c = client();
+    await c.upload('/Documentos_Clinicos/Pacientes/5/Facturas/INV_1.pdf', Buffer.from('%PDF f'));
+    await c.upload('/Documentos_Clinicos/Pacientes/5/Recetas/R_2.pdf', Buffer.from('%PDF rr'));
+    await c.upload('/Documentos_Clinicos/Pacientes/5/Recetas/2024/old.pdf', Buffer.from('%PDF old'));
+    await c.upload('/Documentos_Clinicos/Pacientes/5/nota.txt', Buffer.from('n'));
+    const before = nc.peer.stats.methods.PROPFIND ?? 0;
+    const tree = await c.list('/Documentos_Clinicos/Pacientes/5', { depth: 2 });
+    assert.deepEqual(
+      tree.map((e) => [e.path.slice('/Documentos_Clinicos/Pacientes/5'.length), e.type]),
+      [
+        ['/Facturas', 'folder'],
+        ['/Facturas/INV_1.pdf', 'file'],
+        ['/Recetas', 'folder'],
+        ['/Recetas/2024', 'folder'],
+        ['/Recetas/R_2.pdf', 'file'],
+        ['/nota.txt', 'file'],
+      ],
+      'each folder followed by its entries; depth 2 stops above Recetas/2024/old.pdf',
+    );
+    assert.equal((nc.peer.stats.methods.PROPFIND ?? 0) - before, 3, 'the folder and its two subfolders');
+    assert.ok(tree[1].fileId && tree[1].modified && tree[1].size === 6);
+    assert.equal((await c.list('/Documentos_Clinicos/Pacientes/5', { depth: 3 })).length, 7);
+    assert.deepEqual(await c.list('/Documentos_Clinicos/Pacientes/404', { depth: 2, missing: 'empty' }), []);
+    await rejects(c.list('/Documentos_Clinicos/Pacientes/404', { depth: 2 }), 'NEXTCLOUD_NOT_FOUND');
+  });
+
   it('fails clearly on a wrong app password and on a server that is not there', async function () {
     const wrong = client({ appPassword: 'nope' });
     const auth = await rejects(wrong.upload('/x.txt', Buffer.from('x')), 'NEXTCLOUD_AUTH', /app password/);

@@ -22,12 +22,13 @@ function stubClient(answers: Record<string, unknown> = {}): { client: NextcloudC
   const client = new Proxy(
     {},
     {
-      get:
-        (_t, method: string) =>
-        async (...args: unknown[]) => {
-          calls.push([method, ...args]);
-          return answers[method];
-        },
+      get: (_t, method: string) =>
+        method === 'baseUrl'
+          ? 'https://nc'
+          : async (...args: unknown[]) => {
+              calls.push([method, ...args]);
+              return answers[method];
+            },
     },
   ) as NextcloudClient;
   return { client, calls };
@@ -153,6 +154,20 @@ describe('nextcloud operations (functions, stand-in client)', function () {
   it('lists, makes folders and deletes, telling the path', async function () {
     const listed = await run('list', { path: '/Inbox' }, {} as Msg, { list: [{ name: 'a.pdf' }] });
     assert.deepEqual(listed.details, { path: '/Inbox', count: 1 });
+    const tree = [
+      { path: '/P/7/Facturas', name: 'Facturas', type: 'folder', fileId: '5' },
+      { path: '/P/7/Facturas/a.pdf', name: 'a.pdf', type: 'file' },
+    ];
+    const deep = await run('list', { path: '/P/7', depth: '2', missing: 'empty' }, { correlationId: 'c-1' } as Msg, { list: tree });
+    assert.deepEqual(deep.calls[0], ['list', '/P/7', { correlationId: 'c-1', depth: 2, missing: 'empty' }]);
+    assert.deepEqual(deep.details, { path: '/P/7', count: 2, depth: 2 });
+    assert.deepEqual(
+      (deep.payload as Array<{ url?: string }>).map((e) => e.url),
+      ['https://nc/index.php/f/5', undefined],
+      'the internal link of every entry Nextcloud gave a file id',
+    );
+    const capped = await run('list', { path: '/P', depth: 99 }, {} as Msg, { list: [] });
+    assert.deepEqual(capped.calls[0][2], { correlationId: undefined, depth: 5, missing: 'error' });
     const made = await run('mkdir', { path: '/Inbox/new' }, {} as Msg, { mkdir: { path: '/Inbox/new', created: true } });
     assert.deepEqual(made.details, { path: '/Inbox/new', created: true });
     const gone = await run('delete', { path: '/Inbox/new' }, {} as Msg, { delete: { path: '/Inbox/new' } });

@@ -146,6 +146,15 @@ interface CallOptions {
   correlationId?: string;
 }
 
+/** How deep `list` goes (1 = the folder's own entries) and what a missing folder gives. */
+export interface ListOptions extends CallOptions {
+  depth?: number;
+  missing?: 'error' | 'empty';
+}
+
+/** The deepest walk `list` makes (a patient's folder is two levels: type folders, then documents). */
+export const MAX_LIST_DEPTH = 5;
+
 interface Content {
   sha256: string;
   size: number;
@@ -835,12 +844,30 @@ export class NextcloudClient {
     return parseMultistatus(res.body.toString('utf8'), this.filesUrl('/').pathname);
   }
 
-  /** PROPFIND depth 1: the folder's entries (name, type, size, modified, ETag, file id), folders first, then by name. */
-  async list(path: string, opts: CallOptions = {}): Promise<Entry[]> {
+  /**
+   * The folder's entries (name, type, size, modified, ETag, file id), folders first, then by name. `depth` > 1
+   * (at most 5) walks the subfolders too, one PROPFIND depth 1 per folder (Nextcloud refuses depth infinity by
+   * default): each folder is followed by its own entries. `missing: 'empty'` answers [] for a folder that is not
+   * there (else NEXTCLOUD_NOT_FOUND); a subfolder removed during the walk is left out.
+   */
+  async list(path: string, opts: ListOptions = {}): Promise<Entry[]> {
     const folder = safePath(path);
-    const entries = await this.propfind(folder, '1', 'list', opts);
-    if (!entries) throw httpError({ status: 404 }, 'list', folder);
-    return entries.filter((e) => e.path !== folder).sort((a, b) => (a.type === b.type ? a.name.localeCompare(b.name) : a.type === 'folder' ? -1 : 1));
+    const depth = Math.min(Math.max(Math.trunc(opts.depth ?? 1) || 1, 1), MAX_LIST_DEPTH);
+    const entries = await this.listLevel(folder, depth, opts);
+    if (!entries) {
+      if (opts.missing === 'empty') return [];
+      throw httpError({ status: 404 }, 'list', folder);
+    }
+    return entries;
+  }
+
+  private async listLevel(folder: string, depth: number, opts: CallOptions): Promise<Entry[] | null> {
+    const found = await this.propfind(folder, '1', 'list', opts);
+    if (!found) return null;
+    const entries = found.filter((e) => e.path !== folder).sort((a, b) => (a.type === b.type ? a.name.localeCompare(b.name) : a.type === 'folder' ? -1 : 1));
+    if (depth <= 1) return entries;
+    const below = await Promise.all(entries.map((e) => (e.type === 'folder' ? this.listLevel(e.path, depth - 1, opts) : Promise.resolve(null))));
+    return entries.flatMap((e, i) => [e, ...(below[i] ?? [])]);
   }
 
   /** PROPFIND depth 0, or null when nothing is at `path`. */

@@ -34,6 +34,10 @@ export interface NextcloudDef extends NodeDef {
   linkLabel: string;
   /** none | credential (the node's share password) | generate (a new random one per share). */
   passwordMode: 'none' | 'credential' | 'generate';
+  /** list: how many levels (1 = the folder's own entries, at most 5). */
+  depth?: string | number;
+  /** list: a folder that is not there fails (error, the default) or lists as empty. */
+  missing?: 'error' | 'empty';
   /** Hand out an existing equal share of the path instead of creating one (default true; false only when set). */
   reuse?: boolean;
 }
