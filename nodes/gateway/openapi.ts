@@ -97,7 +97,7 @@ const movementBody = obj(
   ['external_ref', 'odoo_product_id', 'movement_type', 'quantity'],
   { additionalProperties: false },
 );
-const documentItem = obj({ type: str(), name: str(), path: str(), size: nullable(num()), modified: stamp, url: nullable(str()) }, ['name', 'path']);
+const documentItem = obj({ type: str(), name: str(), path: str(), size: nullable(num()), date: stamp, url: nullable(str()) }, ['type', 'name', 'path']);
 const channelState = obj({ state: str(), attempts: int() }, []);
 const alert = obj(
   {
@@ -144,7 +144,17 @@ export const OPERATIONS: Operation[] = [
     path: '/api/ready',
     summary: 'Readiness: every dependency and every sync, with state and latency; 503 naming what is not ready',
     routeClass: 'health',
-    ok: { status: 200, raw: obj({ ready: { type: 'boolean' } }, ['ready']) },
+    ok: {
+      status: 200,
+      raw: obj(
+        {
+          status: str(),
+          dependencies: { type: 'array', items: obj({ name: str(), state: str(), latencyMs: nullable(num()) }, ['name', 'state']) },
+          syncs: { type: 'array' },
+        },
+        ['status'],
+      ),
+    },
     errors: [503],
   },
   {

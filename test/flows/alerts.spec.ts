@@ -390,7 +390,7 @@ describe('shipped flow: alert fan-out (e-mail, signed webhooks, Odoo activity, q
     const res = await api('GET', `/api/alerts?medication=${products['MED-001'].id}`, tokens['farmacia.prueba']);
     assert.equal(res.status, 200);
     const [a] = ((await res.json()) as Row).data as Row[];
-    assert.equal(a.id, first.id);
+    assert.equal(a.id, Number(first.id));
     assert.equal(a.open, true);
     assert.equal(a.channels.email.state, 'delivered');
     assert.equal(a.channels.odoo.state, 'delivered');

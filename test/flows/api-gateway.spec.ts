@@ -206,8 +206,9 @@ describe('shipped flow: API gateway (Keycloak peer, real PostgreSQL)', function 
     const problem = (await bad.json()) as { code: string; problems: string[]; correlationId: string };
     assert.deepEqual([problem.code, problem.correlationId], ['BAD_INPUT', 'mv-bad']);
     assert.deepEqual(
+      // The gateway checks the query against the OpenAPI document before the flow sees it (nodes/gateway).
       problem.problems.map((p) => p.split(' ')[0]),
-      ['medication', 'from', 'type'],
+      ['query.medication', 'query.from', 'query.type'],
     );
     for (const q of ['?to=30/06/2025', '?limit=500', '?offset=-1', '?from=2025-07-01&to=2025-06-01', '?medication=0']) {
       assert.equal((await get(`/api/stock-movements${q}`, tokens['farmacia.prueba'])).status, 400, q);

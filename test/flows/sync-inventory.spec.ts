@@ -338,7 +338,7 @@ describe('shipped flow: shared database, medical inventory (Odoo and Keycloak pe
     assert.equal(other.status, 409);
     const bad = await post({ ...body, external_ref: 'FARM-REST-2', movement_type: 'robo' }, tokens['farmacia.prueba'], {}, rest);
     assert.equal(bad.status, 400);
-    assert.deepEqual(((await bad.json()) as { problems: string[] }).problems, ['movement_type must be in, out or adjustment']);
+    assert.deepEqual(((await bad.json()) as { problems: string[] }).problems, ['body.movement_type must be one of in, out, adjustment']);
     assert.equal((await post(body, undefined, {}, rest)).status, 401);
     assert.equal((await post(body, tokens['medico.prueba'], {}, rest)).status, 403);
     assert.equal((await odooMoves('FARM-REST-1')).length, 1, 'one move in Odoo');
