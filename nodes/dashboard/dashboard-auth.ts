@@ -51,7 +51,7 @@ interface Settings {
 }
 
 /** KEYCLOAK_DASHBOARD_PAGES: "farmacia=farmacia,admin integracion=admin" (page=roles, spaces between pages). */
-export function parsePages(text: string | undefined): PageRoles {
+function parsePages(text: string | undefined): PageRoles {
   const pages: PageRoles = {};
   for (const item of (text ?? '').trim().split(/\s+/).filter(Boolean)) {
     const [name, roles] = item.split('=');
