@@ -187,7 +187,11 @@ export = function (RED: any): void {
     const fail = (err: unknown) => {
       RED.log.warn(`dashboard login failed: ${(err as Error)?.message ?? String(err)}`);
       count('keycloak', 'dashboard_logins', { result: 'failed' });
-      send(res, 502, page('Login failed · Error al iniciar sesión', [(err as Error)?.message ?? String(err)], [{ href: base, text: 'Try again · Reintentar' }]));
+      send(
+        res,
+        502,
+        page('Login failed · Error al iniciar sesión', [(err as Error)?.message ?? String(err)], [{ href: base, text: 'Try again · Reintentar' }]),
+      );
     };
     if (!on) return send(res, 503, loginOff());
     if (step === '/login') login(req, res, url).catch(fail);
@@ -196,7 +200,11 @@ export = function (RED: any): void {
     else if (step === '/me') {
       const user = sessionOf(req.headers.cookie);
       res.writeHead(user ? 200 : 401, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(JSON.stringify(user ? { username: user.username, name: user.name, roles: user.roles, pages: pagesOf(user.roles, s.pages) } : { error: 'login required' }));
+      res.end(
+        JSON.stringify(
+          user ? { username: user.username, name: user.name, roles: user.roles, pages: pagesOf(user.roles, s.pages) } : { error: 'login required' },
+        ),
+      );
     } else if (step === '/logged-out')
       send(res, 200, page('Logged out · Sesión cerrada', ['You are logged out. · Ha cerrado la sesión.'], [{ href: base, text: 'Log in · Iniciar sesión' }]));
     else send(res, 404, page('404', ['Not found · No encontrado']));

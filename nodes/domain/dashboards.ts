@@ -37,7 +37,16 @@ export function medicationRows(rows: Row[]): MedicationRow[] {
       const min = num(r.min_stock_level);
       const max = num(r.max_stock_level);
       const state = stockState(stock, min, max);
-      return { odoo_product_id: Number(r.odoo_product_id), name: String(r.name ?? ''), category: (r.category as string) ?? null, stock, min, max, state, low: state === 'low' };
+      return {
+        odoo_product_id: Number(r.odoo_product_id),
+        name: String(r.name ?? ''),
+        category: (r.category as string) ?? null,
+        stock,
+        min,
+        max,
+        state,
+        low: state === 'low',
+      };
     })
     .sort((a, b) => Number(b.low) - Number(a.low) || a.name.localeCompare(b.name));
 }
@@ -83,7 +92,7 @@ export function formMovement(form: unknown, user: FormUser | undefined, ref: str
   if (!(user.roles ?? []).some((r) => MOVEMENT_ROLES.includes(r)))
     throw Object.assign(badInput('node-red', `${user.username} may not record pharmacy movements (roles ${MOVEMENT_ROLES.join(', ')})`), { code: 'FORBIDDEN' });
   const f = (form ?? {}) as Row;
-  const type = String(f.movement_type ?? 'out');
+  const type = String(f.movement_type || 'out');
   const quantity = Number(f.quantity);
   const notes = [typeof f.notes === 'string' ? f.notes.trim() : '', `recorded by ${user.username} (dashboard)`].filter(Boolean).join(' · ');
   return {

@@ -5,16 +5,7 @@
  * to the sockets of users with that role.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  alertRows,
-  correlationQuery,
-  deadLetterRows,
-  formMovement,
-  medicationRows,
-  movementResult,
-  movementSeries,
-  syncRows,
-} from '../domain/dashboards';
+import { alertRows, correlationQuery, deadLetterRows, formMovement, medicationRows, movementResult, movementSeries, syncRows } from '../domain/dashboards';
 import { records, type Step } from './step-types';
 
 const ADMIN = ['admin'];

@@ -186,10 +186,24 @@ describe('shipped dashboards in a real browser (chromium, Keycloak and Odoo peer
 
   it('admin: Integración shows a dead letter made by the test with its reason, replays it, the DLQ is empty', async function () {
     const dlq = 'invoice_queue.dlq';
-    await waitFor(async () => (await amqp.queueDeclare({ queue: dlq, passive: true }).then(() => true, () => false)) || undefined, 'the DLQ', 15000, 200);
+    await waitFor(
+      async () =>
+        (await amqp.queueDeclare({ queue: dlq, passive: true }).then(
+          () => true,
+          () => false,
+        )) || undefined,
+      'the DLQ',
+      15000,
+      200,
+    );
     const ch = await amqp.acquire();
     await ch.basicPublish(
-      { routingKey: dlq, messageId: 'dash-test-1', correlationId: 'dash-test-corr', headers: { 'x-death-reason': 'made by the dashboard test', 'x-error-code': 'TEST', 'x-attempts': 3 } },
+      {
+        routingKey: dlq,
+        messageId: 'dash-test-1',
+        correlationId: 'dash-test-corr',
+        headers: { 'x-death-reason': 'made by the dashboard test', 'x-error-code': 'TEST', 'x-attempts': 3 },
+      },
       Buffer.from('{"test":true}'),
     );
     await ch.close();
@@ -217,7 +231,7 @@ describe('shipped dashboards in a real browser (chromium, Keycloak and Odoo peer
     ctx = await browser();
     const page = ctx.pages()[0] ?? (await ctx.newPage());
     await login(page, `${rt.url}/dashboard/farmacia`, 'medico.prueba');
-    assert.match(await page.textContent('body') ?? '', /403 · Not allowed/);
+    assert.match((await page.textContent('body')) ?? '', /403 · Not allowed/);
     const cookie = (await ctx.cookies()).find((c) => c.name === 'clinica_dashboard');
     assert.ok(cookie, 'logged in, but');
     const socket = await fetch(`${rt.url}/dashboard/socket.io/?EIO=4&transport=polling`, { headers: { cookie: `clinica_dashboard=${cookie.value}` } });

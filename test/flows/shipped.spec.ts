@@ -20,7 +20,8 @@ const dashboardTypes = new Set(
   Object.keys(JSON.parse(fs.readFileSync(require.resolve('@flowfuse/node-red-dashboard/package.json'), 'utf8'))['node-red'].nodes as Record<string, string>),
 );
 /** Node-RED core node types the shipped flows may use. */
-const CORE = /^(tab|group|comment|inject|debug|function|change|switch|template|delay|trigger|catch|status|complete|link in|link out|link call|http in|http response|http request|json|split|join|range|rbe|filter|sort|batch)$/;
+const CORE =
+  /^(tab|group|comment|inject|debug|function|change|switch|template|delay|trigger|catch|status|complete|link in|link out|link call|http in|http response|http request|json|split|join|range|rbe|filter|sort|batch)$/;
 
 type FlowNode = Record<string, unknown> & { id: string; type: string; z?: string };
 
