@@ -42,6 +42,7 @@ import {
 } from '../domain/sync';
 
 import { ALERT_STEPS } from './alert-steps';
+import { DASHBOARD_STEPS } from './dashboard-steps';
 import { records, take, type Step, type StepMsg, type StepOutput } from './step-types';
 
 export type { Step, StepApi, StepMsg, StepOutput, StepResult } from './step-types';
@@ -59,6 +60,7 @@ function syncNameOf(msg: StepMsg): string {
 
 export const STEPS: Record<string, Step> = {
   ...ALERT_STEPS,
+  ...DASHBOARD_STEPS,
   // ------------------------------------------------------------------------------------ documents (01, 02)
   'document.identify': {
     outputs: 1,

@@ -15,6 +15,13 @@ const files = fs
   .sort();
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 const ourTypes = new Set(Object.keys(pkg['node-red'].nodes));
+/** The dashboard tabs (08a, 08b) use FlowFuse Dashboard 2.0, a dependency of the pack. */
+const dashboardTypes = new Set(
+  Object.keys(JSON.parse(fs.readFileSync(require.resolve('@flowfuse/node-red-dashboard/package.json'), 'utf8'))['node-red'].nodes as Record<string, string>),
+);
+/** Node-RED core node types the shipped flows may use. */
+const CORE =
+  /^(tab|group|comment|inject|debug|function|change|switch|template|delay|trigger|catch|status|complete|link in|link out|link call|http in|http response|http request|json|split|join|range|rbe|filter|sort|batch)$/;
 
 type FlowNode = Record<string, unknown> & { id: string; type: string; z?: string };
 
@@ -101,6 +108,8 @@ describe('shipped flows', function () {
       it('uses only node types of this pack and of Node-RED core', function () {
         for (const n of nodes) {
           if (n.type.startsWith('clinica-')) assert.ok(ourTypes.has(n.type), `${n.type} is registered`);
+          else if (n.type.startsWith('ui-')) assert.ok(dashboardTypes.has(n.type), `${n.type} is a FlowFuse Dashboard 2.0 node`);
+          else assert.match(n.type, CORE, `${n.id}: ${n.type} is a Node-RED core node`);
         }
       });
 
