@@ -210,7 +210,23 @@ export function createGateway(policy: GatewayPolicy, deps: { log: GatewayLog; po
     res.on('finish', () => finished(req, res, state));
     next();
   });
-  router.use(helmetMw);
+  // helmet's headers do not depend on the request: taken from it once, set per request in one pass.
+  const securityHeaders: Array<[string, string]> = [];
+  const removed: string[] = [];
+  helmetMw(
+    {} as IncomingMessage,
+    {
+      setHeader: (k: string, v: unknown) => securityHeaders.push([k, String(v)]),
+      removeHeader: (k: string) => removed.push(k),
+      getHeader: () => undefined,
+    } as unknown as ServerResponse,
+    () => undefined,
+  );
+  router.use((_req: Request, res: Response, next: NextFunction) => {
+    for (const [k, v] of securityHeaders) res.setHeader(k, v);
+    for (const k of removed) res.removeHeader(k);
+    next();
+  });
   router.use((req: Request, res: Response, next: NextFunction) => {
     const origin = req.headers.origin;
     if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
