@@ -55,9 +55,13 @@ export function parseCookies(header: string | undefined): Map<string, string> {
   const out = new Map<string, string>();
   for (const part of (header ?? '').split(';')) {
     const eq = part.indexOf('=');
-    if (eq <= 0) continue;
-    const name = part.slice(0, eq).trim();
-    if (!out.has(name)) out.set(name, decodeURIComponent(part.slice(eq + 1).trim()));
+    const name = eq > 0 ? part.slice(0, eq).trim() : '';
+    if (!name || out.has(name)) continue;
+    try {
+      out.set(name, decodeURIComponent(part.slice(eq + 1).trim()));
+    } catch {
+      // a malformed %-escape: the cookie is not ours
+    }
   }
   return out;
 }
