@@ -6,18 +6,18 @@
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { Connection } from 'rabbitmq-client';
 import { OdooClient } from '../../nodes/clients/odoo/client';
 import { SharedDb } from '../../nodes/clients/shared-db';
 import { seedOdoo } from '../../seeds/odoo/seed';
 import { AMQP_URL, uniqueName, waitFor } from '../lib/harness';
 import { createTestDatabase, dropTestDatabase } from '../lib/pg';
+import { browser, login } from '../lib/browser';
 import { startRuntime, type Runtime } from '../lib/runtime';
-import { KeycloakPeer, SEED_PASSWORD } from '../../peers/keycloak/keycloak-peer';
+import { KeycloakPeer } from '../../peers/keycloak/keycloak-peer';
 import { startOdooPeer, type OdooPeer } from '../../peers/odoo';
 
 const run = promisify(execFile);
@@ -36,27 +36,6 @@ const flow = [
   ).values(),
 ];
 const artifacts = path.join(root, 'test-results', 'dashboards');
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-/** A headless chromium with a new user data dir. */
-export async function browser(viewport = { width: 1366, height: 768 }): Promise<BrowserContext> {
-  return chromium.launchPersistentContext(fs.mkdtempSync(path.join(os.tmpdir(), 'clinica-chrome-')), {
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport,
-  });
-}
-
-/** Through the Keycloak peer's login form. */
-export async function login(page: Page, url: string, username: string): Promise<void> {
-  await page.goto(url);
-  await page.waitForSelector('#kc-form-login', { timeout: 15000 });
-  await page.fill('input[name=username]', username);
-  await page.fill('input[name=password]', SEED_PASSWORD);
-  await Promise.all([page.waitForURL((u) => !u.href.includes('/realms/'), { timeout: 15000 }), page.click('#kc-form-login [type=submit]')]);
-}
-
 describe('shipped dashboards in a real browser (chromium, Keycloak and Odoo peers, real PostgreSQL and RabbitMQ)', function () {
   this.timeout(180000);
   let peer: OdooPeer;
