@@ -141,7 +141,9 @@ export = function (RED: NodeAPI): void {
     });
     consumer.on('unacked', (n) => {
       count('amqp', 'unacked_on_connection_loss', { queue }, n);
-      logEvent(node, 'warn', 'amqp.redelivery-expected', {
+      // The connection loss itself is the broker node's one warning (amqp.reconnecting); this says what became of
+      // the deliveries in hand, once, instead of a warning per failed ack.
+      logEvent(node, 'info', 'amqp.redelivery-expected', {
         queue,
         unacked: n,
         detail: `the connection closed with ${n} deliveries in hand; the broker redelivers them (those already finished are recognised by message id and acked)`,

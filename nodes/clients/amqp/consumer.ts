@@ -161,8 +161,15 @@ class ReceivedDelivery implements Delivery {
   }
 }
 
-/** The message was not acked or nacked because its channel was gone (rabbitmq-client's wording). */
-const isAckFailure = (err: unknown): boolean => errorMessage(err).startsWith('failed to ack/nack message');
+/**
+ * An ack or nack that could not leave because the connection or channel was gone: rabbitmq-client says
+ * "failed to ack/nack message; …" when the channel is already closed, and "…; BasicAck" (or BasicNack) when
+ * the socket failed under the write.
+ */
+const isAckFailure = (err: unknown): boolean => {
+  const message = errorMessage(err);
+  return message.startsWith('failed to ack/nack message') || message.endsWith('; BasicAck') || message.endsWith('; BasicNack');
+};
 
 export declare interface AmqpConsumer {
   on(event: 'ready', cb: () => void): this;
