@@ -61,7 +61,18 @@ describe('amqp consume: broker-side close under load (real RabbitMQ, real Node-R
       [
         { id: 'tab', type: 'tab', label: 'close' },
         { id: 'b', type: 'clinica-amqp-broker', url: AMQP_URL, connectionName, declareTopology: false },
-        { id: 'sub', z: 'tab', type: 'clinica-amqp-consume', broker: 'b', queue, prefetch: 100, ackMode: 'node', maxAttempts: 3, retryDelay: 100, wires: [['work']] },
+        {
+          id: 'sub',
+          z: 'tab',
+          type: 'clinica-amqp-consume',
+          broker: 'b',
+          queue,
+          prefetch: 100,
+          ackMode: 'node',
+          maxAttempts: 3,
+          retryDelay: 100,
+          wires: [['work']],
+        },
         // a little asynchronous work, so that many deliveries are in hand when the connection goes
         { id: 'work', z: 'tab', type: 'function', func: 'setTimeout(() => node.send(msg), 40); return null;', outputs: 1, wires: [['done']] },
         { id: 'done', z: 'tab', type: 'clinica-amqp-ack', mode: 'auto' },
