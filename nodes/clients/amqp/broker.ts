@@ -136,8 +136,10 @@ export class AmqpBroker extends EventEmitter implements BrokerLink {
   async publish(req: PublishRequest): Promise<PublishResult> {
     const messageId = req.messageId || randomUUID();
     const { bytes, contentType } = encodeBody(req.body, req.contentType);
-    const where = `exchange "${req.exchange || '(default)'}" with routing key "${req.routingKey}"`;
+    const where = () => `exchange "${req.exchange || '(default)'}" with routing key "${req.routingKey}"`;
     await this.ensureTopology();
+    // The frames of every publish of this turn leave in one write.
+    this.batchWrites();
     try {
       await this.getPublisher().send(
         {
@@ -154,7 +156,7 @@ export class AmqpBroker extends EventEmitter implements BrokerLink {
         bytes,
       );
     } catch (err) {
-      throw amqpError(err, `publish to ${where}`, 'AMQP_NOT_CONFIRMED');
+      throw amqpError(err, `publish to ${where()}`, 'AMQP_NOT_CONFIRMED');
     }
     // The library emits basic.return on setImmediate; the return frame came before the confirm, so one turn
     // of the event loop is enough to see it.
@@ -163,7 +165,7 @@ export class AmqpBroker extends EventEmitter implements BrokerLink {
     if (returned !== undefined) {
       this.returned.delete(messageId);
       throw new IntegrationError(
-        `RabbitMQ could not route message ${messageId} published to ${where} (${returned}); bind a queue to that routing key or fix the routing key`,
+        `RabbitMQ could not route message ${messageId} published to ${where()} (${returned}); bind a queue to that routing key or fix the routing key`,
         { code: 'AMQP_UNROUTABLE', system: 'amqp', retryable: false, details: { messageId, exchange: req.exchange, routingKey: req.routingKey } },
       );
     }
