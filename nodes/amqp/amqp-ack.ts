@@ -5,7 +5,7 @@
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { IntegrationError } from '../clients/common/errors';
-import { count } from '../clients/common/metrics';
+import { count, counter } from '../clients/common/metrics';
 import { logEvent, registerType, setRED, type Msg } from '../lib/node-runtime';
 import { settleDelivery } from './deliveries';
 
@@ -49,6 +49,8 @@ export = function (RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const mode = def.mode || 'auto';
+    const acked = counter('amqp', 'acked');
+    const failedByFlow = counter('amqp', 'failed_by_flow');
 
     node.on('input', (raw, _send, done) => {
       const msg = raw as Msg;
@@ -68,7 +70,7 @@ export = function (RED: NodeAPI): void {
         count('amqp', 'late_acks', {});
         logEvent(node, 'warn', 'amqp.ack.unknown-delivery', { correlationId: msg.correlationId, messageId: (msg.amqp as { messageId?: string }).messageId });
       } else {
-        count('amqp', failure ? 'failed_by_flow' : 'acked', {});
+        (failure ? failedByFlow : acked).add();
       }
       done();
     });

@@ -9,7 +9,7 @@ import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { attachToConfig } from '../lib/config-node';
 import { intSetting } from '../lib/env';
 import { IntegrationError, errorMessage } from '../clients/common/errors';
-import { count } from '../clients/common/metrics';
+import { count, counter } from '../clients/common/metrics';
 import { logEvent, registerType, setRED, status } from '../lib/node-runtime';
 import type { AmqpConsumer, BodyFormat, Delivery } from '../clients/amqp/consumer';
 import { abandonDeliveries, openDelivery, settleDelivery } from './deliveries';
@@ -58,7 +58,9 @@ export = function (RED: NodeAPI): void {
     const queue = (def.queue ?? '').trim();
     const ackMode = def.ackMode === 'done' ? 'done' : 'node';
     const ackTimeoutMs = intSetting(def.ackTimeout, 300, 0, 86400) * 1000;
-    const keyPrefix = `${node.id}:`;
+    // Keys are this node instance's (a redeploy starts a new prefix) plus a counter: unique without a UUID each.
+    const keyPrefix = `${node.id}:${randomUUID().slice(0, 8)}:`;
+    let sequence = 0;
     let consumer: AmqpConsumer | undefined;
     const hookName = `onComplete.clinica-amqp-${node.id}`;
 
@@ -87,8 +89,10 @@ export = function (RED: NodeAPI): void {
     }
 
     const retryDelayMs = intSetting(def.retryDelay, 1000, 0, 3600000);
-    const handle = async (delivery: Delivery): Promise<void> => {
-      const deliveryKey = `${keyPrefix}${randomUUID()}`;
+    const consumed = counter('amqp', 'consumed', { queue });
+    const handle = (delivery: Delivery): Promise<void> => {
+      sequence += 1;
+      const deliveryKey = keyPrefix + sequence;
       const info: AmqpMsgInfo = {
         queue,
         exchange: delivery.exchange,
@@ -102,15 +106,15 @@ export = function (RED: NodeAPI): void {
         contentType: delivery.contentType,
         deliveryKey,
       };
-      const finished = openDelivery(deliveryKey, ackTimeoutMs, () => `Message ${delivery.messageId ?? '(no id)'} from queue "${queue}"`);
+      const finished = openDelivery(deliveryKey, ackTimeoutMs, info);
       node.send({
         payload: delivery.body,
         topic: delivery.routingKey,
         correlationId: delivery.correlationId ?? delivery.messageId ?? randomUUID(),
         amqp: info,
       });
-      count('amqp', 'consumed', { queue });
-      await finished;
+      consumed.add();
+      return finished;
     };
 
     try {
@@ -134,6 +138,16 @@ export = function (RED: NodeAPI): void {
     consumer.on('error', (err) => {
       status.retrying(node, 'status.reconnecting');
       logEvent(node, 'warn', 'amqp.consumer.error', { queue, error: errorMessage(err) });
+    });
+    consumer.on('unacked', (n) => {
+      count('amqp', 'unacked_on_connection_loss', { queue }, n);
+      // The connection loss itself is the broker node's one warning (amqp.reconnecting); this says what became of
+      // the deliveries in hand, once, instead of a warning per failed ack.
+      logEvent(node, 'info', 'amqp.redelivery-expected', {
+        queue,
+        unacked: n,
+        detail: `the connection closed with ${n} deliveries in hand; the broker redelivers them (those already finished are recognised by message id and acked)`,
+      });
     });
     consumer.on('retry', (d, err, delayMs) => {
       count('amqp', 'retries', { queue });

@@ -7,33 +7,61 @@
  */
 import { IntegrationError } from '../clients/common/errors';
 
+/** What a timeout names: the message and its queue. */
+export interface DeliverySubject {
+  messageId?: string;
+  queue: string;
+}
+
 interface Pending {
   resolve: () => void;
   reject: (err: unknown) => void;
-  timer?: NodeJS.Timeout;
+  /** Date.now() after which the delivery fails with AMQP_ACK_TIMEOUT; 0 = never. */
+  deadline: number;
+  timeoutMs: number;
+  subject: DeliverySubject;
 }
 
 const pending = new Map<string, Pending>();
 
-export function openDelivery(key: string, timeoutMs: number, describe: () => string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const entry: Pending = { resolve, reject };
-    if (timeoutMs > 0) {
-      entry.timer = setTimeout(() => {
-        pending.delete(key);
-        reject(
-          new IntegrationError(
-            `${describe()} was not acknowledged by the flow within ${Math.round(timeoutMs / 1000)} s; wire the flow's end to an amqp ack node (or use ack mode "on done")`,
-            {
-              code: 'AMQP_ACK_TIMEOUT',
-              system: 'amqp',
-              retryable: true,
-            },
-          ),
-        );
-      }, timeoutMs);
+/**
+ * One sweep a second over the open deliveries fails those past their deadline, instead of a timer per message
+ * (a timer per message costs more than the rest of the bookkeeping); a delivery times out within a second after
+ * its ack timeout. The sweep runs only while deliveries with a timeout are open, and never holds the process.
+ */
+const SWEEP_MS = 1000;
+let sweeper: NodeJS.Timeout | undefined;
+
+function sweep(): void {
+  const now = Date.now();
+  let timed = 0;
+  for (const [key, entry] of pending) {
+    if (entry.deadline === 0) continue;
+    if (entry.deadline > now) {
+      timed += 1;
+      continue;
     }
-    pending.set(key, entry);
+    pending.delete(key);
+    entry.reject(
+      new IntegrationError(
+        `Message ${entry.subject.messageId ?? '(no id)'} from queue "${entry.subject.queue}" was not acknowledged by the flow within ${Math.round(entry.timeoutMs / 1000)} s; wire the flow's end to an amqp ack node (or use ack mode "on done")`,
+        { code: 'AMQP_ACK_TIMEOUT', system: 'amqp', retryable: true },
+      ),
+    );
+  }
+  if (timed === 0 && sweeper) {
+    clearInterval(sweeper);
+    sweeper = undefined;
+  }
+}
+
+export function openDelivery(key: string, timeoutMs: number, subject: DeliverySubject): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    pending.set(key, { resolve, reject, deadline: timeoutMs > 0 ? Date.now() + timeoutMs : 0, timeoutMs, subject });
+    if (timeoutMs > 0 && !sweeper) {
+      sweeper = setInterval(sweep, SWEEP_MS);
+      sweeper.unref();
+    }
   });
 }
 
@@ -42,7 +70,6 @@ export function settleDelivery(key: string, err?: unknown): boolean {
   const entry = pending.get(key);
   if (!entry) return false;
   pending.delete(key);
-  if (entry.timer) clearTimeout(entry.timer);
   if (err === undefined) entry.resolve();
   else entry.reject(err);
   return true;
@@ -54,7 +81,6 @@ export function abandonDeliveries(prefix: string): number {
   for (const [key, entry] of pending) {
     if (!key.startsWith(prefix)) continue;
     pending.delete(key);
-    if (entry.timer) clearTimeout(entry.timer);
     entry.reject(
       new IntegrationError('consumer closed before the flow finished the message', { code: 'AMQP_CONSUMER_CLOSED', system: 'amqp', retryable: true }),
     );

@@ -7,7 +7,7 @@
 import { Connection } from 'rabbitmq-client';
 import type { Pool } from 'pg';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { allCounters } from '../clients/common/metrics';
+import { snapshot } from '../clients/common/metrics';
 import { documentsTopology } from '../clients/amqp/topology';
 
 export interface GatewayMetrics {
@@ -51,7 +51,7 @@ export function createMetrics(o: { pool?: Pool; amqpUrl?: string; audit?: () => 
     registers: [registry],
     collect() {
       this.reset();
-      for (const s of allCounters()) {
+      for (const s of snapshot()) {
         const labels = Object.entries(s.labels)
           .map(([k, v]) => `${safeName(k)}=${v}`)
           .join(',');

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Node, NodeAPI, NodeDef, NodeMessage, NodeMessageInFlow, NodeStatus } from 'node-red';
 import { IntegrationError, errorMessage, isRetryable, type SystemName } from '../clients/common/errors';
-import { count } from '../clients/common/metrics';
+import { counter } from '../clients/common/metrics';
 import { correlationIdOf } from '../domain/http';
 import { redact } from './redact';
 
@@ -113,6 +113,9 @@ export interface InputOptions {
 export function handleInput(node: Node, options: InputOptions, handler: (msg: Msg, send: Send) => Promise<void>): void {
   let inFlight = 0;
   const family = options.system;
+  // Bound once: counting a message costs an addition, not a key built from its labels.
+  const operations = counter(family, 'operations', { node: node.type });
+  const failures = counter(family, 'failures', { node: node.type });
   node.on('input', (rawMsg, send, done) => {
     const msg = rawMsg as Msg;
     ensureCorrelationId(msg);
@@ -123,7 +126,7 @@ export function handleInput(node: Node, options: InputOptions, handler: (msg: Ms
     handler(msg, send as Send).then(
       () => {
         inFlight -= 1;
-        count(family, 'operations', { node: node.type });
+        operations.add();
         if (inFlight === 0) {
           if (options.idleStatus) node.status(options.idleStatus);
           else node.status({});
@@ -132,7 +135,7 @@ export function handleInput(node: Node, options: InputOptions, handler: (msg: Ms
       },
       (err: unknown) => {
         inFlight -= 1;
-        count(family, 'failures', { node: node.type });
+        failures.add();
         const info = errorInfoOf(err, node, family);
         msg.errorInfo = info;
         node.status({ fill: 'red', shape: 'ring', text: shortCode(info.code) });

@@ -145,6 +145,43 @@ describe('amqp nodes (real RabbitMQ, Node-RED test helper)', function () {
     assert.equal(await tool.depth(queue), 0);
   });
 
+  it('fails a delivery nobody acks within the ack timeout (retryable AMQP_ACK_TIMEOUT): retried, then dead-lettered', async function () {
+    const queue = newQueue();
+    await helper.load(nodes, [
+      { id: 'tab', type: 'tab' },
+      broker('b', uniqueName('clinica-test')),
+      { id: 'pub', z: 'tab', type: 'clinica-amqp-publish', broker: 'b', exchange: '', routingKey: queue, wires: [[]] },
+      // the flow drops the message: nothing acks it
+      {
+        id: 'sub',
+        z: 'tab',
+        type: 'clinica-amqp-consume',
+        broker: 'b',
+        queue,
+        ackMode: 'node',
+        ackTimeout: 1,
+        maxAttempts: 2,
+        retryDelay: 100,
+        wires: [['attempts']],
+      },
+      { id: 'attempts', z: 'tab', type: 'helper' },
+    ]);
+    const attempts = collect<Msg>(helper.getNode('attempts'));
+    await consumerReady(queue);
+    const started = Date.now();
+    helper.getNode('pub').receive({ payload: { dropped: true } });
+    await waitFor(async () => (await tool.depth(deadLetterQueueName(queue))) === 1, 'dead letter after two timeouts', 15000);
+    const elapsed = Date.now() - started;
+    assert.deepEqual(
+      attempts.map((m) => m.amqp.attempt),
+      [1, 2],
+    );
+    assert.ok(elapsed >= 2000 && elapsed < 6000, `two timeouts of 1 s (checked each second) took ${elapsed} ms`);
+    const [dead] = await tool.drain(deadLetterQueueName(queue));
+    assert.equal(dead.headers?.['x-error-code'], 'AMQP_ACK_TIMEOUT');
+    assert.match(String(dead.headers?.['x-death-reason']), /not acknowledged by the flow within 1 s/);
+  });
+
   it('dead-letters a non-retryable failure at once', async function () {
     const queue = newQueue();
     await helper.load(

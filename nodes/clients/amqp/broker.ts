@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
 import { Connection, type AsyncMessage, type Publisher } from 'rabbitmq-client';
 import { IntegrationError, errorMessage, isRetryable } from '../common/errors';
 import { documentsTopology, type Topology } from './topology';
@@ -73,6 +74,31 @@ export class AmqpBroker extends EventEmitter implements BrokerLink {
     this.connection.on('connection.unblocked', () => this.setState('connected'));
   }
 
+  /** The socket held corked until the end of this turn of the event loop (see batchWrites). */
+  private corked?: Socket;
+
+  /**
+   * Holds the connection's outgoing frames until the end of this turn of the event loop, so that the acks of
+   * every message finished in the turn leave in one write instead of one system call each (the library writes
+   * each ack at once; a write costs more CPU than the rest of a message's bookkeeping). It delays a frame by at
+   * most one turn and changes nothing else: the frames, their order and their errors are the library's. Reaches
+   * into rabbitmq-client's socket (`_socket`, 5.x); without one it does nothing.
+   */
+  batchWrites(): void {
+    if (this.corked) return;
+    const socket = (this.connection as unknown as { _socket?: Socket })._socket;
+    if (!socket || typeof socket.cork !== 'function' || socket.destroyed) return;
+    socket.cork();
+    this.corked = socket;
+    setImmediate(this.flushWrites);
+  }
+
+  private readonly flushWrites = (): void => {
+    const socket = this.corked;
+    this.corked = undefined;
+    if (socket && socket.writableCorked > 0) socket.uncork();
+  };
+
   private setState(state: BrokerState, detail?: string): void {
     this.state = state;
     this.emit('state', state, detail);
@@ -110,8 +136,10 @@ export class AmqpBroker extends EventEmitter implements BrokerLink {
   async publish(req: PublishRequest): Promise<PublishResult> {
     const messageId = req.messageId || randomUUID();
     const { bytes, contentType } = encodeBody(req.body, req.contentType);
-    const where = `exchange "${req.exchange || '(default)'}" with routing key "${req.routingKey}"`;
+    const where = () => `exchange "${req.exchange || '(default)'}" with routing key "${req.routingKey}"`;
     await this.ensureTopology();
+    // The frames of every publish of this turn leave in one write.
+    this.batchWrites();
     try {
       await this.getPublisher().send(
         {
@@ -128,7 +156,7 @@ export class AmqpBroker extends EventEmitter implements BrokerLink {
         bytes,
       );
     } catch (err) {
-      throw amqpError(err, `publish to ${where}`, 'AMQP_NOT_CONFIRMED');
+      throw amqpError(err, `publish to ${where()}`, 'AMQP_NOT_CONFIRMED');
     }
     // The library emits basic.return on setImmediate; the return frame came before the confirm, so one turn
     // of the event loop is enough to see it.
@@ -137,7 +165,7 @@ export class AmqpBroker extends EventEmitter implements BrokerLink {
     if (returned !== undefined) {
       this.returned.delete(messageId);
       throw new IntegrationError(
-        `RabbitMQ could not route message ${messageId} published to ${where} (${returned}); bind a queue to that routing key or fix the routing key`,
+        `RabbitMQ could not route message ${messageId} published to ${where()} (${returned}); bind a queue to that routing key or fix the routing key`,
         { code: 'AMQP_UNROUTABLE', system: 'amqp', retryable: false, details: { messageId, exchange: req.exchange, routingKey: req.routingKey } },
       );
     }

@@ -67,9 +67,12 @@ class MalformedMessageError extends IntegrationError {
   }
 }
 
-/** A bounded set of recently finished message ids. */
+/** A bounded set of recently finished message ids: the newest `limit`, the oldest forgotten first. */
 class RecentIds {
   private readonly ids = new Set<string>();
+  /** The ids in the order they were added, as a ring: the slot to write next is the oldest. */
+  private readonly ring: string[] = [];
+  private next = 0;
   constructor(private readonly limit: number) {}
   has(id: string): boolean {
     return this.ids.has(id);
@@ -77,14 +80,15 @@ class RecentIds {
   add(id: string): void {
     if (this.ids.has(id)) return;
     this.ids.add(id);
-    if (this.ids.size > this.limit) {
-      const oldest = this.ids.values().next().value as string;
-      this.ids.delete(oldest);
+    if (this.ring.length < this.limit) {
+      this.ring.push(id);
+      return;
     }
+    this.ids.delete(this.ring[this.next]);
+    this.ring[this.next] = id;
+    this.next = (this.next + 1) % this.limit;
   }
 }
-
-const LOST = Symbol('connection lost');
 
 /** The longest wait a failure may ask for before its next attempt (a Retry-After of days is not honoured). */
 const MAX_RETRY_AFTER_MS = 3600000;
@@ -127,12 +131,58 @@ function decodeBody(msg: Pick<AsyncMessage, 'body' | 'contentType'>, format: Bod
   return raw;
 }
 
+/** A delivery as the handler sees it; the raw bytes are rebuilt only when asked for (a retry, a dead letter). */
+class ReceivedDelivery implements Delivery {
+  readonly contentType?: string;
+  readonly messageId?: string;
+  readonly correlationId?: string;
+  readonly exchange: string;
+  readonly routingKey: string;
+  readonly redelivered: boolean;
+  readonly deliveryTag: number;
+  constructor(
+    readonly queue: string,
+    readonly body: unknown,
+    private readonly msg: AsyncMessage,
+    readonly headers: Record<string, unknown>,
+    readonly attempt: number,
+    readonly maxAttempts: number,
+  ) {
+    this.contentType = msg.contentType;
+    this.messageId = msg.messageId;
+    this.correlationId = msg.correlationId ?? (headers['x-correlation-id'] as string | undefined);
+    this.exchange = (headers['x-original-exchange'] as string | undefined) ?? msg.exchange;
+    this.routingKey = (headers['x-original-routing-key'] as string | undefined) ?? msg.routingKey;
+    this.redelivered = msg.redelivered;
+    this.deliveryTag = msg.deliveryTag;
+  }
+  get raw(): Buffer {
+    return toBuffer(this.msg.body);
+  }
+}
+
+/**
+ * An ack or nack that could not leave because the connection or channel was gone: rabbitmq-client says
+ * "failed to ack/nack message; …" when the channel is already closed, and "…; BasicAck" (or BasicNack) when
+ * the socket failed under the write.
+ */
+const isAckFailure = (err: unknown): boolean => {
+  const message = errorMessage(err);
+  return message.startsWith('failed to ack/nack message') || message.endsWith('; BasicAck') || message.endsWith('; BasicNack');
+};
+
 export declare interface AmqpConsumer {
   on(event: 'ready', cb: () => void): this;
   on(event: 'error', cb: (err: unknown) => void): this;
   on(event: 'retry', cb: (delivery: Delivery, err: unknown, delayMs: number) => void): this;
   on(event: 'dead-letter', cb: (delivery: Delivery | undefined, reason: string) => void): this;
   on(event: 'duplicate', cb: (messageId: string) => void): this;
+  /**
+   * Once per lost connection (told when the consumer is ready again, or closes): how many deliveries were in
+   * hand and could not be acked or given back. The broker redelivers every one of them; those the flow had
+   * already finished are recognised by message id and acked without running it again.
+   */
+  on(event: 'unacked', cb: (count: number) => void): this;
   on(event: 'closed', cb: () => void): this;
 }
 
@@ -144,11 +194,15 @@ export class AmqpConsumer extends EventEmitter {
   private readonly format: BodyFormat;
   private readonly finished?: RecentIds;
   private consumer?: Consumer;
-  /** Messages being handled now, by id: a redelivery of one of them waits for its outcome. */
-  private readonly inFlight = new Map<string, Promise<boolean>>();
-  /** Resolves when the connection is lost: handlers still running can no longer ack on their channel. */
-  private lost!: Promise<typeof LOST>;
-  private markLost!: () => void;
+  /** Handlers running now, by message id: a redelivery of one of them waits for its outcome. */
+  private readonly inFlight = new Map<string, Promise<void>>();
+  /**
+   * How to let go of each delivery in hand when the connection is lost (its channel can no longer ack it;
+   * the broker redelivers it): the consumer stops waiting for the handler so that it can reconnect.
+   */
+  private readonly waiting = new Set<() => void>();
+  /** Acks that failed since the connection was lost (told once, as 'unacked', when ready again). */
+  private failedAcks = 0;
 
   constructor(
     private readonly broker: BrokerLink,
@@ -172,20 +226,25 @@ export class AmqpConsumer extends EventEmitter {
   }
 
   private readonly onBrokerState = (state: string) => {
-    if (state === 'reconnecting' || state === 'closed') {
-      this.markLost();
-      this.armLost();
-    }
+    if (state === 'reconnecting' || state === 'closed') this.releaseAll();
   };
 
-  private armLost(): void {
-    this.lost = new Promise((resolve) => {
-      this.markLost = () => resolve(LOST);
-    });
+  /** The connection is gone: stop waiting for every handler in hand (the broker will redeliver their messages). */
+  private releaseAll(): void {
+    const releases = [...this.waiting];
+    this.waiting.clear();
+    for (const release of releases) release();
+  }
+
+  /** Tells, once, how many acks the lost connection swallowed. */
+  private reportUnacked(): void {
+    if (this.failedAcks === 0) return;
+    const n = this.failedAcks;
+    this.failedAcks = 0;
+    this.emit('unacked', n);
   }
 
   start(): void {
-    this.armLost();
     this.broker.on('state', this.onBrokerState);
     const prefetch = Math.max(1, this.options.prefetch ?? 10);
     this.consumer = this.broker.connection.createConsumer(
@@ -200,12 +259,17 @@ export class AmqpConsumer extends EventEmitter {
       (msg) => this.onMessage(msg),
     );
     this.consumer.on('ready', () => {
+      this.reportUnacked();
       void this.declareFailureQueues().then(
         () => this.emit('ready'),
         (err: unknown) => this.emit('error', err),
       );
     });
-    this.consumer.on('error', (err: unknown) => this.emit('error', err));
+    this.consumer.on('error', (err: unknown) => {
+      // Every delivery in hand when the connection went fails its ack the same way: counted, told once.
+      if (isAckFailure(err)) this.failedAcks += 1;
+      else this.emit('error', err);
+    });
   }
 
   private async declareFailureQueues(): Promise<void> {
@@ -217,9 +281,10 @@ export class AmqpConsumer extends EventEmitter {
     }
   }
 
-  private async onMessage(msg: AsyncMessage): Promise<ConsumerStatus> {
+  private onMessage(msg: AsyncMessage): Promise<ConsumerStatus> | ConsumerStatus {
     this.stats.received += 1;
-    const headers = { ...(msg.headers ?? {}) } as Record<string, unknown>;
+    // The library's own headers object: not copied (a retry or dead letter builds new headers from it).
+    const headers = (msg.headers ?? {}) as Record<string, unknown>;
     const previous = Number(headers['x-attempts'] ?? 0);
     const attempt = (Number.isFinite(previous) && previous > 0 ? previous : 0) + 1;
     let body: unknown;
@@ -227,78 +292,88 @@ export class AmqpConsumer extends EventEmitter {
       body = decodeBody(msg, this.format);
     } catch (err) {
       this.stats.malformed += 1;
-      await this.deadLetter(msg, toBuffer(msg.body), headers, attempt, err);
-      return ConsumerStatus.ACK;
+      return this.deadLetter(msg, toBuffer(msg.body), headers, attempt, err).then(() => ConsumerStatus.ACK);
     }
-    if (msg.messageId && this.finished) {
-      const running = this.inFlight.get(msg.messageId);
-      if (this.finished.has(msg.messageId) || (running && (await running))) {
-        this.stats.duplicates += 1;
-        this.emit('duplicate', msg.messageId);
-        return ConsumerStatus.ACK;
-      }
-    }
-    const delivery: Delivery = {
-      queue: this.queue,
-      body,
-      get raw() {
-        return toBuffer(msg.body);
-      },
-      contentType: msg.contentType,
-      messageId: msg.messageId,
-      correlationId: msg.correlationId ?? (headers['x-correlation-id'] as string | undefined),
-      exchange: (headers['x-original-exchange'] as string | undefined) ?? msg.exchange,
-      routingKey: (headers['x-original-routing-key'] as string | undefined) ?? msg.routingKey,
-      redelivered: msg.redelivered,
-      headers,
-      attempt,
-      maxAttempts: this.maxAttempts,
-      deliveryTag: msg.deliveryTag,
-    };
-    const work = this.handler(delivery);
     const id = msg.messageId;
     if (id && this.finished) {
-      const outcome = work.then(
-        () => {
-          this.finished?.add(id);
-          return true;
-        },
-        () => false,
-      );
-      this.inFlight.set(id, outcome);
-      void outcome.then(() => {
-        if (this.inFlight.get(id) === outcome) this.inFlight.delete(id);
-      });
+      if (this.finished.has(id)) return this.duplicate(id);
+      const running = this.inFlight.get(id);
+      // A redelivery of a message still being handled: a duplicate if that run succeeds, run again if it fails.
+      if (running) {
+        return running.then(
+          () => this.duplicate(id),
+          () => this.run(msg, headers, attempt, body),
+        );
+      }
     }
+    return this.run(msg, headers, attempt, body);
+  }
+
+  private duplicate(id: string): ConsumerStatus {
+    this.stats.duplicates += 1;
+    this.emit('duplicate', id);
+    this.broker.batchWrites();
+    return ConsumerStatus.ACK;
+  }
+
+  /** Runs the handler; acks after it, retries or dead-letters when it fails, gives up waiting when the connection goes. */
+  private run(msg: AsyncMessage, headers: Record<string, unknown>, attempt: number, body: unknown): Promise<ConsumerStatus> {
+    const delivery = new ReceivedDelivery(this.queue, body, msg, headers, attempt, this.maxAttempts);
+    let work: Promise<void>;
     try {
+      work = this.handler(delivery);
+    } catch (err) {
+      work = Promise.reject(err);
+    }
+    const id = this.finished ? msg.messageId : undefined;
+    if (id) this.inFlight.set(id, work);
+    return new Promise<ConsumerStatus>((resolve, reject) => {
       // When the connection drops, the broker will redeliver this message; stop waiting so the consumer can
       // reconnect. If the flow still finishes it, the redelivery is recognised as a duplicate.
-      if ((await Promise.race([work, this.lost])) === LOST) return ConsumerStatus.REQUEUE;
-    } catch (err) {
-      if (isRetryable(err) && attempt < this.maxAttempts) {
-        const delayMs = retryDelay(err, this.retryDelayMs, attempt);
-        await this.republish(
-          retryQueueName(this.queue, attempt),
-          delivery.raw,
-          msg,
-          {
-            ...headers,
-            'x-attempts': attempt,
-            'x-last-error': errorMessage(err).slice(0, 1000),
-            'x-original-exchange': delivery.exchange,
-            'x-original-routing-key': delivery.routingKey,
-          },
-          delayMs,
-        );
-        this.stats.retried += 1;
-        this.emit('retry', delivery, err, delayMs);
-        return ConsumerStatus.ACK;
-      }
-      await this.deadLetter(msg, delivery.raw, headers, attempt, err, delivery);
+      const release = () => resolve(ConsumerStatus.REQUEUE);
+      this.waiting.add(release);
+      work.then(
+        () => {
+          if (id) {
+            this.finished?.add(id);
+            if (this.inFlight.get(id) === work) this.inFlight.delete(id);
+          }
+          if (!this.waiting.delete(release)) return;
+          this.stats.acked += 1;
+          this.broker.batchWrites();
+          resolve(ConsumerStatus.ACK);
+        },
+        (err: unknown) => {
+          if (id && this.inFlight.get(id) === work) this.inFlight.delete(id);
+          if (!this.waiting.delete(release)) return;
+          this.fail(msg, delivery, headers, attempt, err).then(resolve, reject);
+        },
+      );
+    });
+  }
+
+  /** A failed delivery: to its retry queue after a back-off, or to the DLQ; the copy is confirmed before the ack. */
+  private async fail(msg: AsyncMessage, delivery: Delivery, headers: Record<string, unknown>, attempt: number, err: unknown): Promise<ConsumerStatus> {
+    if (isRetryable(err) && attempt < this.maxAttempts) {
+      const delayMs = retryDelay(err, this.retryDelayMs, attempt);
+      await this.republish(
+        retryQueueName(this.queue, attempt),
+        delivery.raw,
+        msg,
+        {
+          ...headers,
+          'x-attempts': attempt,
+          'x-last-error': errorMessage(err).slice(0, 1000),
+          'x-original-exchange': delivery.exchange,
+          'x-original-routing-key': delivery.routingKey,
+        },
+        delayMs,
+      );
+      this.stats.retried += 1;
+      this.emit('retry', delivery, err, delayMs);
       return ConsumerStatus.ACK;
     }
-    if (msg.messageId) this.finished?.add(msg.messageId);
-    this.stats.acked += 1;
+    await this.deadLetter(msg, delivery.raw, headers, attempt, err, delivery);
     return ConsumerStatus.ACK;
   }
 
@@ -345,9 +420,10 @@ export class AmqpConsumer extends EventEmitter {
    */
   async close(): Promise<void> {
     this.broker.off('state', this.onBrokerState);
-    this.markLost?.();
+    this.releaseAll();
     const closed = this.consumer?.close().catch(() => undefined);
     await Promise.race([closed, new Promise<void>((resolve) => setTimeout(resolve, 2000).unref())]);
+    this.reportUnacked();
     this.emit('closed');
   }
 }

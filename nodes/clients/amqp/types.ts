@@ -32,6 +32,8 @@ export interface PublishResult {
 export interface BrokerLink {
   readonly connection: Connection;
   publish(req: PublishRequest): Promise<PublishResult>;
+  /** Lets the frames written in this turn of the event loop (acks, mostly) leave in one write. */
+  batchWrites(): void;
   on(event: 'state', cb: (state: BrokerState, detail?: string) => void): this;
   off(event: 'state', cb: (state: BrokerState, detail?: string) => void): this;
 }
