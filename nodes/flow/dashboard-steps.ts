@@ -91,10 +91,18 @@ export const DASHBOARD_STEPS: Record<string, Step> = {
   'dash.dead-letters-ask': {
     outputs: 1,
     run(msg) {
-      // A button of the monitor: inspect (payload "inspect") or replay all (payload "replay") the queue in msg.topic.
+      // A button of the monitor: inspect (payload "inspect"), replay all (payload "replay") the queue in msg.topic, or
+      // replay one dead letter (payload "replay-one" with its msg.messageId).
       if (!(msg._client?.user?.roles ?? []).includes('admin') && msg._client) return null;
-      const action = msg.payload === 'replay' ? 'replay' : 'inspect';
-      return { topic: msg.topic || 'invoice_queue', action, ...(action === 'replay' ? {} : { limit: 50 }), _client: msg._client };
+      const one = msg.payload === 'replay-one' && typeof msg.messageId === 'string' && msg.messageId;
+      const action = msg.payload === 'replay' || one ? 'replay' : 'inspect';
+      return {
+        topic: msg.topic || 'invoice_queue',
+        action,
+        ...(action === 'replay' ? {} : { limit: 50 }),
+        ...(one ? { messageId: msg.messageId } : {}),
+        _client: msg._client,
+      };
     },
   },
   'dash.dead-letters': {

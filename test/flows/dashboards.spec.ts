@@ -176,28 +176,46 @@ describe('shipped dashboards in a real browser (chromium, Keycloak and Odoo peer
       200,
     );
     const ch = await amqp.acquire();
-    await ch.basicPublish(
-      {
-        routingKey: dlq,
-        messageId: 'dash-test-1',
-        correlationId: 'dash-test-corr',
-        headers: { 'x-death-reason': 'made by the dashboard test', 'x-error-code': 'TEST', 'x-attempts': 3 },
-      },
-      Buffer.from('{"test":true}'),
-    );
+    for (const n of [1, 2]) {
+      await ch.basicPublish(
+        {
+          routingKey: dlq,
+          messageId: `dash-test-${n}`,
+          correlationId: `dash-test-corr-${n}`,
+          headers: { 'x-death-reason': `made by the dashboard test (${n})`, 'x-error-code': 'TEST', 'x-attempts': 3 },
+        },
+        Buffer.from(`{"test":${n}}`),
+      );
+    }
     await ch.close();
     ctx = await browser();
     const page = ctx.pages()[0] ?? (await ctx.newPage());
     await login(page, `${rt.url}/dashboard/integracion`, 'admin.clinica');
     await page.getByText('Inspect · Inspeccionar').waitFor({ timeout: 20000 });
     await page.getByRole('button', { name: 'Inspect · Inspeccionar' }).click();
-    await page.getByText('made by the dashboard test').waitFor({ timeout: 10000 });
+    await page.getByText('made by the dashboard test (2)').waitFor({ timeout: 10000 });
+    // Queue depths and consumers, every 5 s: the two dead letters of invoice_queue are counted.
+    await page.waitForFunction(
+      () =>
+        Array.from(document.querySelectorAll('.clinica-queues tr')).some((tr) => {
+          const cells = Array.from(tr.querySelectorAll('td')).map((td) => td.textContent?.trim());
+          return cells[0] === 'invoice_queue' && cells[3] === '2';
+        }),
+      undefined,
+      { timeout: 15000 },
+    );
     await page.screenshot({ path: path.join(artifacts, 'integracion-1366x768.png'), fullPage: true });
+    // One dead letter replayed from its row; the other stays.
+    await page.locator('.clinica-dlq tr', { hasText: 'made by the dashboard test (1)' }).getByRole('button', { name: 'Replay · Reenviar' }).click();
+    await page.getByText('made by the dashboard test (1)').waitFor({ state: 'detached', timeout: 10000 });
+    const ch1 = await amqp.acquire();
+    assert.equal((await ch1.queueDeclare({ queue: dlq, passive: true })).messageCount, 1, 'one left in the DLQ');
+    await ch1.close();
     await page.getByRole('button', { name: 'Replay all · Reenviar todo' }).click();
     await page.getByText('No dead letters · Sin mensajes fallidos').waitFor({ timeout: 10000 });
     const ch2 = await amqp.acquire();
     assert.equal((await ch2.queueDeclare({ queue: dlq, passive: true })).messageCount, 0);
-    assert.equal((await ch2.queueDeclare({ queue: 'invoice_queue', passive: true })).messageCount, 1, 'back in its queue');
+    assert.equal((await ch2.queueDeclare({ queue: 'invoice_queue', passive: true })).messageCount, 2, 'both back in their queue');
     await ch2.close();
     await page.setViewportSize({ width: 390, height: 844 });
     await page.waitForTimeout(300);

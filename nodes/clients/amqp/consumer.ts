@@ -430,16 +430,21 @@ export class AmqpConsumer extends EventEmitter {
 
 /**
  * Moves up to `limit` messages from `<queue>.dlq` back to `<queue>` (attempts reset, `x-replayed` counted),
- * each confirmed before it is removed from the DLQ. Returns how many were moved.
+ * each confirmed before it is removed from the DLQ. With `messageId`, only the dead letters of that message id
+ * move; the others stay where they were (held unacknowledged meanwhile, given back in their order). Returns how
+ * many were moved.
  */
-export async function replayDeadLetters(broker: BrokerLink, queue: string, limit = Infinity): Promise<number> {
+export async function replayDeadLetters(broker: BrokerLink, queue: string, limit = Infinity, messageId?: string): Promise<number> {
   const dlq = deadLetterQueueName(queue);
   const ch = await broker.connection.acquire();
   let moved = 0;
+  let looked = 0;
   try {
-    while (moved < limit) {
+    while (moved < limit && looked < 100000) {
       const msg = await ch.basicGet({ queue: dlq, noAck: false });
       if (!msg) break;
+      looked += 1;
+      if (messageId !== undefined && msg.messageId !== messageId) continue;
       const headers = { ...(msg.headers ?? {}) } as Record<string, unknown>;
       const replayed = Number(headers['x-replayed'] ?? 0) + 1;
       for (const h of ['x-attempts', 'x-death-reason', 'x-error-code', 'x-failed-at', 'x-last-error']) delete headers[h];
