@@ -8,6 +8,7 @@ import type { NodeAPI } from 'node-red';
 import type { Request, Response } from 'express';
 import { SharedDb, ensureDatabase, migrate } from '../clients/shared-db';
 import { createMetrics } from './metrics';
+import { createTracer } from './trace';
 import { createGateway } from './middleware';
 import { openApiDocument } from './openapi';
 import { policyFromEnv } from './policy';
@@ -52,6 +53,17 @@ export = function register(RED: NodeAPI): void {
           setTimeout(prepare, Math.min(60000, 1000 * 2 ** Math.min(tries, 6))).unref();
         });
     void prepare();
+  }
+  // The path of each correlation id through the systems, for the monitor (tab 08b): CLINICA_TRACE=off stops it.
+  if (db && (process.env.CLINICA_TRACE ?? 'on').toLowerCase() !== 'off') {
+    const tracer = createTracer(db.pool, {
+      perSecond: Number(process.env.CLINICA_TRACE_PER_SECOND) || 500,
+      days: Number(process.env.CLINICA_TRACE_DAYS) || 7,
+      warn: log.warn,
+    });
+    (RED.hooks as unknown as { add(name: string, fn: (event: unknown) => void): void }).add('onComplete.clinicaTrace', (event) =>
+      tracer.onComplete(event as Parameters<typeof tracer.onComplete>[0]),
+    );
   }
   let auditStats: () => { rows: number; failures: number } = () => ({ rows: 0, failures: 0 });
   const metrics = createMetrics({ pool: db?.pool, amqpUrl: process.env.AMQP_URL || undefined, audit: () => auditStats() });

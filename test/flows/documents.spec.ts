@@ -13,7 +13,9 @@ import { AmqpBroker, replayDeadLetters } from '../../nodes/clients/amqp';
 import { OdooClient } from '../../nodes/clients/odoo/client';
 import { valueOf } from '../../nodes/clients/common/metrics';
 import { seedOdoo } from '../../seeds/odoo/seed';
+import { SharedDb } from '../../nodes/clients/shared-db';
 import { AMQP_URL, uniqueName, waitFor } from '../lib/harness';
+import { createTestDatabase, dropTestDatabase } from '../lib/pg';
 import { startRuntime, type Runtime } from '../lib/runtime';
 import { KeycloakPeer } from '../../peers/keycloak/keycloak-peer';
 import { userToken } from '../../peers/keycloak/user-token';
@@ -50,6 +52,8 @@ describe('shipped flows: document storage + asynchronous documents (Odoo, Nextcl
   let nc: NextcloudPeer;
   let kc: KeycloakPeer;
   let rt: Runtime;
+  let dbUrl: string;
+  let db: SharedDb;
   let broker: AmqpBroker;
   const vhost = uniqueName('clinica-docs');
   let vhostCreated = false;
@@ -157,8 +161,12 @@ describe('shipped flows: document storage + asynchronous documents (Odoo, Nextcl
     vhostCreated = true;
     await run('rabbitmqctl', ['set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*']);
     const amqpUrl = `${AMQP_URL}/${encodeURIComponent(vhost)}`;
+    dbUrl = await createTestDatabase();
+    db = new SharedDb({ url: dbUrl });
     rt = await startRuntime(bothTabs(), {
       env: {
+        // The shared DB keeps each correlation id's path (trace_events) and answers GET /api/documents/:patientId.
+        SHARED_DB_URL: dbUrl,
         // The password opens the web session of the report route: invoice PDFs without marking them sent.
         ODOO_URL: odoo.url,
         ODOO_DB: odoo.db,
@@ -186,6 +194,8 @@ describe('shipped flows: document storage + asynchronous documents (Odoo, Nextcl
     await odoo?.stop();
     await nc?.close();
     await kc?.close();
+    await db?.close();
+    if (dbUrl) await dropTestDatabase(dbUrl).catch(() => undefined);
     if (vhostCreated) await run('rabbitmqctl', ['delete_vhost', vhost]).catch(() => undefined);
   });
 
@@ -222,6 +232,46 @@ describe('shipped flows: document storage + asynchronous documents (Odoo, Nextcl
     );
     const paths = ids.map((id) => assertStoredOnce('account.move', id).path);
     assert.equal(new Set(paths).size, 10, 'ten different files');
+
+    // The path of one invoice's correlation id through the systems, as the monitor (tab 08b) shows it:
+    // Odoo's webhook confirmed by the trigger → queue → Odoo (PDF) → Nextcloud → Odoo (link, note) → queue
+    // (notification) → ack.
+    const [first] = ids;
+    const steps = await waitFor(
+      async () => {
+        const cid = (
+          await db.query<{ correlation_id: string }>(`SELECT correlation_id FROM trace_events WHERE node_type = 'clinica-odoo' AND step LIKE $1 LIMIT 1`, [
+            `%account.move message_post ${first}`,
+          ])
+        ).rows[0]?.correlation_id;
+        if (!cid) return undefined;
+        const rows = (
+          await db.query<{ system: string; step: string; ok: boolean }>('SELECT system, step, ok FROM trace_events WHERE correlation_id = $1 ORDER BY at, id', [
+            cid,
+          ])
+        ).rows;
+        return rows.some((r) => /ack.*invoice_queue/.test(r.step)) ? rows : undefined;
+      },
+      'the trace of the first invoice',
+      SLOW,
+      200,
+    );
+    const path_ = (steps ?? []).map((r) => `${r.system}: ${r.step}`).join(' → ');
+    const where = (re: RegExp) => (steps ?? []).findIndex((r) => re.test(r.step));
+    const order = [/invoice\.created/, /upload/, /message_post/, /notification\.send/, /ack.*invoice_queue/].map(where);
+    assert.ok(
+      order.every((i) => i >= 0),
+      `every stage is on the path: ${path_}`,
+    );
+    assert.deepEqual(
+      [...order].sort((x, y) => x - y),
+      order,
+      `queue → Nextcloud → Odoo note → notification → ack: ${path_}`,
+    );
+    assert.ok(
+      (steps ?? []).every((r) => r.ok),
+      `every step succeeded: ${path_}`,
+    );
   });
 
   it('REST entry: 401 without a token, 403 for another role, 400 for a bad body, stores on demand, 404 for no such record', async function () {

@@ -395,6 +395,27 @@ CREATE INDEX IF NOT EXISTS api_audit_at_idx ON api_audit (at DESC);
 CREATE INDEX IF NOT EXISTS api_audit_patients_idx ON api_audit USING GIN (patient_ids);
 `,
   },
+  {
+    version: 7,
+    name: 'trace events: the path of a correlation id through the systems (what the monitor shows)',
+    sql: `
+-- One row per step a message took through the pack's nodes (a queue, Nextcloud, Odoo, an answer), by correlation id.
+-- Written in batches by the pack's plugin, rate-capped; kept for CLINICA_TRACE_DAYS (7 by default).
+CREATE TABLE IF NOT EXISTS trace_events (
+  id             BIGSERIAL PRIMARY KEY,
+  at             TIMESTAMPTZ NOT NULL,
+  correlation_id VARCHAR(100) NOT NULL,
+  system         VARCHAR(40) NOT NULL,
+  step           TEXT NOT NULL,
+  ok             BOOLEAN NOT NULL,
+  error_code     VARCHAR(100),
+  node_type      VARCHAR(100) NOT NULL,
+  flow           VARCHAR(100)
+);
+CREATE INDEX IF NOT EXISTS trace_events_correlation_idx ON trace_events (correlation_id, at);
+CREATE INDEX IF NOT EXISTS trace_events_at_idx ON trace_events (at);
+`,
+  },
 ];
 
 export interface MigrationReport {
