@@ -61,9 +61,10 @@ export = function register(RED: NodeAPI): void {
       days: Number(process.env.CLINICA_TRACE_DAYS) || 7,
       warn: log.warn,
     });
-    (RED.hooks as unknown as { add(name: string, fn: (event: unknown) => void): void }).add('onComplete.clinicaTrace', (event) =>
-      tracer.onComplete(event as Parameters<typeof tracer.onComplete>[0]),
-    );
+    const hooks = RED.hooks as unknown as { add(name: string, fn: (event: unknown) => void): void; remove(name: string): void };
+    // Hooks are process-wide: a runtime started again in the same process (tests, benches) replaces the earlier one's.
+    hooks.remove('onComplete.clinicaTrace');
+    hooks.add('onComplete.clinicaTrace', (event) => tracer.onComplete(event as Parameters<typeof tracer.onComplete>[0]));
   }
   let auditStats: () => { rows: number; failures: number } = () => ({ rows: 0, failures: 0 });
   const metrics = createMetrics({ pool: db?.pool, amqpUrl: process.env.AMQP_URL || undefined, audit: () => auditStats() });
