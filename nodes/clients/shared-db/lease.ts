@@ -14,10 +14,10 @@ import { errorMessage } from '../common/errors';
 import type { SharedDb } from './pool';
 
 /** This process's name in the `holder` column. */
-export const PROCESS_HOLDER = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+const PROCESS_HOLDER = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 
 /** The TTL in ms from CLINICA_LEASE_TTL (seconds, default 15, at least 1). */
-export function leaseTtlMs(env: NodeJS.ProcessEnv = process.env): number {
+function leaseTtlMs(env: NodeJS.ProcessEnv = process.env): number {
   const s = Number(env.CLINICA_LEASE_TTL);
   return Number.isFinite(s) && s > 0 ? Math.round(Math.min(3600, Math.max(1, s)) * 1000) : 15000;
 }
