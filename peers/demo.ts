@@ -13,6 +13,7 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { OdooClient } from '../nodes/clients/odoo/client';
 import { NextcloudClient } from '../nodes/clients/nextcloud/client';
 import { seedOdoo } from '../seeds/odoo/seed';
@@ -80,12 +81,15 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
       const peer = odoo;
       stops.push(() => peer.stop());
       const client = new OdooClient({ url: peer.url, db: peer.db, username: peer.admin.login, apiKey: peer.admin.apiKey });
+      // The rules' webhooks carry a secret of this run (?token=), unless the environment names one.
+      const webhookSecret = (process.env.ODOO_WEBHOOK_SECRET ?? '').trim() || randomBytes(18).toString('base64url');
       try {
-        await seedOdoo({ client, nodeRedUrl: o.nodeRedUrl, log: (line) => log(`odoo seed: ${line}`) });
+        await seedOdoo({ client, nodeRedUrl: o.nodeRedUrl, webhookSecret, log: (line) => log(`odoo seed: ${line}`) });
       } finally {
         client.close();
       }
       Object.assign(env, {
+        ODOO_WEBHOOK_SECRET: webhookSecret,
         ODOO_URL: peer.url,
         ODOO_DB: peer.db,
         ODOO_USERNAME: peer.admin.login,

@@ -37,6 +37,7 @@ const CONFLICT = /^(CONFLICT|IN_PROGRESS|ODOO_MOVEMENT_CONFLICT|NEXTCLOUD_CONFLI
 const UNPROCESSABLE = /^(ODOO_PDF_UNAVAILABLE)$/;
 const FORBIDDEN = /^(ODOO_ACCESS_ERROR|KEYCLOAK_FORBIDDEN)$/;
 const RATE_LIMITED = /RATE_LIMITED$/;
+const UNAUTHORIZED = /^WEBHOOK_UNAUTHORIZED$/;
 /** 503s whose own message is meant for the caller (it names no system internals). */
 const SAFE_TO_SHOW = /^NOT_READY$/;
 /** A write whose answer was lost: the caller should repeat it (the pack's writes are idempotent). */
@@ -59,6 +60,7 @@ const TITLES: Record<number, string> = {
 export function statusOf(err: ErrorLike): number {
   const code = err.code ?? 'UNEXPECTED';
   if (RATE_LIMITED.test(code)) return 429;
+  if (UNAUTHORIZED.test(code)) return 401;
   if (BAD_REQUEST.test(code)) return 400;
   if (FORBIDDEN.test(code)) return 403;
   if (NOT_FOUND.test(code)) return 404;

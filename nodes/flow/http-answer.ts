@@ -15,7 +15,12 @@ import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { badInput } from '../clients/common/errors';
 import { etagOf, notModified, problemFor, successFor, type HttpAnswer } from '../domain/http';
 import { intSetting } from '../lib/env';
-import { handleInput, registerType, setRED, type Msg } from '../lib/node-runtime';
+import { handleInput, logEvent, registerType, setRED, type Msg } from '../lib/node-runtime';
+import { count } from '../clients/common/metrics';
+import { takeWebhookToken, tokenMatches, webhookSecret } from '../lib/webhook-token';
+
+/** Warned once per process that Odoo's webhooks are open (no ODOO_WEBHOOK_SECRET: the demo). */
+let warnedOpen = false;
 
 /** The part of Express's response the acknowledgement uses (msg.res._res of an http in message). */
 interface ExpressResponse {
@@ -84,6 +89,29 @@ export = function (RED: NodeAPI): void {
         // Answer now, on the request's own response (what an http response node would do), then pass the work on.
         const res = (msg.res as { _res?: ExpressResponse } | undefined)?._res;
         if (!res) throw badInput('node-red', `${node.type} "${node.name || node.id}": no HTTP request to answer; put it right after an http in node`);
+        if (def.odooWebhook) {
+          // Only calls that carry the shared secret (?token= in the rule's URL, or the header) get through.
+          const req = msg.req as { query?: Record<string, unknown>; headers?: Record<string, unknown>; route?: { path?: unknown } } | undefined;
+          const token = takeWebhookToken(req);
+          const secret = webhookSecret();
+          if (!secret) {
+            if (!warnedOpen) {
+              warnedOpen = true;
+              logEvent(node, 'warn', 'odoo.webhook.open', { hint: 'ODOO_WEBHOOK_SECRET is not set: Odoo webhooks are accepted without a token (demo only)' });
+            }
+          } else if (!tokenMatches(token, secret)) {
+            const route = typeof req?.route?.path === 'string' ? req.route.path : 'unknown';
+            count('node-red', 'webhook_unauthorized', { route });
+            logEvent(node, 'warn', 'odoo.webhook.unauthorized', { correlationId, route, token: token === undefined ? 'missing' : 'wrong' });
+            const denied = problemFor(
+              { code: 'WEBHOOK_UNAUTHORIZED', retryable: false, message: 'this webhook needs the shared secret of the Odoo automation rules (?token=…)' },
+              { correlationId },
+            );
+            res.status(denied.statusCode).set(denied.headers).json(denied.payload);
+            delete msg.res;
+            return;
+          }
+        }
         const body = msg.payload as Record<string, unknown> | undefined;
         const webhookOk = !def.odooWebhook || (body && typeof body === 'object' && !Array.isArray(body) && body._id !== undefined);
         const answer = webhookOk

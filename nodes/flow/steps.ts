@@ -391,36 +391,30 @@ export const STEPS: Record<string, Step> = {
   },
   'sync.resync': {
     outputs: 2,
-    run(_msg, api) {
+    run(msg, api) {
       // Earlier writes failed and the database answers again: output 1 reconciles, output 2 re-reads the moves lost.
+      // What is pending lives in sync_state (resync_pending, resync_from), taken and cleared by "record a poll" in
+      // one statement (msg.payload), so whichever replica polls next does it.
       api.recovered('sync.failed');
       const out: StepOutput[] = [null, null];
-      if (api.flowGet('resyncPending')) {
-        api.flowSet('resyncPending', false);
-        out[0] = { payload: Date.now(), reconcile: true, startedAt: Date.now() };
-      }
-      const from = api.flowGet('movesResyncFrom');
-      if (typeof from === 'string' && from) {
-        api.flowSet('movesResyncFrom', null);
-        out[1] = { resyncFrom: from, domain: movesSince(from) };
-      }
+      const pending = (msg.payload ?? {}) as { resync_pending?: unknown; resync_from?: unknown };
+      if (pending.resync_pending === true) out[0] = { payload: Date.now(), reconcile: true, startedAt: Date.now() };
+      const from = pending.resync_from;
+      if (typeof from === 'string' && from) out[1] = { resyncFrom: from, domain: movesSince(from) };
       return out;
     },
   },
   'sync.failure': {
     outputs: 1,
     run(msg, api) {
-      // Remembered in sync_state.last_error; what was lost is re-read once the database answers.
+      // Remembered in sync_state (last_error, and what to re-read: a reconcile, or the moves from resync_from), so
+      // the next poll re-reads what was lost once the database answers, on whichever replica polls.
       const info = msg.errorInfo ?? {};
       const name = syncNameOf(msg);
-      if (msg.resyncFrom) {
-        const from = api.flowGet('movesResyncFrom') as string | null | undefined;
-        if (!from || msg.resyncFrom < from) api.flowSet('movesResyncFrom', msg.resyncFrom);
-      } else if (name !== 'stock_movements') {
-        api.flowSet('resyncPending', true);
-      }
+      const resyncFrom = typeof msg.resyncFrom === 'string' && msg.resyncFrom ? msg.resyncFrom : null;
+      const reconcile = !resyncFrom && name !== 'stock_movements';
       api.warn('sync.failed', { sync: name, code: info.code, retryable: info.retryable });
-      return { correlationId: msg.correlationId, params: [name, lastErrorText(info, msg.error?.message)] };
+      return { correlationId: msg.correlationId, params: [name, lastErrorText(info, msg.error?.message), reconcile, resyncFrom] };
     },
   },
 

@@ -5,21 +5,27 @@
  * that answer inside the user's save). A record seen by both is emitted once; a webhook is emitted only
  * when the committed state can be read (see nodes/clients/odoo/changes.ts).
  *
- * The cursor lives in the node's context, in the 'file' store when settings.ts defines one (it does:
- * localfilesystem), else in the default store, so a restart neither replays nor misses changes.
+ * The cursor lives in the shared database when the node names a database config (`odoo_trigger_cursors`, keyed
+ * by the node id, which every replica running the same flow file shares: a process that takes over the polls
+ * continues where the last one stopped), else in the node's context, in the 'file' store when settings.ts defines
+ * one (it does: localfilesystem), else in the default store, so a restart neither replays nor misses changes.
  */
 import { randomUUID } from 'node:crypto';
 import type { Node, NodeAPI, NodeDef, NodeMessage } from 'node-red';
-import { attachToConfig } from '../lib/config-node';
+import { attachToConfig, configNodeOf } from '../lib/config-node';
 import { intSetting } from '../lib/env';
 import { errorInfoOf, handleInput, logEvent, registerType, setRED, type Msg, type Send } from '../lib/node-runtime';
 import { count } from '../clients/common/metrics';
-import { ChangeFeed, type ChangeSource, type CursorState } from '../clients/odoo/changes';
+import { ChangeFeed, type ChangeSource, type CursorState, type CursorStore } from '../clients/odoo/changes';
+import { loadCursor, saveCursor } from '../clients/shared-db/cursors';
+import type { SharedDb } from '../clients/shared-db/pool';
 import type { OdooRecord } from '../clients/odoo/client';
 import { checkDomain, fieldList, jsonSetting, label, notConfigured, odooConfigOf } from './types';
 
 interface OdooTriggerDef extends NodeDef {
   config: string;
+  /** A clinica-db-config: the cursor lives in the shared database (replicas). */
+  db?: string;
   model: string;
   domain: string;
   fields: string;
@@ -61,7 +67,7 @@ export = function (RED: NodeAPI): void {
     const model = (def.model || '').trim();
     const intervalMs = intSetting(def.interval, 30, 0, 86400) * 1000;
     const output = def.output === 'batch' ? 'batch' : 'record';
-    const store = cursorStore(RED);
+    const contextStore = cursorStore(RED);
     const idle = { fill: 'green' as const, shape: 'dot' as const, text: 'status.listening' };
     let feed: ChangeFeed | undefined;
     let timer: NodeJS.Timeout | undefined;
@@ -70,15 +76,30 @@ export = function (RED: NodeAPI): void {
     const contextGet = () =>
       new Promise<CursorState | undefined>((resolve, reject) => {
         const cb = (err: Error | null | undefined, value: unknown) => (err ? reject(err) : resolve(value as CursorState | undefined));
-        if (store) node.context().get(CURSOR_KEY, store, cb);
+        if (contextStore) node.context().get(CURSOR_KEY, contextStore, cb);
         else node.context().get(CURSOR_KEY, cb);
       });
     const contextSet = (state: CursorState) =>
       new Promise<void>((resolve, reject) => {
         const cb = (err?: Error | null) => (err ? reject(err) : resolve());
-        if (store) node.context().set(CURSOR_KEY, state, store, cb);
+        if (contextStore) node.context().set(CURSOR_KEY, state, contextStore, cb);
         else node.context().set(CURSOR_KEY, state, cb);
       });
+
+    // A clinica-db-config (another family: reached by its getDb() only).
+    const dbConfig = configNodeOf<{ getDb(): Promise<SharedDb> }>(RED, def.db, 'getDb');
+    const cursorName = `odoo-trigger:${node.id}`;
+    const store: CursorStore = dbConfig
+      ? {
+          shared: true,
+          load: async () => {
+            return loadCursor<CursorState>(await dbConfig.getDb(), cursorName);
+          },
+          save: async (state) => {
+            await saveCursor(await dbConfig.getDb(), cursorName, state);
+          },
+        }
+      : { load: contextGet, save: contextSet };
 
     function getFeed(): ChangeFeed {
       if (!config) throw notConfigured(node);
@@ -92,7 +113,7 @@ export = function (RED: NodeAPI): void {
         overlapSeconds: intSetting(def.overlap, 10, 0, 3600),
         webhookWaitMs: intSetting(def.webhookWait, 5, 0, 60) * 1000,
         includeArchived: def.archived !== 'skip',
-        store: { load: contextGet, save: contextSet },
+        store,
       });
       return feed;
     }

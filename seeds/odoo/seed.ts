@@ -37,6 +37,8 @@ export interface SeedOptions {
   client: OdooClient;
   /** Where Odoo reaches Node-RED (default NODE_RED_URL or http://localhost:1880). */
   nodeRedUrl?: string;
+  /** The shared secret the rules' URLs carry as ?token= (default ODOO_WEBHOOK_SECRET; none when empty). */
+  webhookSecret?: string;
   patients?: number;
   doctors?: number;
   medications?: number;
@@ -240,7 +242,8 @@ class Seeder {
     path: string;
     send: string[];
   }): Promise<void> {
-    const url = `${(this.o.nodeRedUrl ?? process.env.NODE_RED_URL ?? 'http://localhost:1880').replace(/\/+$/, '')}${rule.path}`;
+    const secret = (this.o.webhookSecret ?? process.env.ODOO_WEBHOOK_SECRET ?? '').trim();
+    const url = `${(this.o.nodeRedUrl ?? process.env.NODE_RED_URL ?? 'http://localhost:1880').replace(/\/+$/, '')}${rule.path}${secret ? `?token=${encodeURIComponent(secret)}` : ''}`;
     const modelId = await this.modelId(rule.model);
     const triggerIds = await this.fieldIds(rule.model, rule.triggerFields);
     const sendIds = await this.fieldIds(rule.model, rule.send);

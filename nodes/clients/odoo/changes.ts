@@ -47,6 +47,11 @@ export interface CursorState {
 export interface CursorStore {
   load(): Promise<CursorState | undefined>;
   save(state: CursorState): Promise<void>;
+  /**
+   * Other processes poll the same cursor (the shared database, one poller at a time by lease): every poll first
+   * takes up the stored cursor when it is further on, so a process that takes over continues where the last stopped.
+   */
+  shared?: boolean;
 }
 
 export type ChangeSource = 'poll' | 'webhook';
@@ -305,8 +310,24 @@ export class ChangeFeed {
     return this.polling;
   }
 
+  /** Takes up the stored cursor when another process moved it on (shared stores). */
+  private async adopt(): Promise<void> {
+    const saved = await this.options.store.load();
+    const state = this.state as CursorState;
+    if (!saved || saved.v !== 1 || saved.fingerprint !== this.fingerprint) return;
+    const theirs: Position = { second: secondOf(saved.writeDate), id: saved.id };
+    if (theirs.second !== '' && (state.writeDate === '' || beforePos({ second: state.writeDate, id: state.id }, theirs))) {
+      state.writeDate = theirs.second;
+      state.id = theirs.id;
+    }
+    if (saved.polledAt && (!state.polledAt || saved.polledAt > state.polledAt)) state.polledAt = saved.polledAt;
+    for (const [id, wd, hash] of saved.seen ?? []) if (!this.seen.has(keyOf(id, wd))) this.seen.set(keyOf(id, wd), { writeDate: wd, hash });
+  }
+
   private async runPoll(emit: Emit): Promise<number> {
+    const justLoaded = !this.ready;
     await this.ensureReady();
+    if (this.options.store.shared && !justLoaded) await this.adopt();
     const state = this.state as CursorState;
     const startedAt = odooDatetime(this.options.client.serverNow());
     const window: Position = { second: secondOf(this.windowStart()), id: 0 };

@@ -4,3 +4,5 @@ export * from './migrations';
 export * from './entities';
 export * from './upsert';
 export * from './listener';
+export * from './lease';
+export * from './cursors';

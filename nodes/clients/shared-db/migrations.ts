@@ -396,6 +396,31 @@ CREATE INDEX IF NOT EXISTS api_audit_patients_idx ON api_audit USING GIN (patien
 `,
   },
   {
+    version: 6,
+    name: 'replicas: leases (one poller at a time), trigger cursors and pending re-reads in the shared database',
+    sql: `
+-- Who runs the polls and reconciles of a tab: one row per lease, taken or renewed with one UPSERT
+-- (WHERE expires_at < now() OR holder = me); a holder that dies stops renewing and another takes over.
+CREATE TABLE IF NOT EXISTS leases (
+  name        VARCHAR(200) PRIMARY KEY,
+  holder      VARCHAR(200) NOT NULL,
+  expires_at  TIMESTAMPTZ NOT NULL,
+  acquired_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+
+-- The cursor of a clinica-odoo-trigger that names the shared database: (second, id) only moves forward.
+CREATE TABLE IF NOT EXISTS odoo_trigger_cursors (
+  name       VARCHAR(200) PRIMARY KEY,
+  state      JSONB NOT NULL,
+  updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+
+-- What a failed write left to re-read (a reconcile, Odoo moves from a write_date), for whichever replica polls next.
+ALTER TABLE sync_state ADD COLUMN IF NOT EXISTS resync_pending BOOLEAN NOT NULL DEFAULT false;
+ALTER TABLE sync_state ADD COLUMN IF NOT EXISTS resync_from VARCHAR(32);
+`,
+  },
+  {
     version: 7,
     name: 'trace events: the path of a correlation id through the systems (what the monitor shows)',
     sql: `
