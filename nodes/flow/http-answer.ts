@@ -57,9 +57,12 @@ interface Request {
 function withEtag(answer: HttpAnswer, req: Request | undefined): HttpAnswer {
   const method = String(req?.method ?? '').toUpperCase();
   if (method !== 'GET' && method !== 'HEAD') return answer;
-  const etag = etagOf(answer.payload);
+  // Serialised once: the tag is of the bytes sent, and the http response node sends this text as it is.
+  const json = typeof answer.payload === 'string' ? answer.payload : JSON.stringify(answer.payload);
+  const etag = etagOf(json);
   const headers = { ...answer.headers, ETag: etag };
-  return notModified(req?.headers?.['if-none-match'], etag) ? { statusCode: 304, headers, payload: '' } : { ...answer, headers };
+  if (notModified(req?.headers?.['if-none-match'], etag)) return { statusCode: 304, headers, payload: '' };
+  return { ...answer, headers: typeof answer.payload === 'string' ? headers : { ...headers, 'Content-Type': 'application/json; charset=utf-8' }, payload: json };
 }
 
 function apply(msg: Msg, answer: HttpAnswer): Msg {
