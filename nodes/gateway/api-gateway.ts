@@ -75,6 +75,7 @@ export = function register(RED: NodeAPI): void {
     get(path: string, handler: (req: Request, res: Response) => void): void;
   };
   http.use('/api', gateway.handle);
+  http.use('/odoo/webhook', gateway.webhooks);
   http.get('/api/openapi.json', (req: Request, res: Response) => {
     res.type('application/json').send(
       JSON.stringify(

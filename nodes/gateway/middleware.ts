@@ -107,6 +107,8 @@ function send(res: Response, status: number, code: string, message: string, stat
 export interface Gateway {
   /** The middleware for /api (mount it before the flows' routes). */
   handle: express.Router;
+  /** For the Odoo webhooks (/odoo/webhook): a JSON body parsed within the limit, or a 400/413 problem (never a 500). */
+  webhooks: express.RequestHandler;
   /** Audit rows written and failed by this process. */
   readonly auditStats: { rows: number; failures: number };
   close(): Promise<void>;
@@ -389,8 +391,24 @@ export function createGateway(policy: GatewayPolicy, deps: { log: GatewayLog; po
     });
   }
 
+  const webhooks: express.RequestHandler = (req, res, next) => {
+    const correlationId =
+      typeof req.headers['x-correlation-id'] === 'string' && CORRELATION_ID.test(req.headers['x-correlation-id'])
+        ? req.headers['x-correlation-id']
+        : randomUUID();
+    const state: RequestState = { started: process.hrtime.bigint(), correlationId, route: 'odoo webhook', params: {} };
+    if (req.method !== 'POST' || !JSON_TYPE.test(String(req.headers['content-type'] ?? ''))) return next();
+    jsonParser(req, res, (err?: unknown) => {
+      if (!err) return next();
+      const e = err as { type?: string };
+      if (e.type === 'entity.too.large') send(res, 413, 'PAYLOAD_TOO_LARGE', `at most ${policy.bodyLimitBytes} bytes are accepted (API_BODY_LIMIT)`, state);
+      else send(res, 400, 'BAD_INPUT', 'the webhook body is not valid JSON', state, { problems: ['body is not valid JSON'] });
+    });
+  };
+
   return {
     handle: router,
+    webhooks,
     get auditStats() {
       return { rows: audit?.stats.rows ?? 0, failures: audit?.stats.failures ?? 0 };
     },
