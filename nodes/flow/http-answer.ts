@@ -62,7 +62,11 @@ function withEtag(answer: HttpAnswer, req: Request | undefined): HttpAnswer {
   const etag = etagOf(json);
   const headers = { ...answer.headers, ETag: etag };
   if (notModified(req?.headers?.['if-none-match'], etag)) return { statusCode: 304, headers, payload: '' };
-  return { ...answer, headers: typeof answer.payload === 'string' ? headers : { ...headers, 'Content-Type': 'application/json; charset=utf-8' }, payload: json };
+  return {
+    ...answer,
+    headers: typeof answer.payload === 'string' ? headers : { ...headers, 'Content-Type': 'application/json; charset=utf-8' },
+    payload: json,
+  };
 }
 
 function apply(msg: Msg, answer: HttpAnswer): Msg {
