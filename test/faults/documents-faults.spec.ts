@@ -72,7 +72,8 @@ describe('fault injection: the document pipeline under load (real broker and dat
       ? fs.readdirSync(path.dirname(onDisk)).filter((f) => f === `${stem}.pdf` || f.startsWith(`${stem} (`)).length
       : 0;
   };
-  const depth = async (queue: string) => (await broker.queueDepth(queue))?.messages ?? 0;
+  /** Messages waiting in a queue; while the test's own connection is being closed by a fault, "unknown" (keep waiting). */
+  const depth = async (queue: string) => (await broker.queueDepth(queue).catch(() => ({ messages: Infinity })))?.messages ?? 0;
   const dlqDepth = async () => {
     let n = 0;
     for (const q of QUEUES) n += await depth(`${q}.dlq`);
