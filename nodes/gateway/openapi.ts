@@ -129,6 +129,20 @@ const subscriber = obj(
   ['id', 'url', 'eventTypes', 'active'],
 );
 
+/** A pharmacy movement (tab 04b), served under two names. */
+function movementOperation(path: string, summary: string): Operation {
+  return {
+    method: 'post',
+    path,
+    summary,
+    roles: ['farmacia', 'admin'],
+    routeClass: 'write',
+    body: movementBody,
+    ok: { status: 201, raw: obj({}) },
+    errors: [400, 401, 403, 409, 413, 429, 503],
+  };
+}
+
 /** Every route of the shipped flows, in the order of the docs' table. */
 export const OPERATIONS: Operation[] = [
   {
@@ -227,26 +241,11 @@ export const OPERATIONS: Operation[] = [
     ok: { status: 200, data: movement, list: true },
     errors: [400, 401, 403, 429],
   },
-  {
-    method: 'post',
-    path: '/api/stock-movements',
-    summary: 'A pharmacy movement applied in Odoo once (201; a repeat answers 200 replayed; another movement under the same reference 409)',
-    roles: ['farmacia', 'admin'],
-    routeClass: 'write',
-    body: movementBody,
-    ok: { status: 201, raw: obj({}) },
-    errors: [400, 401, 403, 409, 413, 429, 503],
-  },
-  {
-    method: 'post',
-    path: '/api/pharmacy/movements',
-    summary: 'The same as POST /api/stock-movements (its first name)',
-    roles: ['farmacia', 'admin'],
-    routeClass: 'write',
-    body: movementBody,
-    ok: { status: 201, raw: obj({}) },
-    errors: [400, 401, 403, 409, 413, 429, 503],
-  },
+  movementOperation(
+    '/api/stock-movements',
+    'A pharmacy movement applied in Odoo once (201; a repeat answers 200 replayed; another movement under the same reference 409)',
+  ),
+  movementOperation('/api/pharmacy/movements', 'The same as POST /api/stock-movements (its first name)'),
   {
     method: 'post',
     path: '/api/documents/store',

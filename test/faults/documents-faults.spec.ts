@@ -10,9 +10,8 @@
  * the longer outages.
  */
 import { strict as assert } from 'node:assert';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { AmqpBroker } from '../../nodes/clients/amqp';
@@ -20,6 +19,7 @@ import { OdooClient } from '../../nodes/clients/odoo/client';
 import { seedOdoo } from '../../seeds/odoo/seed';
 import { AMQP_URL, sleep, uniqueName, waitFor } from '../lib/harness';
 import { createTestDatabase, dropTestDatabase } from '../lib/pg';
+import { startReplica } from '../lib/replica';
 import { startRuntime, type Runtime } from '../lib/runtime';
 import { KeycloakPeer } from '../../peers/keycloak/keycloak-peer';
 import { NextcloudPeer } from '../../peers/nextcloud/peer';
@@ -53,7 +53,7 @@ describe('fault injection: the document pipeline under load (real broker and dat
   let rt: Runtime;
   let broker: AmqpBroker;
   let dbUrl: string;
-  let child: ChildProcess | undefined;
+  let killReplica: (() => void) | undefined;
   const vhost = uniqueName('clinica-faults');
   let vhostCreated = false;
   const outcomes: Outcome[] = [];
@@ -158,7 +158,7 @@ describe('fault injection: the document pipeline under load (real broker and dat
   });
 
   after(async function () {
-    child?.kill('SIGKILL');
+    killReplica?.();
     if (outcomes.length) {
       const line = (o: Outcome) => `| ${o.fault} | ${o.jobs} | ${o.lost} | ${o.duplicated} | ${o.deadLettered} | ${(o.recoveryMs / 1000).toFixed(1)} s |`;
       process.stdout.write(
@@ -217,27 +217,15 @@ describe('fault injection: the document pipeline under load (real broker and dat
   });
 
   it('a second replica killed with SIGKILL mid-batch: its unacked jobs come back to the other; each stored once', async function () {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'clinica-faults-')), 'flow.json');
-    fs.writeFileSync(file, JSON.stringify(flow));
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-    const proc = spawn(process.execPath, [path.resolve(__dirname, '..', 'lib', 'runtime-child.js'), file], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-    child = proc;
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      proc.stdout?.on('data', (c: Buffer) => {
-        out += String(c);
-        if (/READY /.test(out)) resolve();
-      });
-      proc.once('exit', (code) => reject(new Error(`the replica exited with ${code}`)));
-    });
+    const replica = await startReplica(flow);
+    killReplica = replica.kill;
     // Both replicas consume invoice_queue now (the webhooks still come to the first).
     await waitFor(async () => ((await broker.queueDepth('invoice_queue'))?.consumers ?? 0) >= 2, 'two consumers', 30000, 100);
     const ids = await postInvoices(30 * SCALE);
     await waitFor(() => ids.filter((id) => record(id)?.x_nextcloud_url).length >= 3, 'the batch under way', 30000, 10);
-    proc.kill('SIGKILL');
+    replica.kill();
     const at = Date.now();
-    child = undefined;
+    killReplica = undefined;
     const o = await settle('a replica killed (SIGKILL) mid-batch', ids, at);
     assert.deepEqual([o.lost, o.duplicated, o.deadLettered], [0, 0, 0], JSON.stringify(o));
   });

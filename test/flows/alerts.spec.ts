@@ -5,11 +5,10 @@
  * that verify every webhook with the npm standardwebhooks package — implementations nobody here wrote.
  */
 import { strict as assert } from 'node:assert';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from 'rabbitmq-client';
@@ -19,6 +18,7 @@ import { SharedDb } from '../../nodes/clients/shared-db';
 import { seedOdoo } from '../../seeds/odoo/seed';
 import { AMQP_URL, sleep, uniqueName, waitFor } from '../lib/harness';
 import { createTestDatabase, dropTestDatabase } from '../lib/pg';
+import { startReplica } from '../lib/replica';
 import { startRuntime, type Runtime } from '../lib/runtime';
 import { KeycloakPeer } from '../../peers/keycloak/keycloak-peer';
 import { userToken } from '../../peers/keycloak/user-token';
@@ -114,7 +114,7 @@ describe('shipped flow: alert fan-out (e-mail, signed webhooks, Odoo activity, q
   let rt: Runtime;
   let amqpUrl: string;
   let broker: Connection;
-  let child: ChildProcess | undefined;
+  let replicaStop: (() => Promise<void>) | undefined;
   const vhost = uniqueName('clinica-alerts');
   let vhostCreated = false;
   let smtp: MailSink;
@@ -279,7 +279,7 @@ describe('shipped flow: alert fan-out (e-mail, signed webhooks, Odoo activity, q
   });
 
   after(async function () {
-    child?.kill('SIGTERM');
+    await replicaStop?.();
     await rt?.stop();
     await broker?.close();
     odoo?.close();
@@ -468,21 +468,9 @@ describe('shipped flow: alert fan-out (e-mail, signed webhooks, Odoo activity, q
   });
 
   it('two Node-RED runtimes on the same database and broker: still one alert per crossing, one e-mail, one activity', async function () {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'clinica-alerts-')), 'flow.json');
-    fs.writeFileSync(file, JSON.stringify(flow));
-    const env: Record<string, string> = {};
-    for (const k of Object.keys(process.env)) if (process.env[k] !== undefined) env[k] = process.env[k] as string;
-    const proc = spawn(process.execPath, [path.resolve(__dirname, '..', 'lib', 'runtime-child.js'), file], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-    child = proc;
-    const childUrl = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      proc.stdout?.on('data', (c: Buffer) => {
-        out += String(c);
-        const m = /READY (\S+)/.exec(out);
-        if (m) resolve(m[1]);
-      });
-      proc.once('exit', (code) => reject(new Error(`the second runtime exited with ${code}`)));
-    });
+    const replica = await startReplica(flow);
+    replicaStop = replica.stop;
+    const childUrl = replica.url;
     const p = products['MED-003'];
     // Both runtimes read the change: the first through Odoo's webhook, the second through its poll and a reconcile.
     await countStock(p.id, Math.max(0, p.min - 3));
@@ -501,8 +489,7 @@ describe('shipped flow: alert fan-out (e-mail, signed webhooks, Odoo activity, q
     assert.equal(mailsOf(alert.id).length, 1);
     assert.equal(hooksOf('ok', alert.id).length, 1);
     assert.equal((await activitiesOf(p.tmpl, alert.id)).length, 1);
-    proc.kill('SIGTERM');
-    await new Promise((resolve) => proc.once('exit', resolve));
-    child = undefined;
+    await replica.stop();
+    replicaStop = undefined;
   });
 });

@@ -6,9 +6,8 @@
  * access log and /metrics parsed as Prometheus text.
  */
 import { strict as assert } from 'node:assert';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import Ajv from 'ajv';
@@ -18,6 +17,7 @@ import { SharedDb, migrate, upsert } from '../../nodes/clients/shared-db';
 import { OPERATIONS, openApiDocument, type Operation } from '../../nodes/gateway/openapi';
 import { AMQP_URL, sleep, uniqueName, waitFor } from '../lib/harness';
 import { createTestDatabase, dropTestDatabase } from '../lib/pg';
+import { startReplica } from '../lib/replica';
 import { startRuntime, type Runtime } from '../lib/runtime';
 import { KeycloakPeer } from '../../peers/keycloak/keycloak-peer';
 import { userToken } from '../../peers/keycloak/user-token';
@@ -70,7 +70,7 @@ describe('API gateway: rate limits, CORS, validation, audit, OpenAPI, metrics (s
   let dbUrl: string;
   let db: SharedDb;
   let rt: Runtime;
-  let child: ChildProcess | undefined;
+  let replicaStop: (() => Promise<void>) | undefined;
   const vhost = uniqueName('clinica-gw');
   let vhostCreated = false;
   const tokens: Record<string, string> = {};
@@ -145,7 +145,7 @@ describe('API gateway: rate limits, CORS, validation, audit, OpenAPI, metrics (s
   });
 
   after(async function () {
-    child?.kill('SIGTERM');
+    await replicaStop?.();
     await rt?.stop();
     await peer?.close();
     await db?.close();
@@ -335,31 +335,15 @@ describe('API gateway: rate limits, CORS, validation, audit, OpenAPI, metrics (s
   });
 
   it('two Node-RED runtimes share one limit (the counters are in PostgreSQL)', async function () {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'clinica-gw-')), 'flow.json');
-    fs.writeFileSync(file, JSON.stringify(flow));
-    const childEnv: Record<string, string> = {};
-    for (const [k, v] of Object.entries({ ...process.env, ...env() })) if (v !== undefined) childEnv[k] = v;
-    const proc = spawn(process.execPath, [path.resolve(__dirname, '..', 'lib', 'runtime-child.js'), file], {
-      env: childEnv,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    child = proc;
-    const childUrl = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      proc.stdout?.on('data', (c: Buffer) => {
-        out += String(c);
-        const m = /READY (\S+)/.exec(out);
-        if (m) resolve(m[1]);
-      });
-      proc.once('exit', (code) => reject(new Error(`the second runtime exited with ${code}`)));
-    });
+    const replica = await startReplica(flow, env());
+    replicaStop = replica.stop;
+    const childUrl = replica.url;
     const token = await peer.mint('admin.clinica', 'node-red', { azp: 'rate-client-2', aud: ['clinica-api'] });
     const statuses: number[] = [];
     for (let i = 0; i < 11; i++) statuses.push((await call(`${i % 2 ? childUrl : rt.url}/api/webhook-subscribers`, 'GET', token)).status);
     assert.deepEqual(statuses, [...Array(10).fill(200), 429]);
-    proc.kill('SIGTERM');
-    await new Promise((resolve) => proc.once('exit', resolve));
-    child = undefined;
+    await replica.stop();
+    replicaStop = undefined;
   });
 
   it('one JSON access-log line per request, with route, status, duration, client, user and correlation id, never a token', async function () {
