@@ -84,7 +84,7 @@ export function parseQueueType(value: string | undefined): QueueType {
  * The arguments that make a queue of this type: none for classic (exactly the declaration of before, so queues
  * that exist stay equivalent), `x-queue-type: quorum` for quorum.
  */
-export function queueTypeArguments(type: QueueType = 'classic'): Record<string, unknown> | undefined {
+function queueTypeArguments(type: QueueType = 'classic'): Record<string, unknown> | undefined {
   return type === 'quorum' ? { 'x-queue-type': 'quorum' } : undefined;
 }
 
