@@ -86,7 +86,7 @@ export const hostileString = fc.oneof(
   { weight: 1, arbitrary: fc.double().map(String) },
 );
 
-export const hostileKey = fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...HOSTILE_KEYS) }, { weight: 1, arbitrary: fc.string({ maxLength: 12 }) });
+const hostileKey = fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...HOSTILE_KEYS) }, { weight: 1, arbitrary: fc.string({ maxLength: 12 }) });
 
 /** Anything at all: every kind of value, objects with null prototypes, boxed values, BigInts, hostile keys. */
 export const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
