@@ -1,7 +1,7 @@
 /**
  * clinica-amqp-broker: one RabbitMQ connection shared by every publish and consume node that names it.
  * It declares the documents topology (documents_exchange, the three queues, their retry queues and DLQs)
- * on connect and after each reconnect, and shows the connection state on every user node.
+ * on connect and after each reconnect (as classic queues, or quorum ones with AMQP_QUEUE_TYPE=quorum), and shows the connection state on every user node.
  */
 import { defineConfigNode } from '../lib/config-node';
 import { intSetting } from '../lib/env';
@@ -9,6 +9,7 @@ import { count } from '../clients/common/metrics';
 import { logEvent } from '../lib/node-runtime';
 import { safeUrl } from '../lib/redact';
 import { AmqpBroker } from '../clients/amqp/broker';
+import { parseQueueType } from '../clients/amqp/topology';
 import { brokerUrl, type BrokerConfigDef, type BrokerConfigNode } from './types';
 
 export = defineConfigNode<BrokerConfigNode, BrokerConfigDef, AmqpBroker>({
@@ -24,6 +25,8 @@ export = defineConfigNode<BrokerConfigNode, BrokerConfigDef, AmqpBroker>({
         url,
         connectionName: def.connectionName || `node-red:${node.id}`,
         topology: def.declareTopology === false ? null : undefined,
+        // classic (default) or quorum, for the topology and every consumer of this connection alike
+        queueType: parseQueueType(process.env.AMQP_QUEUE_TYPE),
         acquireTimeoutMs: intSetting(def.publishTimeout, 10000, 100, 600000),
       });
       users.setState('connecting');

@@ -212,7 +212,15 @@ export = function (RED: any): void {
 
   /** The dashboard's own HTTP routes: a session with the page's role, or login / 401 / 403. */
   function guard(req: Req, res: ServerResponse, next: Next): void {
-    const url = new URL(req.originalUrl ?? req.url ?? '/', 'http://x');
+    // Only the path and query, on a fixed origin: a path such as //a b or //%ff is no URL of its own (it threw
+    // "Invalid URL", which Express answered 500 with the stack; found by test/fuzz/http.spec.ts).
+    const raw = req.originalUrl ?? req.url ?? '/';
+    let url: URL;
+    try {
+      url = new URL(`http://x${raw.startsWith('/') ? raw : `/${raw}`}`);
+    } catch {
+      return next();
+    }
     if (url.pathname === authBase || url.pathname.startsWith(`${authBase}/`)) return authRoutes(req, res, url);
     if (url.pathname !== base && !url.pathname.startsWith(`${base}/`)) return next();
     if (!on) return send(res, 503, loginOff());

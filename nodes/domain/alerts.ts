@@ -8,6 +8,7 @@
 import { IntegrationError, badInput } from '../clients/common/errors';
 import { retryDelay } from '../clients/amqp/consumer';
 import { ALERT_ROUTING_KEY, WEBHOOK_DELIVERY_ROUTING_KEY } from '../clients/amqp/topology';
+import { shown, textOf } from './input';
 
 /** The event type of a stock alert (the webhook subscribers' event_types name it). */
 export const STOCK_LOW = 'stock.low';
@@ -92,7 +93,7 @@ const malformed = (why: string) => badInput('node-red', `not a stock alert messa
 export function checkAlertEvent(body: unknown): AlertEvent {
   const e = body as AlertEvent;
   if (!e || typeof e !== 'object' || Array.isArray(e)) throw malformed('the body is not a JSON object');
-  if (e.event !== STOCK_LOW) throw malformed(`event is ${JSON.stringify(e.event)}, expected "${STOCK_LOW}"`);
+  if (e.event !== STOCK_LOW) throw malformed(`event is ${shown(e.event)}, expected "${STOCK_LOW}"`);
   if (!e.alert || !Number.isInteger(e.alert.id) || e.alert.id <= 0) throw malformed('alert.id must be a positive whole number');
   if (!e.medication || !Number.isInteger(e.medication.odooProductId) || typeof e.medication.name !== 'string') {
     throw malformed('medication {odooProductId, name} is missing');
@@ -111,7 +112,7 @@ export interface DeliveryTarget {
 /** Which delivery a channel message asks for: the consumed queue names the channel; a webhook one names its subscriber. */
 export function deliveryTarget(queue: unknown, body: unknown): DeliveryTarget {
   const channel = (Object.keys(CHANNEL_QUEUES) as Array<DeliveryTarget['channel']>).find((c) => CHANNEL_QUEUES[c] === queue);
-  if (!channel) throw badInput('node-red', `queue ${JSON.stringify(queue)} is not an alert channel (${Object.values(CHANNEL_QUEUES).join(', ')})`);
+  if (!channel) throw badInput('node-red', `queue ${shown(queue)} is not an alert channel (${Object.values(CHANNEL_QUEUES).join(', ')})`);
   if (channel !== 'webhook') return { channel, subscriberId: 0, event: checkAlertEvent(body) };
   const b = body as { subscriberId?: unknown; alert?: unknown };
   if (!b || typeof b !== 'object' || !Number.isInteger(b.subscriberId) || (b.subscriberId as number) <= 0) {
@@ -350,7 +351,7 @@ export interface ReplayRequest {
 /** POST /api/alerts/:id/replay {channel, subscriberId?}: which delivery to send again. */
 export function checkReplayRequest(alertIdParam: unknown, body: unknown): ReplayRequest {
   const problems: string[] = [];
-  const alertId = positiveInt(String(alertIdParam ?? ''));
+  const alertId = positiveInt(textOf(alertIdParam));
   if (!alertId) problems.push('the alert id in the path must be a positive whole number');
   const b = (body ?? {}) as Record<string, unknown>;
   if (typeof b !== 'object' || Array.isArray(b)) problems.push('the body must be a JSON object {channel, subscriberId}');
@@ -405,7 +406,7 @@ export function checkSubscriberRequest(body: unknown): SubscriberRequest {
     if (!['url', 'eventTypes', 'description'].includes(k)) problems.push(`unknown property "${k}" (expected url, eventTypes, description)`);
   let url: URL | undefined;
   try {
-    url = new URL(String(b.url ?? ''));
+    url = new URL(textOf(b.url));
   } catch {
     problems.push('url must be an absolute http(s) URL');
   }

@@ -4,6 +4,7 @@
  * POST /api/pharmacy/movements, and the monitor's rows (sync lag, deliveries, errors, dead letters).
  */
 import { badInput } from '../clients/common/errors';
+import { numberOf, textOf } from './input';
 
 type Row = Record<string, unknown>;
 const num = (v: unknown) => (v === null || v === undefined || v === '' ? null : Number(v));
@@ -92,12 +93,12 @@ export function formMovement(form: unknown, user: FormUser | undefined, ref: str
   if (!(user.roles ?? []).some((r) => MOVEMENT_ROLES.includes(r)))
     throw Object.assign(badInput('node-red', `${user.username} may not record pharmacy movements (roles ${MOVEMENT_ROLES.join(', ')})`), { code: 'FORBIDDEN' });
   const f = (form ?? {}) as Row;
-  const type = String(f.movement_type || 'out');
-  const quantity = Number(f.quantity);
+  const type = textOf(f.movement_type) || 'out';
+  const quantity = numberOf(f.quantity);
   const notes = [typeof f.notes === 'string' ? f.notes.trim() : '', `recorded by ${user.username} (dashboard)`].filter(Boolean).join(' · ');
   return {
     external_ref: ref,
-    odoo_product_id: Number(f.odoo_product_id),
+    odoo_product_id: numberOf(f.odoo_product_id),
     movement_type: type,
     quantity: type === 'out' || type === 'in' ? Math.abs(quantity) : quantity,
     notes,

@@ -5,6 +5,7 @@
  */
 import { IntegrationError, badInput } from '../clients/common/errors';
 import { KIND_FOLDERS, PATIENT_ROOT } from '../clients/nextcloud/paths';
+import { numberOf, ownEntry, shown } from './input';
 
 export type DocumentKind = 'invoice' | 'record' | 'prescription';
 
@@ -41,12 +42,12 @@ export interface DocRef extends DocumentModel {
 /** The document asked for ({model, id}), checked: a known document model and a positive id. */
 export function documentRef(payload: unknown): DocRef {
   const p = payload && typeof payload === 'object' && !Array.isArray(payload) ? (payload as { model?: unknown; id?: unknown }) : {};
-  const spec = typeof p.model === 'string' ? DOCUMENT_MODELS[p.model] : undefined;
-  const id = Number(p.id);
+  const spec = ownEntry(DOCUMENT_MODELS, p.model);
+  const id = numberOf(p.id);
   if (!spec || !Number.isInteger(id) || id <= 0) {
     throw badInput(
       'node-red',
-      `store document: send {model, id} with model ${Object.keys(DOCUMENT_MODELS).join(', ')} and a positive record id; got ${JSON.stringify(payload ?? null).slice(0, 200)}`,
+      `store document: send {model, id} with model ${Object.keys(DOCUMENT_MODELS).join(', ')} and a positive record id; got ${shown(payload ?? null)}`,
     );
   }
   return { model: p.model as string, id, ...spec };
@@ -148,7 +149,7 @@ export interface QueueMessage {
  * the same document is recognised by the consumer). undefined for a record that is not a document.
  */
 export function queueMessage(model: unknown, record: Record<string, unknown> | undefined, source: string): QueueMessage | undefined {
-  const spec = typeof model === 'string' ? DOCUMENT_MODELS[model] : undefined;
+  const spec = ownEntry(DOCUMENT_MODELS, model);
   const id = record?.id;
   if (!spec || typeof id !== 'number' || !Number.isInteger(id)) return undefined;
   const patient = record?.[spec.patientField];

@@ -3,6 +3,7 @@
  * safe bounds, as parameters for the shared-database queries. Plain TypeScript, no Node-RED import.
  */
 import { IntegrationError, badInput } from '../clients/common/errors';
+import { numberOf } from './input';
 
 export interface Page {
   limit: number;
@@ -13,11 +14,14 @@ type Query = Record<string, unknown>;
 
 const int = (v: unknown) => (typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : NaN);
 
-/** limit 1–200 (default 50), offset ≥ 0 (default 0). */
+/** limit 1–200 (default 50), offset 0 to 2^53 − 1 (default 0; a larger one would overflow PostgreSQL's bigint). */
 export function pageOf(query: Query | undefined): Page {
   const limit = int(query?.limit);
   const offset = int(query?.offset);
-  return { limit: Number.isFinite(limit) ? Math.min(Math.max(limit, 1), 200) : 50, offset: Number.isFinite(offset) ? Math.max(offset, 0) : 0 };
+  return {
+    limit: Number.isFinite(limit) ? Math.min(Math.max(limit, 1), 200) : 50,
+    offset: Number.isFinite(offset) ? Math.min(Math.max(offset, 0), Number.MAX_SAFE_INTEGER) : 0,
+  };
 }
 
 /** A free-text search (q), trimmed, at most 100 characters; null when absent. */
@@ -36,7 +40,7 @@ export function windowOf(query: Query | undefined, now = new Date()): { from: st
 
 /** A record id in the path: a positive whole number, else BAD_INPUT. */
 export function idOf(value: unknown, what: string): number {
-  const id = Number(value);
+  const id = numberOf(value);
   if (!Number.isInteger(id) || id <= 0) throw badInput('node-red', `the ${what} id must be a positive whole number`);
   return id;
 }

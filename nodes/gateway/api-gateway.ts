@@ -9,7 +9,7 @@ import type { Request, Response } from 'express';
 import { SharedDb, ensureDatabase, migrate } from '../clients/shared-db';
 import { createMetrics } from './metrics';
 import { createTracer } from './trace';
-import { createGateway } from './middleware';
+import { createGateway, webhookBodyGuard } from './middleware';
 import { openApiDocument } from './openapi';
 import { policyFromEnv } from './policy';
 
@@ -24,6 +24,8 @@ export = function register(RED: NodeAPI): void {
     throw err;
   }
   RED.plugins.registerPlugin(PLUGIN, { type: PLUGIN });
+  // Odoo's webhooks: a body that does not parse is a 400 problem, not Express's 500 (also with API_GATEWAY=off).
+  (RED.httpNode as unknown as { use(path: string, handler: unknown): void }).use('/odoo/webhook', webhookBodyGuard(1024 * 1024));
   if (!policy.enabled) {
     RED.log.warn({ event: 'api.gateway.off', msg: 'API_GATEWAY=off: /api routes have no rate limit, CORS, validation, audit or metrics' } as unknown as string);
     return;
@@ -75,7 +77,6 @@ export = function register(RED: NodeAPI): void {
     get(path: string, handler: (req: Request, res: Response) => void): void;
   };
   http.use('/api', gateway.handle);
-  http.use('/odoo/webhook', gateway.webhooks);
   http.get('/api/openapi.json', (req: Request, res: Response) => {
     res.type('application/json').send(
       JSON.stringify(

@@ -51,10 +51,22 @@ interface RequestState {
   route: string;
   op?: CompiledOp;
   params: Record<string, string>;
+  /** A path parameter that is not valid percent-encoded UTF-8 (`%ff`): answered 400 by the validation. */
+  badPath?: boolean;
   caller?: Caller;
 }
 
 const CORRELATION_ID = /^[A-Za-z0-9._-]{1,100}$/;
+
+/** true when a path's percent-escapes decode (as UTF-8). */
+function decodable(path: string): boolean {
+  try {
+    decodeURIComponent(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 const JSON_TYPE = /^application\/([a-z.+-]*\+)?json\b/i;
 
 function compile(ajv: Ajv): CompiledOp[] {
@@ -107,8 +119,6 @@ function send(res: Response, status: number, code: string, message: string, stat
 export interface Gateway {
   /** The middleware for /api (mount it before the flows' routes). */
   handle: express.Router;
-  /** For the Odoo webhooks (/odoo/webhook): a JSON body parsed within the limit, or a 400/413 problem (never a 500). */
-  webhooks: express.RequestHandler;
   /** Audit rows written and failed by this process. */
   readonly auditStats: { rows: number; failures: number };
   close(): Promise<void>;
@@ -197,6 +207,9 @@ export function createGateway(policy: GatewayPolicy, deps: { log: GatewayLog; po
     const path = (req.originalUrl ?? req.url).split('?')[0];
     let found: CompiledOp | undefined;
     let params: Record<string, string> = {};
+    // A path that is not valid percent-encoded UTF-8 (`/api/patients/%ff`): Express's router would answer it with its
+    // own page (500, or 400 with the stack outside production); the validation below answers 400 problem details.
+    let badPath = !decodable(path);
     const method = req.method === 'HEAD' ? 'get' : req.method.toLowerCase();
     for (const c of ops) {
       // A preflight (OPTIONS) is about the path, whatever method it asks for.
@@ -204,10 +217,20 @@ export function createGateway(policy: GatewayPolicy, deps: { log: GatewayLog; po
       const m = c.pattern.exec(path);
       if (!m) continue;
       found = c;
-      params = Object.fromEntries(c.paramNames.map((n, i) => [n, decodeURIComponent(m[i + 1])]));
+      params = Object.fromEntries(
+        c.paramNames.map((n, i) => {
+          try {
+            return [n, decodeURIComponent(m[i + 1])];
+          } catch {
+            // URIError, before: Express's 500 page with the stack (found by test/fuzz/http.spec.ts)
+            badPath = true;
+            return [n, m[i + 1]];
+          }
+        }),
+      );
       break;
     }
-    const state: RequestState = { started: process.hrtime.bigint(), correlationId, route: found?.op.path ?? 'unmatched', op: found, params };
+    const state: RequestState = { started: process.hrtime.bigint(), correlationId, route: found?.op.path ?? 'unmatched', op: found, params, badPath };
     res.locals.clinica = state;
     res.on('finish', () => finished(req, res, state));
     next();
@@ -283,6 +306,10 @@ export function createGateway(policy: GatewayPolicy, deps: { log: GatewayLog; po
   router.use((req: Request, res: Response, next: NextFunction) => {
     const state = res.locals.clinica as RequestState;
     const c = state.op;
+    if (state.badPath) {
+      send(res, 400, 'BAD_INPUT', 'the path is not valid percent-encoded UTF-8', state, { problems: ['path: not valid percent-encoded UTF-8'] });
+      return;
+    }
     if (!c || req.method === 'OPTIONS') return next();
     const problems: string[] = [];
     if (c.params && !c.params(state.params)) problems.push(...problemsOf('path', c.params.errors));
@@ -391,29 +418,46 @@ export function createGateway(policy: GatewayPolicy, deps: { log: GatewayLog; po
     });
   }
 
-  const webhooks: express.RequestHandler = (req, res, next) => {
-    const correlationId =
-      typeof req.headers['x-correlation-id'] === 'string' && CORRELATION_ID.test(req.headers['x-correlation-id'])
-        ? req.headers['x-correlation-id']
-        : randomUUID();
-    const state: RequestState = { started: process.hrtime.bigint(), correlationId, route: 'odoo webhook', params: {} };
-    if (req.method !== 'POST' || !JSON_TYPE.test(String(req.headers['content-type'] ?? ''))) return next();
-    jsonParser(req, res, (err?: unknown) => {
-      if (!err) return next();
-      const e = err as { type?: string };
-      if (e.type === 'entity.too.large') send(res, 413, 'PAYLOAD_TOO_LARGE', `at most ${policy.bodyLimitBytes} bytes are accepted (API_BODY_LIMIT)`, state);
-      else send(res, 400, 'BAD_INPUT', 'the webhook body is not valid JSON', state, { problems: ['body is not valid JSON'] });
-    });
-  };
-
   return {
     handle: router,
-    webhooks,
     get auditStats() {
       return { rows: audit?.stats.rows ?? 0, failures: audit?.stats.failures ?? 0 };
     },
     close: async () => {
       verified.clear();
     },
+  };
+}
+
+/**
+ * In front of Odoo's webhooks (`/odoo/webhook/*`, outside the gateway's /api): a JSON body that does not parse, is
+ * not an object or array, is too large or names a charset other than UTF-8 gets 400 (or 413) problem details here.
+ * Without it Node-RED's own body parser hands the error to Express, which answered 500 text/plain (found by
+ * test/fuzz/http.spec.ts). A body that parses is left on the request for the flow (the http in node does not parse
+ * it again); other content types pass untouched.
+ */
+export function webhookBodyGuard(limitBytes: number): express.RequestHandler {
+  const parse = express.json({ limit: limitBytes, strict: true, type: () => true });
+  return (req: Request, res: Response, next: NextFunction) => {
+    const badPath = !decodable((req.originalUrl ?? req.url).split('?')[0]);
+    if (!badPath && (req.method !== 'POST' || !JSON_TYPE.test(String(req.headers['content-type'] ?? '')))) return next();
+    const refuse = (err?: unknown) => {
+      if (!err && !badPath) return next();
+      const tooLarge = (err as { type?: string } | undefined)?.type === 'entity.too.large';
+      const header = req.headers['x-correlation-id'];
+      const correlationId = typeof header === 'string' && /^[A-Za-z0-9._-]{1,100}$/.test(header) ? header : randomUUID();
+      const message = badPath
+        ? 'the path is not valid percent-encoded UTF-8'
+        : tooLarge
+          ? `an Odoo webhook body is at most ${limitBytes} bytes`
+          : 'an Odoo automation webhook body is a JSON object {_model, _id, …} in UTF-8';
+      const answer = problemFor({ code: tooLarge ? 'PAYLOAD_TOO_LARGE' : 'BAD_INPUT', retryable: false, message }, { correlationId });
+      const status = tooLarge ? 413 : 400;
+      // PAYLOAD_TOO_LARGE has no status of its own in problemFor: set it, its title and its detail here.
+      Object.assign(answer.payload as Record<string, unknown>, { status, title: tooLarge ? 'Payload too large' : 'Bad request', detail: message });
+      res.status(status).set(answer.headers).send(JSON.stringify(answer.payload));
+    };
+    if (badPath) refuse();
+    else parse(req, res, refuse);
   };
 }

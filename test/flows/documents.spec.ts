@@ -141,7 +141,7 @@ describe('shipped flows: document storage + asynchronous documents (Odoo, Nextcl
     return ids;
   }
 
-  const webhookOf = (id: number) => odoo.webhooks.filter((w) => w.payload._id === id && w.url.endsWith('/odoo/webhook/invoice'));
+  const webhookOf = (id: number) => odoo.webhooks.filter((w) => w.payload._id === id && new URL(w.url).pathname === '/odoo/webhook/invoice');
   const patientIds = () =>
     odoo
       .records('res.partner')
@@ -364,7 +364,13 @@ describe('shipped flows: document storage + asynchronous documents (Odoo, Nextcl
     } finally {
       await nc.start();
     }
-    const dead = logText().find((l) => l.includes('"event":"amqp.dead-letter"') && l.includes(`"messageId":"account.move-${id}"`));
+    // The DLQ can show the copy a moment before the consumer has its confirm and logs the dead letter.
+    const dead = await waitFor(
+      () => logText().find((l) => l.includes('"event":"amqp.dead-letter"') && l.includes(`"messageId":"account.move-${id}"`)),
+      'the dead letter logged',
+      10000,
+      20,
+    ).catch(() => undefined);
     assert.ok(dead && dead.includes('"attempt":3') && /ECONNREFUSED|UNREACHABLE/i.test(dead), `dead-lettered after 3 attempts with the reason: ${dead}`);
     assert.equal(isStored('account.move', id), false);
     assert.equal(await replayDeadLetters(broker, 'invoice_queue'), 1);
@@ -479,5 +485,50 @@ describe('shipped flows: document storage + asynchronous documents (Odoo, Nextcl
     const record1 = record('account.move', id) as Rec;
     assert.equal(record1.write_date, record0.write_date, 'the invoice was not written again');
     assert.equal(notificationsFor('account.move', id).length, notified, 'notified once');
+  });
+
+  it('with ODOO_WEBHOOK_SECRET set, the three document webhooks refuse a missing or wrong token; the rules with ?token= get 202 and the invoice is stored', async function () {
+    const secret = 'docs-secret-Kq3-never-shown';
+    const previous = process.env.ODOO_WEBHOOK_SECRET;
+    process.env.ODOO_WEBHOOK_SECRET = secret;
+    const actions = await client.searchRead('ir.actions.server', { domain: [['state', '=', 'webhook']], fields: ['webhook_url'] });
+    try {
+      for (const route of ['invoice', 'medical-record', 'prescription']) {
+        for (const query of ['', '?token=wrong']) {
+          const res = await fetch(`${rt.url}/odoo/webhook/${route}${query}`, {
+            method: 'POST',
+            headers: { 'Content-Type': 'application/json' },
+            body: JSON.stringify({ _model: 'account.move', _id: 1 }),
+          });
+          assert.equal(res.status, 401, `${route}${query}`);
+          assert.match(String(res.headers.get('content-type')), /^application\/problem\+json/);
+          const text = await res.text();
+          assert.equal((JSON.parse(text) as { code: string }).code, 'WEBHOOK_UNAUTHORIZED');
+          assert.ok(!text.includes(secret));
+        }
+      }
+      // The seed writes the secret into each rule's URL (?token=…); Odoo's own webhook then gets through.
+      for (const a of actions) await client.write('ir.actions.server', a.id, { webhook_url: `${String(a.webhook_url)}?token=${secret}` });
+      const [patient] = patientIds();
+      const [id] = await postInvoices(1, patient);
+      assert.equal(webhookOf(id)[0]?.status, 202, `Odoo's webhook with the token: ${webhookOf(id)[0]?.error ?? ''}`);
+      await waitFor(() => isStored('account.move', id) && notificationsFor('account.move', id).length, 'stored and notified', SLOW, 100);
+      assertStoredOnce('account.move', id);
+      assert.ok(!logText().some((l) => l.includes(secret)), 'the secret is in no log line');
+    } finally {
+      for (const a of actions) await client.write('ir.actions.server', a.id, { webhook_url: String(a.webhook_url) });
+      if (previous === undefined) delete process.env.ODOO_WEBHOOK_SECRET;
+      else process.env.ODOO_WEBHOOK_SECRET = previous;
+    }
+  });
+
+  it('the polls run on the holder of the lease documents-poll, and the three triggers keep their cursors in the shared database', async function () {
+    const lease = await db.query<{ holder: string }>("SELECT holder FROM leases WHERE name = 'documents-poll' AND expires_at > now()");
+    assert.equal(lease.rows.length, 1, 'this process holds the lease');
+    const cursors = await db.query<{ name: string }>("SELECT name FROM odoo_trigger_cursors WHERE name LIKE 'odoo-trigger:docq.trigger.%' ORDER BY name");
+    assert.deepEqual(
+      cursors.rows.map((r) => r.name),
+      ['odoo-trigger:docq.trigger.invoice', 'odoo-trigger:docq.trigger.prescription', 'odoo-trigger:docq.trigger.record'],
+    );
   });
 });

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { Connection, type AsyncMessage, type Publisher } from 'rabbitmq-client';
 import { IntegrationError, errorMessage, isRetryable } from '../common/errors';
-import { documentsTopology, type Topology } from './topology';
+import { documentsTopology, type QueueType, type Topology } from './topology';
 import type { BrokerLink, BrokerState, PublishRequest, PublishResult } from './types';
 import { AmqpConsumer, type ConsumeOptions, type DeliveryHandler } from './consumer';
 
@@ -18,6 +18,11 @@ export interface BrokerOptions {
   connectionName?: string;
   /** Declared on connect and after every reconnect (default: the documents topology). null = none. */
   topology?: Topology | null;
+  /**
+   * The type of the queues of the default topology and of every consumer's queue, retry queues and DLQ
+   * (default classic). A consumer given its own `queueType` keeps it.
+   */
+  queueType?: QueueType;
   /** How long a publish waits for a connection before failing (ms, default 10000). */
   acquireTimeoutMs?: number;
   retryLowMs?: number;
@@ -106,7 +111,7 @@ export class AmqpBroker extends EventEmitter implements BrokerLink {
 
   /** Declares the configured topology (idempotent; re-run after each reconnect by publish/consume). */
   ensureTopology(): Promise<void> {
-    const topology = this.options.topology === undefined ? documentsTopology() : this.options.topology;
+    const topology = this.options.topology === undefined ? documentsTopology(3, this.options.queueType) : this.options.topology;
     if (!topology) return Promise.resolve();
     if (!this.topologyReady) {
       this.topologyReady = declareTopology(this.connection, topology).catch((err: unknown) => {
@@ -174,7 +179,7 @@ export class AmqpBroker extends EventEmitter implements BrokerLink {
 
   /** Starts consuming `queue` with retries and dead letters; see ConsumeOptions. */
   consume(options: ConsumeOptions, handler: DeliveryHandler): AmqpConsumer {
-    const consumer = new AmqpConsumer(this, options, handler);
+    const consumer = new AmqpConsumer(this, { queueType: this.options.queueType, ...options }, handler);
     this.consumers.add(consumer);
     consumer.once('closed', () => this.consumers.delete(consumer));
     consumer.start();

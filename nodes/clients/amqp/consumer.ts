@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import { ConsumerStatus, type AsyncMessage, type Consumer } from 'rabbitmq-client';
 import { IntegrationError, errorMessage, isRetryable } from '../common/errors';
 import type { BrokerLink } from './types';
-import { deadLetterQueueName, failureQueues, retryQueueName, type QueueDecl } from './topology';
+import { consumedQueue, deadLetterQueueName, failureQueues, retryQueueName, type QueueDecl, type QueueType } from './topology';
 
 export type BodyFormat = 'auto' | 'json' | 'text' | 'buffer';
 
@@ -27,8 +27,13 @@ export interface ConsumeOptions {
   format?: BodyFormat;
   /** Recognise redeliveries of finished messages by message id (default true; remembers the last 100,000). */
   dedupe?: boolean;
-  /** Arguments the queue is declared with (must match an existing queue's). */
+  /** Arguments the queue is declared with (must match an existing queue's); added to those of `queueType`. */
   queueArguments?: Record<string, unknown>;
+  /**
+   * The type of the queue and its retry queues and DLQ (default classic; the broker passes its own). It must be
+   * the topology's: RabbitMQ refuses a declaration of an existing queue with another `x-queue-type`.
+   */
+  queueType?: QueueType;
 }
 
 export interface Delivery {
@@ -222,7 +227,7 @@ export class AmqpConsumer extends EventEmitter {
 
   /** The retry queues and DLQ of this consumer's queue. */
   get failureQueues(): QueueDecl[] {
-    return failureQueues(this.queue, this.maxAttempts);
+    return failureQueues(this.queue, this.maxAttempts, this.options.queueType);
   }
 
   private readonly onBrokerState = (state: string) => {
@@ -250,7 +255,7 @@ export class AmqpConsumer extends EventEmitter {
     this.consumer = this.broker.connection.createConsumer(
       {
         queue: this.queue,
-        queueOptions: { durable: true, arguments: this.options.queueArguments },
+        queueOptions: { durable: true, arguments: this.queueArguments() },
         qos: { prefetchCount: prefetch },
         concurrency: prefetch,
         // A throw here means the retry/DLQ publish itself failed: give the message back to the queue.
@@ -270,6 +275,13 @@ export class AmqpConsumer extends EventEmitter {
       if (isAckFailure(err)) this.failedAcks += 1;
       else this.emit('error', err);
     });
+  }
+
+  /** The queue's own declaration: its type's arguments (as the topology declares it) and any extra ones. */
+  private queueArguments(): Record<string, unknown> | undefined {
+    const typed = consumedQueue(this.queue, this.options.queueType).arguments;
+    const extra = this.options.queueArguments;
+    return typed || extra ? { ...typed, ...extra } : undefined;
   }
 
   private async declareFailureQueues(): Promise<void> {
