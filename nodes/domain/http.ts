@@ -35,7 +35,8 @@ const BAD_REQUEST =
 const NOT_FOUND = /(MISSING_RECORD|NOT_FOUND)$/;
 const CONFLICT = /^(CONFLICT|IN_PROGRESS|ODOO_MOVEMENT_CONFLICT|NEXTCLOUD_CONFLICT|SHARED_DB_CONFLICT)$/;
 const UNPROCESSABLE = /^(ODOO_PDF_UNAVAILABLE)$/;
-const FORBIDDEN = /^(ODOO_ACCESS_ERROR|KEYCLOAK_FORBIDDEN)$/;
+const FORBIDDEN = /^(ODOO_ACCESS_ERROR|KEYCLOAK_FORBIDDEN|CORS_ORIGIN_REFUSED|METRICS_FORBIDDEN)$/;
+const TOO_LARGE = /^PAYLOAD_TOO_LARGE$/;
 const RATE_LIMITED = /RATE_LIMITED$/;
 const UNAUTHORIZED = /^WEBHOOK_UNAUTHORIZED$/;
 /** 503s whose own message is meant for the caller (it names no system internals). */
@@ -62,6 +63,7 @@ export function statusOf(err: ErrorLike): number {
   if (RATE_LIMITED.test(code)) return 429;
   if (UNAUTHORIZED.test(code)) return 401;
   if (BAD_REQUEST.test(code)) return 400;
+  if (TOO_LARGE.test(code)) return 413;
   if (FORBIDDEN.test(code)) return 403;
   if (NOT_FOUND.test(code)) return 404;
   if (CONFLICT.test(code)) return 409;

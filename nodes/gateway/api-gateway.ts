@@ -7,6 +7,8 @@
 import type { NodeAPI } from 'node-red';
 import type { Request, Response } from 'express';
 import { SharedDb, ensureDatabase, migrate } from '../clients/shared-db';
+import { problemFor } from '../domain/http';
+import { tokenMatches } from '../lib/webhook-token';
 import { createMetrics } from './metrics';
 import { createTracer } from './trace';
 import { createGateway, webhookBodyGuard } from './middleware';
@@ -89,22 +91,16 @@ export = function register(RED: NodeAPI): void {
   });
   http.get('/metrics', (req: Request, res: Response) => {
     const address = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
-    const auth = req.headers.authorization;
-    const byToken = !!policy.metricsToken && auth === `Bearer ${policy.metricsToken}`;
+    const bearer = /^Bearer (\S+)$/.exec(String(req.headers.authorization ?? ''))?.[1];
+    const byToken = !!policy.metricsToken && tokenMatches(bearer, policy.metricsToken);
     const byAddress = policy.metricsAllow.includes(address) || policy.metricsAllow.includes(`::ffff:${address}`);
     if (!byToken && !byAddress) {
-      res
-        .status(403)
-        .type('application/problem+json')
-        .send(
-          JSON.stringify({
-            type: 'https://clinica.example/problems/forbidden',
-            title: 'Forbidden',
-            status: 403,
-            code: 'METRICS_FORBIDDEN',
-            detail: 'metrics need METRICS_TOKEN as a bearer token, or an address in METRICS_ALLOW',
-          }),
-        );
+      const answer = problemFor({
+        code: 'METRICS_FORBIDDEN',
+        retryable: false,
+        message: 'metrics need METRICS_TOKEN as a bearer token, or an address in METRICS_ALLOW',
+      });
+      res.status(answer.statusCode).set(answer.headers).send(JSON.stringify(answer.payload));
       return;
     }
     metrics.registry.metrics().then(

@@ -15,7 +15,6 @@ export interface GatewayMetrics {
   requests: Counter<'route' | 'method' | 'status'>;
   latency: Histogram<'route' | 'method' | 'status'>;
   rateLimited: Counter<'class'>;
-  close(): Promise<void>;
 }
 
 const safeName = (s: string) => s.replace(/[^a-zA-Z0-9_]/g, '_');
@@ -44,7 +43,7 @@ export function createMetrics(o: { pool?: Pool; amqpUrl?: string; audit?: () => 
   });
 
   // Every family's counters, as they are at scrape time.
-  const families = new Gauge({
+  new Gauge({
     name: 'clinica_node_events_total',
     help: 'Counters of the node families (operations, failures, retries and their own events), by family and name',
     labelNames: ['family', 'name', 'labels'] as const,
@@ -59,7 +58,6 @@ export function createMetrics(o: { pool?: Pool; amqpUrl?: string; audit?: () => 
       }
     },
   });
-  void families;
 
   if (o.audit) {
     const audit = o.audit;
@@ -154,6 +152,5 @@ export function createMetrics(o: { pool?: Pool; amqpUrl?: string; audit?: () => 
     requests,
     latency,
     rateLimited,
-    close: async () => undefined,
   };
 }

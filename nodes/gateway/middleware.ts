@@ -109,11 +109,10 @@ export function problemsOf(where: string, errors: ErrorObject[] | null | undefin
   });
 }
 
-function send(res: Response, status: number, code: string, message: string, state: RequestState, extra: Record<string, unknown> = {}) {
-  const answer = problemFor({ code, message, retryable: status === 429 || status === 503, details: extra }, { correlationId: state.correlationId });
-  answer.statusCode = status;
-  (answer.payload as Record<string, unknown>).status = status;
-  res.status(status).set(answer.headers).send(JSON.stringify(answer.payload));
+/** A refusal as problem details, its status the one its code calls for (nodes/domain/http.ts). */
+function send(res: Response, code: string, message: string, state: RequestState, extra: Record<string, unknown> = {}, retryable = false) {
+  const answer = problemFor({ code, message, retryable, details: extra }, { correlationId: state.correlationId });
+  res.status(answer.statusCode).set(answer.headers).send(JSON.stringify(answer.payload));
 }
 
 export interface Gateway {
@@ -121,7 +120,6 @@ export interface Gateway {
   handle: express.Router;
   /** Audit rows written and failed by this process. */
   readonly auditStats: { rows: number; failures: number };
-  close(): Promise<void>;
 }
 
 export function createGateway(policy: GatewayPolicy, deps: { log: GatewayLog; pool?: Pool; metrics: GatewayMetrics }): Gateway {
@@ -256,13 +254,7 @@ export function createGateway(policy: GatewayPolicy, deps: { log: GatewayLog; po
     const origin = req.headers.origin;
     if (req.method === 'OPTIONS' && req.headers['access-control-request-method']) {
       if (!origin || !policy.corsOrigins.includes(origin)) {
-        send(
-          res,
-          403,
-          'CORS_ORIGIN_REFUSED',
-          `origin ${origin ?? '(none)'} is not allowed to call this API (API_CORS_ORIGINS)`,
-          res.locals.clinica as RequestState,
-        );
+        send(res, 'CORS_ORIGIN_REFUSED', `origin ${origin ?? '(none)'} is not allowed to call this API (API_CORS_ORIGINS)`, res.locals.clinica as RequestState);
         return;
       }
     }
@@ -272,7 +264,7 @@ export function createGateway(policy: GatewayPolicy, deps: { log: GatewayLog; po
     const state = res.locals.clinica as RequestState;
     const length = Number(req.headers['content-length']);
     if (Number.isFinite(length) && length > policy.bodyLimitBytes) {
-      send(res, 413, 'PAYLOAD_TOO_LARGE', `the body is ${length} bytes; at most ${policy.bodyLimitBytes} are accepted (API_BODY_LIMIT)`, state);
+      send(res, 'PAYLOAD_TOO_LARGE', `the body is ${length} bytes; at most ${policy.bodyLimitBytes} are accepted (API_BODY_LIMIT)`, state);
       return;
     }
     const cls: RouteClass = state.op?.op.routeClass ?? (req.method === 'GET' ? 'read' : 'write');
@@ -294,7 +286,7 @@ export function createGateway(policy: GatewayPolicy, deps: { log: GatewayLog; po
         } else {
           res.set(headers(e));
           deps.metrics.rateLimited.inc({ class: cls });
-          send(res, 429, 'RATE_LIMITED', `too many ${cls} requests from ${state.caller.client}: at most ${limit.points} per ${limit.duration} s`, state, {
+          send(res, 'RATE_LIMITED', `too many ${cls} requests from ${state.caller.client}: at most ${limit.points} per ${limit.duration} s`, state, {
             retryAfterMs: Math.max(1000, e.msBeforeNext),
           });
           return;
@@ -307,32 +299,38 @@ export function createGateway(policy: GatewayPolicy, deps: { log: GatewayLog; po
     const state = res.locals.clinica as RequestState;
     const c = state.op;
     if (state.badPath) {
-      send(res, 400, 'BAD_INPUT', 'the path is not valid percent-encoded UTF-8', state, { problems: ['path: not valid percent-encoded UTF-8'] });
+      send(res, 'BAD_INPUT', 'the path is not valid percent-encoded UTF-8', state, { problems: ['path: not valid percent-encoded UTF-8'] });
       return;
     }
-    if (!c || req.method === 'OPTIONS') return next();
-    const problems: string[] = [];
-    if (c.params && !c.params(state.params)) problems.push(...problemsOf('path', c.params.errors));
-    if (c.query && !c.query({ ...(req.query as Record<string, unknown>) })) problems.push(...problemsOf('query', c.query.errors));
-    if (problems.length) {
-      send(res, 400, 'BAD_INPUT', problems.join('; '), state, { problems });
+    if (req.method === 'OPTIONS') return next();
+    if (c) {
+      const problems: string[] = [];
+      if (c.params && !c.params(state.params)) problems.push(...problemsOf('path', c.params.errors));
+      if (c.query && !c.query({ ...(req.query as Record<string, unknown>) })) problems.push(...problemsOf('query', c.query.errors));
+      if (problems.length) {
+        send(res, 'BAD_INPUT', problems.join('; '), state, { problems });
+        return;
+      }
+    }
+    const json = JSON_TYPE.test(String(req.headers['content-type'] ?? ''));
+    if (c?.body && !json) {
+      send(res, 'BAD_INPUT', 'the body must be JSON sent as Content-Type: application/json', state, { problems: ['body must be application/json'] });
       return;
     }
-    if (!c.body) return next();
-    if (!JSON_TYPE.test(String(req.headers['content-type'] ?? ''))) {
-      send(res, 400, 'BAD_INPUT', 'the body must be JSON sent as Content-Type: application/json', state, { problems: ['body must be application/json'] });
-      return;
-    }
+    // Any JSON body is parsed here, whether the route takes one or not: a body that does not parse is this 400, never
+    // the 500 of the http in node's own parser.
+    if (!json) return next();
     jsonParser(req, res, (err?: unknown) => {
       if (err) {
         const e = err as { type?: string; status?: number };
-        if (e.type === 'entity.too.large') send(res, 413, 'PAYLOAD_TOO_LARGE', `at most ${policy.bodyLimitBytes} bytes are accepted (API_BODY_LIMIT)`, state);
-        else send(res, 400, 'BAD_INPUT', 'the body is not valid JSON', state, { problems: ['body is not valid JSON'] });
+        if (e.type === 'entity.too.large') send(res, 'PAYLOAD_TOO_LARGE', `at most ${policy.bodyLimitBytes} bytes are accepted (API_BODY_LIMIT)`, state);
+        else send(res, 'BAD_INPUT', 'the body is not valid JSON', state, { problems: ['body is not valid JSON'] });
         return;
       }
+      if (!c?.body) return next();
       if (!(c.body as ValidateFunction)(req.body)) {
         const bodyProblems = problemsOf('body', (c.body as ValidateFunction).errors);
-        send(res, 400, 'BAD_INPUT', bodyProblems.join('; '), state, { problems: bodyProblems });
+        send(res, 'BAD_INPUT', bodyProblems.join('; '), state, { problems: bodyProblems });
         return;
       }
       next();
@@ -376,7 +374,7 @@ export function createGateway(policy: GatewayPolicy, deps: { log: GatewayLog; po
           (err: unknown) => {
             deps.log.warn({ event: 'api.audit.failed', correlationId: state.correlationId, route: state.route, error: String((err as Error)?.message ?? err) });
             for (const h of ['ETag', 'Content-Type', 'Content-Length']) res.removeHeader(h);
-            send(res, 503, 'AUDIT_UNAVAILABLE', 'the access could not be audited, so the patient data is not served; try again shortly', state);
+            send(res, 'AUDIT_UNAVAILABLE', 'the access could not be audited, so the patient data is not served; try again shortly', state, {}, true);
           },
         );
       return res;
@@ -423,9 +421,6 @@ export function createGateway(policy: GatewayPolicy, deps: { log: GatewayLog; po
     get auditStats() {
       return { rows: audit?.stats.rows ?? 0, failures: audit?.stats.failures ?? 0 };
     },
-    close: async () => {
-      verified.clear();
-    },
   };
 }
 
@@ -452,10 +447,7 @@ export function webhookBodyGuard(limitBytes: number): express.RequestHandler {
           ? `an Odoo webhook body is at most ${limitBytes} bytes`
           : 'an Odoo automation webhook body is a JSON object {_model, _id, …} in UTF-8';
       const answer = problemFor({ code: tooLarge ? 'PAYLOAD_TOO_LARGE' : 'BAD_INPUT', retryable: false, message }, { correlationId });
-      const status = tooLarge ? 413 : 400;
-      // PAYLOAD_TOO_LARGE has no status of its own in problemFor: set it, its title and its detail here.
-      Object.assign(answer.payload as Record<string, unknown>, { status, title: tooLarge ? 'Payload too large' : 'Bad request', detail: message });
-      res.status(status).set(answer.headers).send(JSON.stringify(answer.payload));
+      res.status(answer.statusCode).set(answer.headers).send(JSON.stringify(answer.payload));
     };
     if (badPath) refuse();
     else parse(req, res, refuse);

@@ -58,8 +58,6 @@ export function stepOf(type: string, name: string | undefined, msg: any): string
 export interface Tracer {
   /** The onComplete hook's event. */
   onComplete(event: { msg?: any; node?: { id?: string; node?: { type?: string; name?: string; z?: string } }; error?: any }): void;
-  flush(): Promise<void>;
-  stop(): Promise<void>;
 }
 
 export function createTracer(pool: Pool, o: { perSecond?: number; days?: number; flushMs?: number; warn?: (r: Record<string, unknown>) => void } = {}): Tracer {
@@ -128,12 +126,6 @@ export function createTracer(pool: Pool, o: { perSecond?: number; days?: number;
         node_type: type,
         flow: event.node?.node?.z ?? null,
       });
-    },
-    flush,
-    stop: async () => {
-      clearInterval(timer);
-      clearInterval(prune);
-      await flush();
     },
   };
 }

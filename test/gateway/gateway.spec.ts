@@ -8,7 +8,6 @@
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { promisify } from 'node:util';
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
@@ -17,26 +16,19 @@ import { SharedDb, migrate, upsert } from '../../nodes/clients/shared-db';
 import { OPERATIONS, openApiDocument, type Operation } from '../../nodes/gateway/openapi';
 import { AMQP_URL, sleep, uniqueName, waitFor } from '../lib/harness';
 import { createTestDatabase, dropTestDatabase } from '../lib/pg';
+import { FLOWS_DIR, readTab, shippedTabs } from '../lib/flows';
 import { startReplica } from '../lib/replica';
 import { startRuntime, type Runtime } from '../lib/runtime';
 import { KeycloakPeer } from '../../peers/keycloak/keycloak-peer';
 import { userToken } from '../../peers/keycloak/user-token';
 
 const run = promisify(execFile);
-const flowsDir = path.resolve(__dirname, '..', '..', '..', 'flows');
-const readTab = (file: string) => JSON.parse(fs.readFileSync(path.join(flowsDir, file), 'utf8')) as Array<{ id: string }>;
-const flow = [
-  ...new Map(
-    [
-      '05 - API gateway.json',
-      '04b - Medical inventory - pharmacy movements to Odoo.json',
-      '07b - Alerts API.json',
-      '01 - Document storage (Odoo to Nextcloud).json',
-    ]
-      .flatMap(readTab)
-      .map((n) => [n.id, n]),
-  ).values(),
-];
+const flow = shippedTabs(
+  '05 - API gateway.json',
+  '04b - Medical inventory - pharmacy movements to Odoo.json',
+  '07b - Alerts API.json',
+  '01 - Document storage (Odoo to Nextcloud).json',
+);
 
 type Row = Record<string, any>;
 const ORIGIN = 'https://portal.clinica.test';
@@ -172,7 +164,7 @@ describe('API gateway: rate limits, CORS, validation, audit, OpenAPI, metrics (s
       );
     // … and every documented route is served by a shipped tab.
     const shipped = fs
-      .readdirSync(flowsDir)
+      .readdirSync(FLOWS_DIR)
       .filter((f) => f.endsWith('.json'))
       .flatMap(readTab)
       .filter((n: Row) => n.type === 'http in')
@@ -240,6 +232,10 @@ describe('API gateway: rate limits, CORS, validation, audit, OpenAPI, metrics (s
     const big = await call(`${rt.url}/api/webhook-subscribers`, 'POST', tokens['admin.clinica'], { url: 'https://x.test/', description: 'x'.repeat(5000) });
     assert.equal(big.status, 413);
     assert.equal(((await big.json()) as Row).code, 'PAYLOAD_TOO_LARGE');
+    // A JSON body on a route that takes none, which does not parse strictly (found by the fuzz): 400, not a 500.
+    const primitive = await call(`${rt.url}/api/webhook-subscribers/999`, 'DELETE', tokens['admin.clinica'], '0');
+    assert.equal(primitive.status, 400);
+    assert.equal(((await primitive.json()) as Row).code, 'BAD_INPUT');
     const bad2 = await call(`${rt.url}/api/patients/abc`, 'GET', tokens['medico.prueba']);
     assert.equal(bad2.status, 400);
     assert.equal(Number((await db.query('SELECT count(*) AS n FROM webhook_subscribers')).rows[0].n) <= 1, true);
