@@ -26,6 +26,7 @@ import { SharedDb } from '../nodes/clients/shared-db';
 import { generateSecret } from '../nodes/clients/webhook';
 import { seedOdoo } from '../seeds/odoo/seed';
 import { createTestDatabase, dropTestDatabase } from '../test/lib/pg';
+import { applyInventory } from '../test/lib/odoo';
 import { startRuntime, type Runtime } from '../test/lib/runtime';
 import { startOdooPeer, type OdooPeer } from '../peers/odoo';
 import { MailSink } from '../peers/smtp/mail-sink';
@@ -125,13 +126,7 @@ async function main(): Promise<void> {
     }
     const candidates = meds.filter((m) => (minOf.get(m.id) ?? 0) >= 5);
     if (!candidates.length) throw new Error('no medication with a reorder minimum of 5 or more');
-    const count = async (productId: number, quantity: number) => {
-      const context = { inventory_mode: true };
-      const quant = await odoo.call<number>('stock.quant', 'create', [{ product_id: productId, location_id: location, inventory_quantity: quantity }], {
-        context,
-      });
-      await odoo.call('stock.quant', 'action_apply_inventory', [[quant]], { context });
-    };
+    const count = (productId: number, quantity: number) => applyInventory(odoo, productId, quantity, location);
     // Every candidate above its minimum first.
     for (const m of candidates) await count(m.id, (minOf.get(m.id) as number) + 10);
     await until(

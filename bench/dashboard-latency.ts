@@ -7,21 +7,20 @@
  *   npm run build && node dist/bench/dashboard-latency.js [--changes 50]
  */
 import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { OdooClient } from '../nodes/clients/odoo/client';
 import { SharedDb } from '../nodes/clients/shared-db';
 import { seedOdoo } from '../seeds/odoo/seed';
 import { browser, login } from '../test/lib/browser';
+import { shippedTabs } from '../test/lib/flows';
 import { createTestDatabase, dropTestDatabase } from '../test/lib/pg';
+import { applyInventory } from '../test/lib/odoo';
 import { startRuntime, type Runtime } from '../test/lib/runtime';
 import { KeycloakPeer } from '../peers/keycloak/keycloak-peer';
 import { startOdooPeer } from '../peers/odoo';
 import { option, summarize, until } from './lib/embedded';
 
 const CHANGES = Number(option('changes', '50'));
-const flowsDir = path.resolve(__dirname, '..', '..', 'flows');
 const tabs = [
   '04a - Medical inventory - Odoo to shared database.json',
   '04b - Medical inventory - pharmacy movements to Odoo.json',
@@ -30,9 +29,7 @@ const tabs = [
 ];
 
 async function main(): Promise<void> {
-  const flow = [
-    ...new Map(tabs.flatMap((f) => JSON.parse(fs.readFileSync(path.join(flowsDir, f), 'utf8')) as Array<{ id: string }>).map((n) => [n.id, n])).values(),
-  ];
+  const flow = shippedTabs(...tabs);
   const peer = await startOdooPeer({ version: 18 });
   const odoo = new OdooClient({ url: peer.url, db: peer.db, username: peer.admin.login, apiKey: peer.admin.apiKey });
   const keycloak = await KeycloakPeer.start();
@@ -84,9 +81,7 @@ async function main(): Promise<void> {
     let missed = 0;
     for (let i = 0; i < CHANGES; i++) {
       const quantity = 100 + i * 7;
-      const context = { inventory_mode: true };
-      const quant = await odoo.call<number>('stock.quant', 'create', [{ product_id: p.id, location_id: location, inventory_quantity: quantity }], { context });
-      await odoo.call('stock.quant', 'action_apply_inventory', [[quant]], { context });
+      await applyInventory(odoo, p.id, quantity, location);
       const t = performance.now();
       const ok = await page
         .waitForFunction(

@@ -7,12 +7,12 @@
  *   npm run build && node dist/bench/documents-replicas.js [--invoices 200] [--replicas 3]
  */
 import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { OdooClient } from '../nodes/clients/odoo/client';
 import { seedOdoo } from '../seeds/odoo/seed';
 import { createTestDatabase, dropTestDatabase } from '../test/lib/pg';
+import { shippedTabs } from '../test/lib/flows';
+import { pointAutomationRulesAt } from '../test/lib/odoo';
 import { startReplica, type Replica } from '../test/lib/replica';
 import { startRuntime } from '../test/lib/runtime';
 import { KeycloakPeer } from '../peers/keycloak/keycloak-peer';
@@ -22,13 +22,10 @@ import { option, until } from './lib/embedded';
 
 const INVOICES = Number(option('invoices', '200'));
 const REPLICAS = Number(option('replicas', '3'));
-const flowsDir = path.resolve(__dirname, '..', '..', 'flows');
 const tabs = ['01 - Document storage (Odoo to Nextcloud).json', '02 - Asynchronous documents (RabbitMQ).json'];
 
 async function main(): Promise<void> {
-  const flow = [
-    ...new Map(tabs.flatMap((f) => JSON.parse(fs.readFileSync(path.join(flowsDir, f), 'utf8')) as Array<{ id: string }>).map((n) => [n.id, n])).values(),
-  ];
+  const flow = shippedTabs(...tabs);
   const odoo = await startOdooPeer();
   const client = new OdooClient({ url: odoo.url, db: odoo.db, username: odoo.admin.login, apiKey: odoo.admin.apiKey });
   await seedOdoo({ client, nodeRedUrl: 'http://127.0.0.1:9', patients: 20, doctors: 2, medications: 3, appointments: 2, invoices: 0 });
@@ -59,8 +56,7 @@ async function main(): Promise<void> {
     const others: Replica[] = [];
     try {
       for (let i = 1; i < replicas; i++) others.push(await startReplica(flow, env));
-      const actions = await client.searchRead('ir.actions.server', { domain: [['state', '=', 'webhook']], fields: ['webhook_url'] });
-      for (const a of actions) await client.write('ir.actions.server', a.id, { webhook_url: String(a.webhook_url).replace(/^https?:\/\/[^/]+/, rt.url) });
+      await pointAutomationRulesAt(client, rt.url);
       const ids = await client.create(
         'account.move',
         Array.from({ length: INVOICES }, (_, i) => ({

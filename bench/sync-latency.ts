@@ -20,6 +20,7 @@ import { OdooClient } from '../nodes/clients/odoo/client';
 import { SharedDb } from '../nodes/clients/shared-db';
 import { seedOdoo } from '../seeds/odoo/seed';
 import { createTestDatabase, dropTestDatabase } from '../test/lib/pg';
+import { applyInventory } from '../test/lib/odoo';
 import { startRuntime, type Runtime } from '../test/lib/runtime';
 import { startOdooPeer, type OdooPeer } from '../peers/odoo';
 import { option, summarize, until as untilWithin } from './lib/embedded';
@@ -110,9 +111,7 @@ async function main(): Promise<void> {
       const m = meds[i % meds.length];
       const [now] = await odoo.read('product.product', [m.id], ['qty_available']);
       const target = Number(now.qty_available) + 1 + (i % 3);
-      const context = { inventory_mode: true };
-      const quant = await odoo.call<number>('stock.quant', 'create', [{ product_id: m.id, location_id: location, inventory_quantity: target }], { context });
-      await odoo.call('stock.quant', 'action_apply_inventory', [[quant]], { context });
+      await applyInventory(odoo, m.id, target, location);
       const wrote = performance.now();
       const ok = await until(
         async () => (await db.query('SELECT 1 FROM shared_medications WHERE odoo_product_id = $1 AND stock_quantity = $2', [m.id, target])).rows.length > 0,

@@ -6,10 +6,8 @@
  */
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type * as net from 'node:net';
-import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Connection } from 'rabbitmq-client';
 import { Webhook } from 'standardwebhooks';
@@ -18,6 +16,8 @@ import { SharedDb } from '../../nodes/clients/shared-db';
 import { seedOdoo } from '../../seeds/odoo/seed';
 import { AMQP_URL, sleep, uniqueName, waitFor } from '../lib/harness';
 import { createTestDatabase, dropTestDatabase } from '../lib/pg';
+import { applyInventory, pointAutomationRulesAt } from '../lib/odoo';
+import { shippedTabs } from '../lib/flows';
 import { startReplica } from '../lib/replica';
 import { startRuntime, type Runtime } from '../lib/runtime';
 import { KeycloakPeer } from '../../peers/keycloak/keycloak-peer';
@@ -28,16 +28,8 @@ import { MailSink, type SinkMessage } from '../../peers/smtp/mail-sink';
 const run = promisify(execFile);
 /** waitFor for a value that is there at last (undefined until then). */
 const until = <T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 10000) => waitFor(check, what, timeoutMs, 50) as Promise<T>;
-const flowsDir = path.resolve(__dirname, '..', '..', '..', 'flows');
-const readTab = (file: string) => JSON.parse(fs.readFileSync(path.join(flowsDir, file), 'utf8')) as Array<{ id: string }>;
 /** The three tabs in one runtime; their config nodes are the same (one id each). */
-const flow = [
-  ...new Map(
-    ['04a - Medical inventory - Odoo to shared database.json', '07a - Alert fan-out (low stock).json', '07b - Alerts API.json']
-      .flatMap(readTab)
-      .map((n) => [n.id, n]),
-  ).values(),
-];
+const flow = shippedTabs('04a - Medical inventory - Odoo to shared database.json', '07a - Alert fan-out (low stock).json', '07b - Alerts API.json');
 
 type Row = Record<string, any>;
 
@@ -132,11 +124,7 @@ describe('shipped flow: alert fan-out (e-mail, signed webhooks, Odoo activity, q
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   /** An inventory adjustment in Odoo, as a user applies it: the automation rule posts to flow 04a at once. */
-  const countStock = async (productId: number, quantity: number) => {
-    const context = { inventory_mode: true };
-    const quant = await odoo.call<number>('stock.quant', 'create', [{ product_id: productId, location_id: 8, inventory_quantity: quantity }], { context });
-    await odoo.call('stock.quant', 'action_apply_inventory', [[quant]], { context });
-  };
+  const countStock = (productId: number, quantity: number) => applyInventory(odoo, productId, quantity);
   const alertsOf = async (productId: number) =>
     (
       await db.query(
@@ -257,8 +245,7 @@ describe('shipped flow: alert fan-out (e-mail, signed webhooks, Odoo activity, q
       },
     });
     // From now on Odoo's automation rules call this Node-RED.
-    const actions = await odoo.searchRead('ir.actions.server', { domain: [['state', '=', 'webhook']], fields: ['webhook_url'] });
-    for (const a of actions) await odoo.write('ir.actions.server', a.id, { webhook_url: String(a.webhook_url).replace('http://127.0.0.1:9', rt.url) });
+    await pointAutomationRulesAt(odoo, rt.url);
     // The shared DB holds every medication, above its minimum (the reconcile at start).
     await waitFor(
       async () => Number((await db.query('SELECT count(*) AS n FROM shared_medications WHERE stock_quantity >= min_stock_level')).rows[0].n) >= 5,

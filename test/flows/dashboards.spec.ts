@@ -15,26 +15,21 @@ import { SharedDb } from '../../nodes/clients/shared-db';
 import { seedOdoo } from '../../seeds/odoo/seed';
 import { AMQP_URL, uniqueName, waitFor } from '../lib/harness';
 import { createTestDatabase, dropTestDatabase } from '../lib/pg';
+import { applyInventory } from '../lib/odoo';
 import { browser, login } from '../lib/browser';
+import { shippedTabs } from '../lib/flows';
 import { startRuntime, type Runtime } from '../lib/runtime';
 import { KeycloakPeer } from '../../peers/keycloak/keycloak-peer';
 import { startOdooPeer, type OdooPeer } from '../../peers/odoo';
 
 const run = promisify(execFile);
 const root = path.resolve(__dirname, '..', '..', '..');
-const readTab = (file: string) => JSON.parse(fs.readFileSync(path.join(root, 'flows', file), 'utf8')) as Array<{ id: string }>;
-const flow = [
-  ...new Map(
-    [
-      '04a - Medical inventory - Odoo to shared database.json',
-      '04b - Medical inventory - pharmacy movements to Odoo.json',
-      '08a - Dashboard - Farmacia.json',
-      '08b - Dashboard - Integracion.json',
-    ]
-      .flatMap(readTab)
-      .map((n) => [n.id, n]),
-  ).values(),
-];
+const flow = shippedTabs(
+  '04a - Medical inventory - Odoo to shared database.json',
+  '04b - Medical inventory - pharmacy movements to Odoo.json',
+  '08a - Dashboard - Farmacia.json',
+  '08b - Dashboard - Integracion.json',
+);
 const artifacts = path.join(root, 'test-results', 'dashboards');
 describe('shipped dashboards in a real browser (chromium, Keycloak and Odoo peers, real PostgreSQL and RabbitMQ)', function () {
   this.timeout(180000);
@@ -50,11 +45,7 @@ describe('shipped dashboards in a real browser (chromium, Keycloak and Odoo peer
   const product: { id: number; min: number; name: string } = { id: 0, min: 0, name: '' };
 
   const onHand = async (id: number) => Number((await odoo.read('product.product', id, ['qty_available']))[0].qty_available);
-  const countStock = async (id: number, quantity: number) => {
-    const context = { inventory_mode: true };
-    const quant = await odoo.call<number>('stock.quant', 'create', [{ product_id: id, location_id: 8, inventory_quantity: quantity }], { context });
-    await odoo.call('stock.quant', 'action_apply_inventory', [[quant]], { context });
-  };
+  const countStock = (id: number, quantity: number) => applyInventory(odoo, id, quantity);
 
   before(async function () {
     fs.mkdirSync(artifacts, { recursive: true });

@@ -16,6 +16,7 @@ import { seedOdoo } from '../../seeds/odoo/seed';
 import { SharedDb } from '../../nodes/clients/shared-db';
 import { AMQP_URL, uniqueName, waitFor } from '../lib/harness';
 import { createTestDatabase, dropTestDatabase } from '../lib/pg';
+import { pointAutomationRulesAt } from '../lib/odoo';
 import { startRuntime, type Runtime } from '../lib/runtime';
 import { KeycloakPeer } from '../../peers/keycloak/keycloak-peer';
 import { userToken } from '../../peers/keycloak/user-token';
@@ -185,8 +186,7 @@ describe('shipped flows: document storage + asynchronous documents (Odoo, Nextcl
     });
     broker = new AmqpBroker({ url: amqpUrl, connectionName: 'documents-flow-test' });
     // From now on Odoo's automation rules call this Node-RED.
-    const actions = await client.searchRead('ir.actions.server', { domain: [['state', '=', 'webhook']], fields: ['webhook_url'] });
-    for (const a of actions) await client.write('ir.actions.server', a.id, { webhook_url: String(a.webhook_url).replace('http://127.0.0.1:9', rt.url) });
+    await pointAutomationRulesAt(client, rt.url);
   });
 
   after(async function () {

@@ -4,28 +4,20 @@
  * PostgreSQL.
  */
 import { strict as assert } from 'node:assert';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { OdooClient } from '../../nodes/clients/odoo/client';
 import { SharedDb } from '../../nodes/clients/shared-db';
 import { seedOdoo } from '../../seeds/odoo/seed';
 import { waitFor } from '../lib/harness';
 import { createTestDatabase, dropTestDatabase } from '../lib/pg';
+import { shippedTabs } from '../lib/flows';
+import { applyInventory } from '../lib/odoo';
 import { startRuntime, type Runtime } from '../lib/runtime';
 import { KeycloakPeer } from '../../peers/keycloak/keycloak-peer';
 import { userToken } from '../../peers/keycloak/user-token';
 import { startOdooPeer, type OdooPeer } from '../../peers/odoo';
 
-const readTab = (file: string) => JSON.parse(fs.readFileSync(path.resolve(__dirname, '..', '..', '..', 'flows', file), 'utf8')) as Array<{ id: string }>;
 /** Both tabs in one runtime; their config nodes are the same (one id each). */
-const flow = [
-  ...new Map(
-    [...readTab('04a - Medical inventory - Odoo to shared database.json'), ...readTab('04b - Medical inventory - pharmacy movements to Odoo.json')].map((n) => [
-      n.id,
-      n,
-    ]),
-  ).values(),
-];
+const flow = shippedTabs('04a - Medical inventory - Odoo to shared database.json', '04b - Medical inventory - pharmacy movements to Odoo.json');
 
 type Row = Record<string, unknown>;
 interface Seen {
@@ -61,11 +53,7 @@ describe('shipped flow: shared database, medical inventory (Odoo and Keycloak pe
   const alerted = async (productId: number) => (await db.query('SELECT 1 FROM low_stock_alerts WHERE odoo_product_id = $1', [productId])).rows.length === 1;
   const onHand = async (productId: number) => Number((await odoo.read('product.product', productId, ['qty_available']))[0].qty_available);
   /** An inventory adjustment in Odoo, as a user applies it (Inventory → Physical inventory → Apply). */
-  const countStock = async (productId: number, quantity: number) => {
-    const context = { inventory_mode: true };
-    const quant = await odoo.call<number>('stock.quant', 'create', [{ product_id: productId, location_id: 8, inventory_quantity: quantity }], { context });
-    await odoo.call('stock.quant', 'action_apply_inventory', [[quant]], { context });
-  };
+  const countStock = (productId: number, quantity: number) => applyInventory(odoo, productId, quantity);
   const post = (body: unknown, token?: string, headers: Record<string, string> = {}, route = '/api/pharmacy/movements') =>
     fetch(`${rt.url}${route}`, {
       method: 'POST',

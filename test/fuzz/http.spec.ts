@@ -8,11 +8,10 @@
  */
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { SharedDb, migrate, upsert } from '../../nodes/clients/shared-db';
+import { shippedTabs } from '../lib/flows';
 import { AMQP_URL, uniqueName } from '../lib/harness';
 import { createTestDatabase, dropTestDatabase } from '../lib/pg';
 import { startRuntime, type Runtime } from '../lib/runtime';
@@ -21,7 +20,6 @@ import { userToken } from '../../peers/keycloak/user-token';
 import { FUZZ_RUNS, deepJsonText, hostileJson, hostileQuery, hostileString } from './arbitraries';
 
 const run = promisify(execFile);
-const flowsDir = path.resolve(__dirname, '..', '..', '..', 'flows');
 const TABS = [
   '05 - API gateway.json',
   '04b - Medical inventory - pharmacy movements to Odoo.json',
@@ -31,8 +29,7 @@ const TABS = [
   '03 - Shared database - patients and appointments.json',
   '04a - Medical inventory - Odoo to shared database.json',
 ];
-type FlowNode = { id: string; type: string; method?: string; url?: string };
-const flow = [...new Map(TABS.flatMap((f) => JSON.parse(fs.readFileSync(path.join(flowsDir, f), 'utf8')) as FlowNode[]).map((n) => [n.id, n])).values()];
+const flow = shippedTabs(...TABS);
 const ROUTES = flow.filter((n) => n.type === 'http in').map((n) => ({ method: String(n.method).toUpperCase(), url: String(n.url) }));
 
 /** Values that must never leave in an answer. */
