@@ -89,7 +89,7 @@ describe('amqp consume: broker-side close under load (real RabbitMQ, real Node-R
     await waitFor(() => seen.size >= total / 4, 'a quarter processed', 60000);
     const before = rt.logs.length;
     const duplicatesBefore = valueOf('amqp', 'duplicates_skipped', { queue });
-    assert.equal(await closeConnectionNamed(connectionName), 1, 'the consumer connection was closed by the broker');
+    assert.equal(await closeConnectionNamed(`${connectionName} consumer ${queue}`), 1, 'the consumer connection was closed by the broker');
     await waitFor(() => seen.size === total, 'every message processed', 90000);
     await waitFor(async () => (await tool.depth(queue)) === 0, 'queue empty', 30000);
     await sleep(500);

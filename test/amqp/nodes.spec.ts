@@ -86,7 +86,7 @@ describe('amqp nodes (real RabbitMQ, Node-RED test helper)', function () {
       if (i % 500 === 499) await sleep(5);
     }
     await waitFor(() => seenCount.size >= total / 3, 'a third consumed', 60000);
-    assert.equal(await closeConnectionNamed(consumerConn), 1, 'the consumer connection was closed by the broker');
+    assert.equal(await closeConnectionNamed(`${consumerConn} consumer ${queue}`), 1, 'the consumer connection was closed by the broker');
     await waitFor(() => published.length === total, 'all publishes confirmed', 60000);
     await waitFor(() => seenCount.size === total, 'every message consumed', 90000);
     await waitFor(async () => (await tool.depth(queue)) === 0, 'queue empty', 30000);

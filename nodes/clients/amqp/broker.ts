@@ -83,11 +83,10 @@ export class AmqpBroker extends EventEmitter implements BrokerLink {
   private corked?: Socket;
 
   /**
-   * Holds the connection's outgoing frames until the end of this turn of the event loop, so that the acks of
-   * every message finished in the turn leave in one write instead of one system call each (the library writes
-   * each ack at once; a write costs more CPU than the rest of a message's bookkeeping). It delays a frame by at
-   * most one turn and changes nothing else: the frames, their order and their errors are the library's. Reaches
-   * into rabbitmq-client's socket (`_socket`, 5.x); without one it does nothing.
+   * Holds the connection's outgoing frames until the end of this turn of the event loop, so that the publishes of
+   * the turn leave in one write instead of one system call each (the library writes each frame at once). It delays
+   * a frame by at most one turn and changes nothing else: the frames, their order and their errors are the
+   * library's. Reaches into rabbitmq-client's socket (`_socket`, 5.x); without one it does nothing.
    */
   batchWrites(): void {
     if (this.corked) return;

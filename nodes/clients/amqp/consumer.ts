@@ -8,7 +8,8 @@
  * the handler again.
  */
 import { EventEmitter } from 'node:events';
-import { ConsumerStatus, type AsyncMessage, type Consumer } from 'rabbitmq-client';
+import * as amqplib from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage, Message } from 'amqplib';
 import { IntegrationError, errorMessage, isRetryable } from '../common/errors';
 import type { BrokerLink } from './types';
 import { consumedQueue, deadLetterQueueName, failureQueues, retryQueueName, type QueueDecl, type QueueType } from './topology';
@@ -39,7 +40,7 @@ export interface ConsumeOptions {
 export interface Delivery {
   queue: string;
   body: unknown;
-  /** The body as bytes (rebuilt from the parsed JSON when the message was JSON). */
+  /** The body as it came, in bytes. */
   readonly raw: Buffer;
   contentType?: string;
   messageId?: string;
@@ -111,32 +112,26 @@ export function retryDelay(err: unknown, retryDelayMs: number, attempt: number):
 const toBuffer = (body: unknown): Buffer =>
   Buffer.isBuffer(body) ? body : typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(JSON.stringify(body ?? null), 'utf8');
 
-/**
- * The payload of a message in the requested format, or a MalformedMessageError naming why not. The raw bytes
- * are only rebuilt when they are needed (a retry or a dead letter): rabbitmq-client already parsed declared JSON.
- */
-function decodeBody(msg: Pick<AsyncMessage, 'body' | 'contentType'>, format: BodyFormat): unknown {
-  const declaredJson = (msg.contentType ?? '').startsWith('application/json');
-  if (declaredJson && !Buffer.isBuffer(msg.body) && format !== 'buffer' && format !== 'text') return msg.body;
-  const raw = toBuffer(msg.body);
-  if (format === 'buffer') return raw;
-  if (format === 'text') return raw.toString('utf8');
-  if (format === 'json' || declaredJson) {
-    // A Buffer left here under a JSON content type means rabbitmq-client failed to parse it.
+/** The payload of a message's bytes in the requested format, or a MalformedMessageError naming why not. */
+function decodeBody(content: Buffer, contentType: string | undefined, format: BodyFormat): unknown {
+  if (format === 'buffer') return content;
+  if (format === 'text') return content.toString('utf8');
+  const type = contentType ?? '';
+  if (format === 'json' || type.startsWith('application/json')) {
     try {
-      return JSON.parse(raw.toString('utf8'));
+      return JSON.parse(content.toString('utf8'));
     } catch (err) {
-      throw new MalformedMessageError(`body is not valid JSON (${errorMessage(err)}); first bytes: ${JSON.stringify(raw.subarray(0, 60).toString('utf8'))}`, {
-        contentType: msg.contentType,
-        bytes: raw.length,
+      throw new MalformedMessageError(`body is not valid JSON (${errorMessage(err)}); first bytes: ${JSON.stringify(content.subarray(0, 60).toString('utf8'))}`, {
+        contentType,
+        bytes: content.length,
       });
     }
   }
-  if ((msg.contentType ?? '').startsWith('text/')) return raw.toString('utf8');
-  return raw;
+  if (type.startsWith('text/')) return content.toString('utf8');
+  return content;
 }
 
-/** A delivery as the handler sees it; the raw bytes are rebuilt only when asked for (a retry, a dead letter). */
+/** A delivery as the handler sees it. */
 class ReceivedDelivery implements Delivery {
   readonly contentType?: string;
   readonly messageId?: string;
@@ -145,36 +140,109 @@ class ReceivedDelivery implements Delivery {
   readonly routingKey: string;
   readonly redelivered: boolean;
   readonly deliveryTag: number;
+  readonly raw: Buffer;
   constructor(
     readonly queue: string,
     readonly body: unknown,
-    private readonly msg: AsyncMessage,
+    msg: ConsumeMessage,
     readonly headers: Record<string, unknown>,
     readonly attempt: number,
     readonly maxAttempts: number,
   ) {
-    this.contentType = msg.contentType;
-    this.messageId = msg.messageId;
-    this.correlationId = msg.correlationId ?? (headers['x-correlation-id'] as string | undefined);
-    this.exchange = (headers['x-original-exchange'] as string | undefined) ?? msg.exchange;
-    this.routingKey = (headers['x-original-routing-key'] as string | undefined) ?? msg.routingKey;
-    this.redelivered = msg.redelivered;
-    this.deliveryTag = msg.deliveryTag;
-  }
-  get raw(): Buffer {
-    return toBuffer(this.msg.body);
+    const p = msg.properties;
+    this.raw = msg.content;
+    this.contentType = p.contentType as string | undefined;
+    this.messageId = p.messageId as string | undefined;
+    this.correlationId = (p.correlationId as string | undefined) ?? (headers['x-correlation-id'] as string | undefined);
+    this.exchange = (headers['x-original-exchange'] as string | undefined) ?? msg.fields.exchange;
+    this.routingKey = (headers['x-original-routing-key'] as string | undefined) ?? msg.fields.routingKey;
+    this.redelivered = msg.fields.redelivered;
+    this.deliveryTag = msg.fields.deliveryTag;
   }
 }
 
+/** What becomes of a delivery: acknowledged, or given back to the queue. */
+type Outcome = 'ack' | 'requeue';
+
 /**
- * An ack or nack that could not leave because the connection or channel was gone: rabbitmq-client says
- * "failed to ack/nack message; …" when the channel is already closed, and "…; BasicAck" (or BasicNack) when
- * the socket failed under the write.
+ * The acks of one channel. Delivery tags on a channel are consecutive (1, 2, 3 …) and only this consumer
+ * receives on it, so every finished delivery below the first one still in the flow is acknowledged by ONE
+ * `basic.ack` with `multiple` at the end of the event loop's turn, instead of a frame each. A delivery that
+ * finishes while an earlier one is still in the flow is acknowledged on its own at once (it does not wait
+ * behind a slow one, and the prefetch window stays open). Nothing is acknowledged before its handler finished.
  */
-const isAckFailure = (err: unknown): boolean => {
-  const message = errorMessage(err);
-  return message.startsWith('failed to ack/nack message') || message.endsWith('; BasicAck') || message.endsWith('; BasicNack');
-};
+class AckTracker {
+  /** Every tag up to here is settled on the broker. */
+  private floor = 0;
+  /** Finished here, to be acknowledged (with the next multiple ack, or on its own). */
+  private readonly finished = new Set<number>();
+  /** Above the floor and already settled on the broker one by one (acked, or given back). */
+  private readonly sent = new Set<number>();
+  private scheduled = false;
+  /** Deliveries received on this channel and not yet settled on the broker. */
+  open = 0;
+  /** False once the channel is gone: nothing more is sent on it. */
+  alive = true;
+
+  constructor(private readonly ch: Channel) {}
+
+  received(): void {
+    this.open += 1;
+  }
+
+  /** Settles a finished delivery; false when its channel is gone (the broker redelivers it). */
+  settle(tag: number, outcome: Outcome): boolean {
+    if (!this.alive) return false;
+    if (outcome === 'requeue') {
+      if (!this.send(tag, false, 'requeue')) return false;
+      this.sent.add(tag);
+      this.open -= 1;
+      return true;
+    }
+    this.finished.add(tag);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flush);
+    }
+    return true;
+  }
+
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    if (!this.alive) return;
+    let top = 0;
+    let covered = 0;
+    for (;;) {
+      const next = this.floor + 1;
+      if (this.finished.delete(next)) {
+        top = next;
+        covered += 1;
+      } else if (!this.sent.delete(next)) break;
+      this.floor = next;
+    }
+    if (top && this.send(top, true, 'ack')) this.open -= covered;
+    // What is left finished sits behind a delivery still in the flow: acknowledged on its own.
+    for (const tag of this.finished) {
+      if (!this.send(tag, false, 'ack')) break;
+      this.sent.add(tag);
+      this.open -= 1;
+    }
+    this.finished.clear();
+  };
+
+  /** One ack or nack frame; false when the channel is gone (the broker redelivers what it did not get). */
+  private send(tag: number, multiple: boolean, outcome: Outcome): boolean {
+    try {
+      const message = { fields: { deliveryTag: tag } } as Message;
+      if (outcome === 'ack') this.ch.ack(message, multiple);
+      else this.ch.nack(message, false, true);
+      return true;
+    } catch {
+      this.alive = false;
+      return false;
+    }
+  }
+}
 
 export declare interface AmqpConsumer {
   on(event: 'ready', cb: () => void): this;
@@ -191,23 +259,35 @@ export declare interface AmqpConsumer {
   on(event: 'closed', cb: () => void): this;
 }
 
+/**
+ * The consumer reads on a connection of its own (amqplib: it parses frames as they arrive, without a promise
+ * per frame, and hands the body over as bytes), reconnecting with back-off when it is lost; retries and dead
+ * letters are published through the broker's confirming publisher before the delivery is acked.
+ */
 export class AmqpConsumer extends EventEmitter {
   readonly stats: ConsumerStats = { received: 0, acked: 0, retried: 0, deadLettered: 0, malformed: 0, duplicates: 0 };
   readonly queue: string;
   private readonly maxAttempts: number;
   private readonly retryDelayMs: number;
   private readonly format: BodyFormat;
+  private readonly prefetch: number;
   private readonly finished?: RecentIds;
-  private consumer?: Consumer;
   /** Handlers running now, by message id: a redelivery of one of them waits for its outcome. */
   private readonly inFlight = new Map<string, Promise<void>>();
   /**
    * How to let go of each delivery in hand when the connection is lost (its channel can no longer ack it;
-   * the broker redelivers it): the consumer stops waiting for the handler so that it can reconnect.
+   * the broker redelivers it): the consumer stops waiting for the handler.
    */
   private readonly waiting = new Set<() => void>();
-  /** Acks that failed since the connection was lost (told once, as 'unacked', when ready again). */
+  /** Deliveries in hand when the connection was lost (told once, as 'unacked', when ready again). */
   private failedAcks = 0;
+  private connection?: ChannelModel;
+  private acks?: AckTracker;
+  private closing = false;
+  private attempts = 0;
+  private reconnectTimer?: NodeJS.Timeout;
+  /** The first error of a connection attempt or of a lost connection (told once per outage). */
+  private told = false;
 
   constructor(
     private readonly broker: BrokerLink,
@@ -222,6 +302,7 @@ export class AmqpConsumer extends EventEmitter {
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 3);
     this.retryDelayMs = Math.max(0, options.retryDelayMs ?? 1000);
     this.format = options.format ?? 'auto';
+    this.prefetch = Math.max(1, options.prefetch ?? 10);
     this.finished = options.dedupe === false ? undefined : new RecentIds(100000);
   }
 
@@ -230,10 +311,6 @@ export class AmqpConsumer extends EventEmitter {
     return failureQueues(this.queue, this.maxAttempts, this.options.queueType);
   }
 
-  private readonly onBrokerState = (state: string) => {
-    if (state === 'reconnecting' || state === 'closed') this.releaseAll();
-  };
-
   /** The connection is gone: stop waiting for every handler in hand (the broker will redeliver their messages). */
   private releaseAll(): void {
     const releases = [...this.waiting];
@@ -241,7 +318,7 @@ export class AmqpConsumer extends EventEmitter {
     for (const release of releases) release();
   }
 
-  /** Tells, once, how many acks the lost connection swallowed. */
+  /** Tells, once, how many deliveries the lost connection left unacknowledged. */
   private reportUnacked(): void {
     if (this.failedAcks === 0) return;
     const n = this.failedAcks;
@@ -250,31 +327,7 @@ export class AmqpConsumer extends EventEmitter {
   }
 
   start(): void {
-    this.broker.on('state', this.onBrokerState);
-    const prefetch = Math.max(1, this.options.prefetch ?? 10);
-    this.consumer = this.broker.connection.createConsumer(
-      {
-        queue: this.queue,
-        queueOptions: { durable: true, arguments: this.queueArguments() },
-        qos: { prefetchCount: prefetch },
-        concurrency: prefetch,
-        // A throw here means the retry/DLQ publish itself failed: give the message back to the queue.
-        requeue: true,
-      },
-      (msg) => this.onMessage(msg),
-    );
-    this.consumer.on('ready', () => {
-      this.reportUnacked();
-      void this.declareFailureQueues().then(
-        () => this.emit('ready'),
-        (err: unknown) => this.emit('error', err),
-      );
-    });
-    this.consumer.on('error', (err: unknown) => {
-      // Every delivery in hand when the connection went fails its ack the same way: counted, told once.
-      if (isAckFailure(err)) this.failedAcks += 1;
-      else this.emit('error', err);
-    });
+    void this.connect();
   }
 
   /** The queue's own declaration: its type's arguments (as the topology declares it) and any extra ones. */
@@ -284,31 +337,112 @@ export class AmqpConsumer extends EventEmitter {
     return typed || extra ? { ...typed, ...extra } : undefined;
   }
 
-  private async declareFailureQueues(): Promise<void> {
-    const ch = await this.broker.connection.acquire();
+  /** Connects, declares the queue and its failure queues, and consumes; on failure, tries again after a back-off. */
+  private async connect(): Promise<void> {
+    this.reconnectTimer = undefined;
+    if (this.closing) return;
+    const { url, connectionName } = this.broker.options;
+    let connection: ChannelModel | undefined;
     try {
-      for (const q of this.failureQueues) await ch.queueDeclare({ queue: q.queue, durable: q.durable, arguments: q.arguments });
-    } finally {
-      await ch.close().catch(() => undefined);
+      connection = await amqplib.connect(url, {
+        noDelay: true,
+        timeout: 10000,
+        clientProperties: { connection_name: `${connectionName ?? 'clinica-node-red'} consumer ${this.queue}` },
+      });
+      const conn = connection;
+      // Without a listener amqplib's 'error' would crash the process; the 'close' that follows it is handled.
+      conn.on('error', () => undefined);
+      conn.on('close', (err?: Error) => this.lost(conn, err));
+      if (this.closing) {
+        await conn.close().catch(() => undefined);
+        return;
+      }
+      const ch = await conn.createChannel();
+      // A channel closed by the broker (the queue deleted, a refused declaration) ends this connection too.
+      ch.on('error', () => undefined);
+      ch.on('close', () => void conn.close().catch(() => undefined));
+      await ch.prefetch(this.prefetch);
+      await ch.assertQueue(this.queue, { durable: true, arguments: this.queueArguments() });
+      for (const q of this.failureQueues) await ch.assertQueue(q.queue, { durable: q.durable, arguments: q.arguments });
+      const acks = new AckTracker(ch);
+      this.connection = conn;
+      this.acks = acks;
+      await ch.consume(this.queue, (msg) => msg && this.onMessage(msg, acks), { noAck: false });
+      this.attempts = 0;
+      this.told = false;
+      this.reportUnacked();
+      this.emit('ready');
+    } catch (err) {
+      void connection?.close().catch(() => undefined);
+      this.tell(err);
+      this.scheduleReconnect();
     }
   }
 
-  private onMessage(msg: AsyncMessage): Promise<ConsumerStatus> | ConsumerStatus {
+  /** One 'error' per outage, not one per attempt. */
+  private tell(err: unknown): void {
+    if (this.told || this.closing) return;
+    this.told = true;
+    this.emit('error', amqpConsumeError(err, this.queue));
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closing || this.reconnectTimer) return;
+    this.attempts += 1;
+    const low = this.broker.options.retryLowMs ?? 200;
+    const high = this.broker.options.retryHighMs ?? 10000;
+    const delay = Math.min(high, low * 2 ** Math.min(this.attempts - 1, 10)) * (0.8 + Math.random() * 0.4);
+    this.reconnectTimer = setTimeout(() => void this.connect(), delay);
+  }
+
+  /** The consumer's connection closed: what was in hand comes back from the broker; connect again. */
+  private lost(conn: ChannelModel, err?: Error): void {
+    if (this.connection !== conn) return;
+    this.connection = undefined;
+    const acks = this.acks;
+    this.acks = undefined;
+    if (acks) {
+      acks.alive = false;
+      this.failedAcks += acks.open;
+    }
+    this.releaseAll();
+    if (this.closing) return;
+    if (err) this.tell(err);
+    this.scheduleReconnect();
+  }
+
+  private onMessage(msg: ConsumeMessage, acks: AckTracker): void {
+    acks.received();
+    const tag = msg.fields.deliveryTag;
+    this.receive(msg).then(
+      (outcome) => {
+        if (!acks.settle(tag, outcome)) return;
+        if (outcome === 'ack') this.stats.acked += 1;
+      },
+      (err: unknown) => {
+        // The retry or dead-letter copy could not be published: the message goes back to the queue.
+        acks.settle(tag, 'requeue');
+        this.emit('error', err);
+      },
+    );
+  }
+
+  private receive(msg: ConsumeMessage): Promise<Outcome> {
     this.stats.received += 1;
-    // The library's own headers object: not copied (a retry or dead letter builds new headers from it).
-    const headers = (msg.headers ?? {}) as Record<string, unknown>;
+    // amqplib's own headers object: not copied (a retry or dead letter builds new headers from it).
+    const headers = (msg.properties.headers ?? {}) as Record<string, unknown>;
     const previous = Number(headers['x-attempts'] ?? 0);
     const attempt = (Number.isFinite(previous) && previous > 0 ? previous : 0) + 1;
     let body: unknown;
     try {
-      body = decodeBody(msg, this.format);
+      body = decodeBody(msg.content, msg.properties.contentType as string | undefined, this.format);
     } catch (err) {
       this.stats.malformed += 1;
-      return this.deadLetter(msg, toBuffer(msg.body), headers, attempt, err).then(() => ConsumerStatus.ACK);
+      return this.deadLetter(msg, headers, attempt, err).then(() => 'ack');
     }
-    const id = msg.messageId;
+    const id = msg.properties.messageId as string | undefined;
     if (id && this.finished) {
-      if (this.finished.has(id)) return this.duplicate(id);
+      if (this.finished.has(id)) return Promise.resolve(this.duplicate(id));
       const running = this.inFlight.get(id);
       // A redelivery of a message still being handled: a duplicate if that run succeeds, run again if it fails.
       if (running) {
@@ -321,15 +455,14 @@ export class AmqpConsumer extends EventEmitter {
     return this.run(msg, headers, attempt, body);
   }
 
-  private duplicate(id: string): ConsumerStatus {
+  private duplicate(id: string): Outcome {
     this.stats.duplicates += 1;
     this.emit('duplicate', id);
-    this.broker.batchWrites();
-    return ConsumerStatus.ACK;
+    return 'ack';
   }
 
   /** Runs the handler; acks after it, retries or dead-letters when it fails, gives up waiting when the connection goes. */
-  private run(msg: AsyncMessage, headers: Record<string, unknown>, attempt: number, body: unknown): Promise<ConsumerStatus> {
+  private run(msg: ConsumeMessage, headers: Record<string, unknown>, attempt: number, body: unknown): Promise<Outcome> {
     const delivery = new ReceivedDelivery(this.queue, body, msg, headers, attempt, this.maxAttempts);
     let work: Promise<void>;
     try {
@@ -337,12 +470,12 @@ export class AmqpConsumer extends EventEmitter {
     } catch (err) {
       work = Promise.reject(err);
     }
-    const id = this.finished ? msg.messageId : undefined;
+    const id = this.finished ? delivery.messageId : undefined;
     if (id) this.inFlight.set(id, work);
-    return new Promise<ConsumerStatus>((resolve, reject) => {
-      // When the connection drops, the broker will redeliver this message; stop waiting so the consumer can
-      // reconnect. If the flow still finishes it, the redelivery is recognised as a duplicate.
-      const release = () => resolve(ConsumerStatus.REQUEUE);
+    return new Promise<Outcome>((resolve, reject) => {
+      // When the connection drops, the broker will redeliver this message; stop waiting. If the flow still
+      // finishes it, the redelivery is recognised as a duplicate.
+      const release = () => resolve('requeue');
       this.waiting.add(release);
       work.then(
         () => {
@@ -351,9 +484,7 @@ export class AmqpConsumer extends EventEmitter {
             if (this.inFlight.get(id) === work) this.inFlight.delete(id);
           }
           if (!this.waiting.delete(release)) return;
-          this.stats.acked += 1;
-          this.broker.batchWrites();
-          resolve(ConsumerStatus.ACK);
+          resolve('ack');
         },
         (err: unknown) => {
           if (id && this.inFlight.get(id) === work) this.inFlight.delete(id);
@@ -365,12 +496,11 @@ export class AmqpConsumer extends EventEmitter {
   }
 
   /** A failed delivery: to its retry queue after a back-off, or to the DLQ; the copy is confirmed before the ack. */
-  private async fail(msg: AsyncMessage, delivery: Delivery, headers: Record<string, unknown>, attempt: number, err: unknown): Promise<ConsumerStatus> {
+  private async fail(msg: ConsumeMessage, delivery: Delivery, headers: Record<string, unknown>, attempt: number, err: unknown): Promise<Outcome> {
     if (isRetryable(err) && attempt < this.maxAttempts) {
       const delayMs = retryDelay(err, this.retryDelayMs, attempt);
       await this.republish(
         retryQueueName(this.queue, attempt),
-        delivery.raw,
         msg,
         {
           ...headers,
@@ -383,61 +513,75 @@ export class AmqpConsumer extends EventEmitter {
       );
       this.stats.retried += 1;
       this.emit('retry', delivery, err, delayMs);
-      return ConsumerStatus.ACK;
+      return 'ack';
     }
-    await this.deadLetter(msg, delivery.raw, headers, attempt, err, delivery);
-    return ConsumerStatus.ACK;
+    await this.deadLetter(msg, headers, attempt, err, delivery);
+    return 'ack';
   }
 
-  private async deadLetter(
-    msg: AsyncMessage,
-    raw: Buffer,
-    headers: Record<string, unknown>,
-    attempt: number,
-    err: unknown,
-    delivery?: Delivery,
-  ): Promise<void> {
+  private async deadLetter(msg: ConsumeMessage, headers: Record<string, unknown>, attempt: number, err: unknown, delivery?: Delivery): Promise<void> {
     const reason = errorMessage(err).slice(0, 2000);
-    await this.republish(deadLetterQueueName(this.queue), raw, msg, {
+    await this.republish(deadLetterQueueName(this.queue), msg, {
       ...headers,
       'x-attempts': attempt,
       'x-death-reason': reason,
       'x-error-code': (err as { code?: string }).code ?? 'UNEXPECTED',
       'x-failed-at': new Date().toISOString(),
       'x-original-queue': this.queue,
-      'x-original-exchange': (headers['x-original-exchange'] as string | undefined) ?? msg.exchange,
-      'x-original-routing-key': (headers['x-original-routing-key'] as string | undefined) ?? msg.routingKey,
+      'x-original-exchange': (headers['x-original-exchange'] as string | undefined) ?? msg.fields.exchange,
+      'x-original-routing-key': (headers['x-original-routing-key'] as string | undefined) ?? msg.fields.routingKey,
     });
     this.stats.deadLettered += 1;
     this.emit('dead-letter', delivery, reason);
   }
 
   /** A copy of the message to a queue of ours, through the default exchange, confirmed before we ack. */
-  private async republish(queue: string, raw: Buffer, msg: AsyncMessage, headers: Record<string, unknown>, expirationMs?: number): Promise<void> {
+  private async republish(queue: string, msg: ConsumeMessage, headers: Record<string, unknown>, expirationMs?: number): Promise<void> {
     await this.broker.publish({
       exchange: '',
       routingKey: queue,
-      body: raw,
-      contentType: msg.contentType,
-      messageId: msg.messageId,
-      correlationId: msg.correlationId,
+      body: msg.content,
+      contentType: msg.properties.contentType as string | undefined,
+      messageId: msg.properties.messageId as string | undefined,
+      correlationId: msg.properties.correlationId as string | undefined,
       headers,
       expirationMs,
     });
   }
 
   /**
-   * Stops consuming. Handlers still waiting are released at once (their messages go back to the queue); with
-   * the broker unreachable the library would wait for a channel, so closing waits at most 2 s for it.
+   * Stops consuming. Handlers still waiting are released at once; closing the connection gives their messages
+   * back to the queue. Waits at most 2 s for the broker.
    */
   async close(): Promise<void> {
-    this.broker.off('state', this.onBrokerState);
+    this.closing = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    const conn = this.connection;
+    this.connection = undefined;
+    const acks = this.acks;
+    this.acks = undefined;
+    if (acks) {
+      acks.alive = false;
+      this.failedAcks += acks.open;
+    }
     this.releaseAll();
-    const closed = this.consumer?.close().catch(() => undefined);
+    const closed = conn?.close().catch(() => undefined);
     await Promise.race([closed, new Promise<void>((resolve) => setTimeout(resolve, 2000).unref())]);
     this.reportUnacked();
     this.emit('closed');
   }
+}
+
+/** An amqplib failure to consume as the pack's typed error (a refused declaration is not retryable). */
+function amqpConsumeError(err: unknown, queue: string): IntegrationError {
+  if (err instanceof IntegrationError) return err;
+  const message = errorMessage(err);
+  const refused = /PRECONDITION_FAILED|ACCESS_REFUSED|NOT_FOUND|inequivalent/i.test(message);
+  return new IntegrationError(
+    `RabbitMQ: consuming queue "${queue}" failed: ${message}${refused ? '; the queue exists with other arguments, or the user may not read it' : '; reconnecting'}`,
+    { code: refused ? 'AMQP_CONSUME_REFUSED' : 'AMQP_CONNECTION_LOST', system: 'amqp', retryable: !refused, cause: err },
+  );
 }
 
 /**

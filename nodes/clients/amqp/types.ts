@@ -28,12 +28,17 @@ export interface PublishResult {
   bytes: number;
 }
 
-/** The broker as a consumer sees it: its connection, confirmed publishing and its state changes. */
+/** Where a consumer connects (its own connection to the broker's URL) and how it backs off. */
+export interface BrokerEndpoint {
+  url: string;
+  connectionName?: string;
+  retryLowMs?: number;
+  retryHighMs?: number;
+}
+
+/** The broker as a consumer sees it: its endpoint, its connection (dead-letter tools) and confirmed publishing. */
 export interface BrokerLink {
+  readonly options: BrokerEndpoint;
   readonly connection: Connection;
   publish(req: PublishRequest): Promise<PublishResult>;
-  /** Lets the frames written in this turn of the event loop (acks, mostly) leave in one write. */
-  batchWrites(): void;
-  on(event: 'state', cb: (state: BrokerState, detail?: string) => void): this;
-  off(event: 'state', cb: (state: BrokerState, detail?: string) => void): this;
 }
