@@ -58,9 +58,8 @@ export = function (RED: NodeAPI): void {
     const queue = (def.queue ?? '').trim();
     const ackMode = def.ackMode === 'done' ? 'done' : 'node';
     const ackTimeoutMs = intSetting(def.ackTimeout, 300, 0, 86400) * 1000;
-    // Keys are this node instance's (a redeploy starts a new prefix) plus a counter: unique without a UUID each.
+    // Keys are this node instance's (a redeploy starts a new prefix) plus a slot and a counter (deliveries.ts).
     const keyPrefix = `${node.id}:${randomUUID().slice(0, 8)}:`;
-    let sequence = 0;
     let consumer: AmqpConsumer | undefined;
     const hookName = `onComplete.clinica-amqp-${node.id}`;
 
@@ -91,8 +90,6 @@ export = function (RED: NodeAPI): void {
     const retryDelayMs = intSetting(def.retryDelay, 1000, 0, 3600000);
     const consumed = counter('amqp', 'consumed', { queue });
     const handle = (delivery: Delivery): Promise<void> => {
-      sequence += 1;
-      const deliveryKey = keyPrefix + sequence;
       const info: AmqpMsgInfo = {
         queue,
         exchange: delivery.exchange,
@@ -104,9 +101,10 @@ export = function (RED: NodeAPI): void {
         retryDelayMs,
         headers: delivery.headers,
         contentType: delivery.contentType,
-        deliveryKey,
+        deliveryKey: '',
       };
-      const finished = openDelivery(deliveryKey, ackTimeoutMs, info);
+      const { key, finished } = openDelivery(keyPrefix, ackTimeoutMs, info);
+      info.deliveryKey = key;
       node.send({
         payload: delivery.body,
         topic: delivery.routingKey,

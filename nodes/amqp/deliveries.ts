@@ -6,6 +6,7 @@
  * never lost and never stuck.
  */
 import { IntegrationError } from '../clients/common/errors';
+import { Slots } from '../clients/common/slots';
 
 /** What a timeout names: the message and its queue. */
 export interface DeliverySubject {
@@ -14,6 +15,7 @@ export interface DeliverySubject {
 }
 
 interface Pending {
+  key: string;
   resolve: () => void;
   reject: (err: unknown) => void;
   /** Date.now() after which the delivery fails with AMQP_ACK_TIMEOUT; 0 = never. */
@@ -22,7 +24,16 @@ interface Pending {
   subject: DeliverySubject;
 }
 
-const pending = new Map<string, Pending>();
+/** Open deliveries by slot (see Slots: a Map here promoted almost every message to V8's old generation). */
+const pending = new Slots<Pending>();
+let sequence = 0;
+
+/** The slot a key names: keys are `<prefix><slot>.<sequence>`, the prefix ending in ':'. */
+function slotOf(key: string): number {
+  const dot = key.lastIndexOf('.');
+  const colon = key.lastIndexOf(':', dot);
+  return dot > colon ? Number(key.slice(colon + 1, dot)) : NaN;
+}
 
 /**
  * One sweep a second over the open deliveries fails those past their deadline, instead of a timer per message
@@ -35,13 +46,13 @@ let sweeper: NodeJS.Timeout | undefined;
 function sweep(): void {
   const now = Date.now();
   let timed = 0;
-  for (const [key, entry] of pending) {
+  for (const [slot, entry] of pending.entries()) {
     if (entry.deadline === 0) continue;
     if (entry.deadline > now) {
       timed += 1;
       continue;
     }
-    pending.delete(key);
+    pending.delete(slot);
     entry.reject(
       new IntegrationError(
         `Message ${entry.subject.messageId ?? '(no id)'} from queue "${entry.subject.queue}" was not acknowledged by the flow within ${Math.round(entry.timeoutMs / 1000)} s; wire the flow's end to an amqp ack node (or use ack mode "on done")`,
@@ -55,21 +66,30 @@ function sweep(): void {
   }
 }
 
-export function openDelivery(key: string, timeoutMs: number, subject: DeliverySubject): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    pending.set(key, { resolve, reject, deadline: timeoutMs > 0 ? Date.now() + timeoutMs : 0, timeoutMs, subject });
+/**
+ * Opens a delivery of a consume node (`prefix` is the node's, ending in ':'): returns the key that travels with the
+ * message (msg.amqp.deliveryKey) and the promise that the ack node or the done() hook settles.
+ */
+export function openDelivery(prefix: string, timeoutMs: number, subject: DeliverySubject): { key: string; finished: Promise<void> } {
+  let key = '';
+  const finished = new Promise<void>((resolve, reject) => {
+    const entry: Pending = { key: '', resolve, reject, deadline: timeoutMs > 0 ? Date.now() + timeoutMs : 0, timeoutMs, subject };
+    sequence += 1;
+    key = entry.key = `${prefix}${pending.add(entry)}.${sequence}`;
     if (timeoutMs > 0 && !sweeper) {
       sweeper = setInterval(sweep, SWEEP_MS);
       sweeper.unref();
     }
   });
+  return { key, finished };
 }
 
 /** Settles a delivery; false when it is unknown (already settled, timed out, or from before a restart). */
 export function settleDelivery(key: string, err?: unknown): boolean {
-  const entry = pending.get(key);
-  if (!entry) return false;
-  pending.delete(key);
+  const slot = slotOf(key);
+  const entry = pending.get(slot);
+  if (!entry || entry.key !== key) return false;
+  pending.delete(slot);
   if (err === undefined) entry.resolve();
   else entry.reject(err);
   return true;
@@ -78,9 +98,9 @@ export function settleDelivery(key: string, err?: unknown): boolean {
 /** Fails every open delivery of one consume node (it is closing: the broker will redeliver them). */
 export function abandonDeliveries(prefix: string): number {
   let n = 0;
-  for (const [key, entry] of pending) {
-    if (!key.startsWith(prefix)) continue;
-    pending.delete(key);
+  for (const [slot, entry] of pending.entries()) {
+    if (!entry.key.startsWith(prefix)) continue;
+    pending.delete(slot);
     entry.reject(
       new IntegrationError('consumer closed before the flow finished the message', { code: 'AMQP_CONSUMER_CLOSED', system: 'amqp', retryable: true }),
     );

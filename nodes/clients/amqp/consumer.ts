@@ -11,6 +11,7 @@ import { EventEmitter } from 'node:events';
 import * as amqplib from 'amqplib';
 import type { Channel, ChannelModel, ConsumeMessage, Message } from 'amqplib';
 import { IntegrationError, errorMessage, isRetryable } from '../common/errors';
+import { Slots } from '../common/slots';
 import type { BrokerLink } from './types';
 import { consumedQueue, deadLetterQueueName, failureQueues, retryQueueName, type QueueDecl, type QueueType } from './topology';
 
@@ -121,10 +122,13 @@ function decodeBody(content: Buffer, contentType: string | undefined, format: Bo
     try {
       return JSON.parse(content.toString('utf8'));
     } catch (err) {
-      throw new MalformedMessageError(`body is not valid JSON (${errorMessage(err)}); first bytes: ${JSON.stringify(content.subarray(0, 60).toString('utf8'))}`, {
-        contentType,
-        bytes: content.length,
-      });
+      throw new MalformedMessageError(
+        `body is not valid JSON (${errorMessage(err)}); first bytes: ${JSON.stringify(content.subarray(0, 60).toString('utf8'))}`,
+        {
+          contentType,
+          bytes: content.length,
+        },
+      );
     }
   }
   if (type.startsWith('text/')) return content.toString('utf8');
@@ -207,7 +211,8 @@ class AckTracker {
     return true;
   }
 
-  private readonly flush = (): void => {
+  /** Sends what is finished now (at the end of each turn, and before the channel is closed on purpose). */
+  readonly flush = (): void => {
     this.scheduled = false;
     if (!this.alive) return;
     let top = 0;
@@ -272,16 +277,21 @@ export class AmqpConsumer extends EventEmitter {
   private readonly format: BodyFormat;
   private readonly prefetch: number;
   private readonly finished?: RecentIds;
-  /** Handlers running now, by message id: a redelivery of one of them waits for its outcome. */
-  private readonly inFlight = new Map<string, Promise<void>>();
+  /**
+   * Handlers running now, and the slot of each by message id: a redelivery of one of them waits for its outcome.
+   * Slots, not a Map of promises: see common/slots.ts (a Map here promoted almost every message to the old heap).
+   */
+  private readonly running = new Slots<Promise<void>>();
+  private readonly inFlight = new Map<string, number>();
   /**
    * How to let go of each delivery in hand when the connection is lost (its channel can no longer ack it;
    * the broker redelivers it): the consumer stops waiting for the handler.
    */
-  private readonly waiting = new Set<() => void>();
+  private readonly waiting = new Slots<() => void>();
   /** Deliveries in hand when the connection was lost (told once, as 'unacked', when ready again). */
   private failedAcks = 0;
   private connection?: ChannelModel;
+  private channel?: Channel;
   private acks?: AckTracker;
   private closing = false;
   private attempts = 0;
@@ -313,9 +323,10 @@ export class AmqpConsumer extends EventEmitter {
 
   /** The connection is gone: stop waiting for every handler in hand (the broker will redeliver their messages). */
   private releaseAll(): void {
-    const releases = [...this.waiting];
-    this.waiting.clear();
-    for (const release of releases) release();
+    for (const [slot, release] of this.waiting.entries()) {
+      this.waiting.delete(slot);
+      release();
+    }
   }
 
   /** Tells, once, how many deliveries the lost connection left unacknowledged. */
@@ -366,6 +377,7 @@ export class AmqpConsumer extends EventEmitter {
       for (const q of this.failureQueues) await ch.assertQueue(q.queue, { durable: q.durable, arguments: q.arguments });
       const acks = new AckTracker(ch);
       this.connection = conn;
+      this.channel = ch;
       this.acks = acks;
       await ch.consume(this.queue, (msg) => msg && this.onMessage(msg, acks), { noAck: false });
       this.attempts = 0;
@@ -399,6 +411,7 @@ export class AmqpConsumer extends EventEmitter {
   private lost(conn: ChannelModel, err?: Error): void {
     if (this.connection !== conn) return;
     this.connection = undefined;
+    this.channel = undefined;
     const acks = this.acks;
     this.acks = undefined;
     if (acks) {
@@ -443,7 +456,8 @@ export class AmqpConsumer extends EventEmitter {
     const id = msg.properties.messageId as string | undefined;
     if (id && this.finished) {
       if (this.finished.has(id)) return Promise.resolve(this.duplicate(id));
-      const running = this.inFlight.get(id);
+      const slot = this.inFlight.get(id);
+      const running = slot === undefined ? undefined : this.running.get(slot);
       // A redelivery of a message still being handled: a duplicate if that run succeeds, run again if it fails.
       if (running) {
         return running.then(
@@ -471,25 +485,30 @@ export class AmqpConsumer extends EventEmitter {
       work = Promise.reject(err);
     }
     const id = this.finished ? delivery.messageId : undefined;
-    if (id) this.inFlight.set(id, work);
+    const runSlot = id ? this.running.add(work) : -1;
+    if (id) this.inFlight.set(id, runSlot);
+    /** This run is over: no longer the one a redelivery of its message id waits for. */
+    const over = () => {
+      if (!id || this.running.get(runSlot) !== work) return;
+      this.running.delete(runSlot);
+      if (this.inFlight.get(id) === runSlot) this.inFlight.delete(id);
+    };
     return new Promise<Outcome>((resolve, reject) => {
       // When the connection drops, the broker will redeliver this message; stop waiting. If the flow still
       // finishes it, the redelivery is recognised as a duplicate.
       const release = () => resolve('requeue');
-      this.waiting.add(release);
+      const waitSlot = this.waiting.add(release);
+      /** False when the connection went meanwhile (the release already answered). */
+      const stillWaiting = () => this.waiting.get(waitSlot) === release && this.waiting.delete(waitSlot) !== undefined;
       work.then(
         () => {
-          if (id) {
-            this.finished?.add(id);
-            if (this.inFlight.get(id) === work) this.inFlight.delete(id);
-          }
-          if (!this.waiting.delete(release)) return;
-          resolve('ack');
+          if (id) this.finished?.add(id);
+          over();
+          if (stillWaiting()) resolve('ack');
         },
         (err: unknown) => {
-          if (id && this.inFlight.get(id) === work) this.inFlight.delete(id);
-          if (!this.waiting.delete(release)) return;
-          this.fail(msg, delivery, headers, attempt, err).then(resolve, reject);
+          over();
+          if (stillWaiting()) this.fail(msg, delivery, headers, attempt, err).then(resolve, reject);
         },
       );
     });
@@ -558,15 +577,23 @@ export class AmqpConsumer extends EventEmitter {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     const conn = this.connection;
+    const ch = this.channel;
     this.connection = undefined;
+    this.channel = undefined;
     const acks = this.acks;
     this.acks = undefined;
     if (acks) {
+      // What the flow finished in this turn is acknowledged before the channel closes (the channel's frames
+      // leave in order; a connection close would overtake them).
+      acks.flush();
       acks.alive = false;
       this.failedAcks += acks.open;
     }
     this.releaseAll();
-    const closed = conn?.close().catch(() => undefined);
+    const closed = (async () => {
+      await ch?.close().catch(() => undefined);
+      await conn?.close().catch(() => undefined);
+    })();
     await Promise.race([closed, new Promise<void>((resolve) => setTimeout(resolve, 2000).unref())]);
     this.reportUnacked();
     this.emit('closed');
