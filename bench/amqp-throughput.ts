@@ -5,17 +5,20 @@
  *    consumes them all (one child process per round, so RSS and CPU are the consumer's own), alternating:
  *      nodes: clinica-amqp-consume -> change (sets payload.processed, topic) -> clinica-amqp-ack, real Node-RED
  *      raw:   rabbitmq-client consumer with manual ack doing the same change, same prefetch
+ *      amqplib: an amqplib consumer doing the same (JSON.parse of the bytes, manual ack of each message)
  *    Each prints msg/s, CPU per message (process.cpuUsage() from the first delivery to the last ack) and peak RSS
  *    (a 10 ms sampler during the run; the kernel's max RSS of the process in brackets).
  * 2. confirmed publish -> manual-ack consume, both in this process, alternating:
  *      nodes: clinica-amqp-publish -> broker -> clinica-amqp-consume -> clinica-amqp-ack in a real Node-RED runtime
  *      raw:   rabbitmq-client alone with the same guarantees (publisher confirms, mandatory, persistent, manual
  *             ack after the handler, same prefetch)
+ *      amqplib: the same with amqplib (a confirm channel publishing, a channel of another connection consuming)
  * Run: npm run build && node dist/bench/amqp-throughput.js [messages] [prefetch] [--rounds 3] [--only consume|publish]
  * Queues are uniquely named (bench_amqp_<pid>) and deleted at the end.
  */
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import * as amqplib from 'amqplib';
 import { Connection, ConsumerStatus } from 'rabbitmq-client';
 import { AMQP_URL } from './lib/env';
 import { option, startEmbedded, summarize } from './lib/embedded';
@@ -81,6 +84,60 @@ async function raw(queue: string): Promise<Result> {
   await conn.close();
   return {
     name: 'raw rabbitmq-client',
+    seconds,
+    msgPerSec: N / seconds,
+    confirm: summarize(confirms),
+    endToEnd: summarize(e2e),
+    cpuUsPerMsg: (cpu.user + cpu.system) / N,
+  };
+}
+
+/** The same with amqplib: a confirm channel publishing, a second connection consuming with manual ack. */
+async function rawAmqplib(queue: string): Promise<Result> {
+  const pubConn = await amqplib.connect(AMQP_URL, { noDelay: true, clientProperties: { connection_name: 'bench-raw-amqplib-pub' } });
+  const subConn = await amqplib.connect(AMQP_URL, { noDelay: true, clientProperties: { connection_name: 'bench-raw-amqplib-sub' } });
+  const confirms: number[] = [];
+  const e2e: number[] = [];
+  let consumed = 0;
+  let done!: () => void;
+  const allConsumed = new Promise<void>((r) => (done = r));
+  const sub = await subConn.createChannel();
+  await sub.assertQueue(queue, { durable: true });
+  await sub.prefetch(PREFETCH);
+  await sub.consume(queue, (msg) => {
+    if (!msg) return;
+    const body = JSON.parse(msg.content.toString('utf8')) as { t0: number };
+    e2e.push(performance.now() - body.t0);
+    sub.ack(msg);
+    if (++consumed === N) done();
+  });
+  const pub = await pubConn.createConfirmChannel();
+  const start = performance.now();
+  const cpu0 = process.cpuUsage();
+  await Promise.all(
+    Array.from(
+      { length: N },
+      (_, i) =>
+        new Promise<void>((resolve, reject) => {
+          const t0 = performance.now();
+          const body = Buffer.from(JSON.stringify({ n: i, t0, filler: FILLER }));
+          pub.publish('', queue, body, { persistent: true, mandatory: true, contentType: 'application/json', messageId: `amqplib-${i}` }, (err) => {
+            if (err) reject(err as Error);
+            else {
+              confirms.push(performance.now() - t0);
+              resolve();
+            }
+          });
+        }),
+    ),
+  );
+  await allConsumed;
+  const seconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  await pubConn.close();
+  await subConn.close();
+  return {
+    name: 'raw amqplib',
     seconds,
     msgPerSec: N / seconds,
     confirm: summarize(confirms),
@@ -155,8 +212,11 @@ async function nodes(queue: string): Promise<Result> {
 
 /* ---------- case 1: consume -> change -> ack, a pre-filled queue, one child process per round ---------- */
 
+type Variant = 'raw' | 'amqplib' | 'nodes';
+const LABEL: Record<Variant, string> = { raw: 'raw rabbitmq-client', amqplib: 'raw amqplib', nodes: 'clinica nodes' };
+
 interface ConsumeResult {
-  variant: 'raw' | 'nodes';
+  variant: Variant;
   seconds: number;
   msgPerSec: number;
   cpuUsPerMsg: number;
@@ -237,6 +297,27 @@ async function consumeRawChild(queue: string): Promise<ConsumeResult> {
   return { variant: 'raw', ...result };
 }
 
+async function consumeAmqplibChild(queue: string): Promise<ConsumeResult> {
+  const conn = await amqplib.connect(AMQP_URL, { noDelay: true, clientProperties: { connection_name: 'bench-consume-amqplib' } });
+  const ch = await conn.createChannel();
+  await ch.assertQueue(queue, { durable: true });
+  await ch.prefetch(PREFETCH);
+  let finished = 0;
+  const watching = watch(() => finished);
+  await ch.consume(queue, (msg) => {
+    if (!msg) return;
+    // the change node's work: two properties set on the message, then a manual ack
+    const body = JSON.parse(msg.content.toString('utf8')) as { processed?: boolean };
+    body.processed = true;
+    const out = { payload: body, topic: 'processed', correlationId: msg.properties.correlationId as string | undefined };
+    ch.ack(msg);
+    if (out.payload.processed) finished += 1;
+  });
+  const result = await watching;
+  await conn.close();
+  return { variant: 'amqplib', ...result };
+}
+
 async function consumeNodesChild(queue: string): Promise<ConsumeResult> {
   // acked is counted by the ack node, so the watcher must exist before the flow starts consuming
   const acked0 = valueOf('amqp', 'acked');
@@ -273,7 +354,7 @@ async function consumeNodesChild(queue: string): Promise<ConsumeResult> {
 }
 
 /** Fills the queue, then consumes it in a fresh process; the child prints its result as one JSON line. */
-async function consumeRound(variant: 'raw' | 'nodes', queue: string): Promise<ConsumeResult> {
+async function consumeRound(variant: Variant, queue: string): Promise<ConsumeResult> {
   await purge(queue);
   await fill(queue);
   const args = [...process.execArgv, __filename, String(N), String(PREFETCH), '--child', variant, '--queue', queue];
@@ -287,7 +368,7 @@ async function consumeRound(variant: 'raw' | 'nodes', queue: string): Promise<Co
 }
 
 function consumeLine(r: ConsumeResult): string {
-  return `${(r.variant === 'raw' ? 'raw rabbitmq-client' : 'clinica nodes').padEnd(22)} ${r.msgPerSec.toFixed(0).padStart(8)} msg/s  ${r.cpuUsPerMsg.toFixed(1).padStart(6)} µs CPU/msg  RSS at start ${r.startRssMb.toFixed(0)} MB, peak ${r.peakRssMb.toFixed(0)} MB (kernel max ${r.kernelMaxRssMb.toFixed(0)} MB)`;
+  return `${LABEL[r.variant].padEnd(22)} ${r.msgPerSec.toFixed(0).padStart(8)} msg/s  ${r.cpuUsPerMsg.toFixed(1).padStart(6)} µs CPU/msg  RSS at start ${r.startRssMb.toFixed(0)} MB, peak ${r.peakRssMb.toFixed(0)} MB (kernel max ${r.kernelMaxRssMb.toFixed(0)} MB)`;
 }
 
 const range = (xs: number[], digits = 0) => `${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)}`;
@@ -298,26 +379,29 @@ async function consumeCase(queue: string): Promise<void> {
   );
   const results: ConsumeResult[] = [];
   for (let round = 0; round < ROUNDS; round++) {
-    for (const variant of round % 2 === 0 ? (['raw', 'nodes'] as const) : (['nodes', 'raw'] as const)) {
+    for (const variant of round % 2 === 0 ? (['raw', 'amqplib', 'nodes'] as const) : (['nodes', 'amqplib', 'raw'] as const)) {
       results.push(await consumeRound(variant, queue));
       process.stdout.write(consumeLine(results[results.length - 1]) + '\n');
     }
   }
   const of = (v: string) => results.filter((r) => r.variant === v);
-  const ratios = of('nodes').map((r, i) => (100 * r.msgPerSec) / of('raw')[i].msgPerSec);
-  const cpuRatios = of('nodes').map((r, i) => r.cpuUsPerMsg / of('raw')[i].cpuUsPerMsg);
-  for (const v of ['raw', 'nodes']) {
+  const ratios = (raw: Variant) => of('nodes').map((r, i) => (100 * r.msgPerSec) / of(raw)[i].msgPerSec);
+  const cpuRatios = (raw: Variant) => of('nodes').map((r, i) => r.cpuUsPerMsg / of(raw)[i].cpuUsPerMsg);
+  for (const v of ['raw', 'amqplib', 'nodes']) {
     const rs = of(v);
     process.stdout.write(
-      `${v.padEnd(6)} ${range(rs.map((r) => r.msgPerSec))} msg/s, ${range(
+      `${v.padEnd(8)} ${range(rs.map((r) => r.msgPerSec))} msg/s, ${range(
         rs.map((r) => r.cpuUsPerMsg),
         1,
       )} µs CPU/msg, peak RSS ${range(rs.map((r) => r.peakRssMb))} MB\n`,
     );
   }
-  process.stdout.write(
-    `nodes/raw per round: throughput ${range(ratios)} %, CPU per message x${range(cpuRatios, 2)} (targets: >= 15000 msg/s, <= 60 µs CPU/msg, peak RSS <= 160 MB)\n`,
-  );
+  for (const raw of ['raw', 'amqplib'] as const) {
+    process.stdout.write(
+      `nodes/${LABEL[raw]} per round: throughput ${range(ratios(raw))} %, CPU per message x${range(cpuRatios(raw), 2)}\n`,
+    );
+  }
+  process.stdout.write('targets: >= 15000 msg/s, <= 60 µs CPU/msg, peak RSS <= 160 MB\n');
 }
 
 function line(r: Result): string {
@@ -329,25 +413,27 @@ async function publishCase(queue: string): Promise<void> {
   process.stdout.write(`\nconfirmed publish -> manual-ack consume: ${N} messages of 1 KB, prefetch ${PREFETCH}, both in this process\n`);
   const results: Result[] = [];
   for (let round = 0; round < Math.max(2, ROUNDS - 1); round++) {
-    for (const run of [raw, nodes]) {
+    for (const run of [raw, rawAmqplib, nodes]) {
       await purge(queue);
       results.push(await run(queue));
       process.stdout.write(line(results[results.length - 1]) + '\n');
     }
   }
   const of = (name: string) => results.filter((r) => r.name === name).map((r) => r.msgPerSec);
-  const ratios = of('clinica nodes').map((v, i) => (100 * v) / of('raw rabbitmq-client')[i]);
   const best = (name: string) => Math.max(...of(name));
-  process.stdout.write(
-    `best: nodes ${best('clinica nodes').toFixed(0)} msg/s = ${((100 * best('clinica nodes')) / best('raw rabbitmq-client')).toFixed(0)}% of raw ${best('raw rabbitmq-client').toFixed(0)} msg/s; per round ${range(ratios)} % (target: >= 90 %)\n`,
-  );
+  for (const raw of ['raw rabbitmq-client', 'raw amqplib']) {
+    const ratios = of('clinica nodes').map((v, i) => (100 * v) / of(raw)[i]);
+    process.stdout.write(
+      `best: nodes ${best('clinica nodes').toFixed(0)} msg/s = ${((100 * best('clinica nodes')) / best(raw)).toFixed(0)}% of ${raw} ${best(raw).toFixed(0)} msg/s; per round ${range(ratios)} % (target: >= 90 %)\n`,
+    );
+  }
 }
 
 async function main(): Promise<void> {
   const child = option('child');
   const queue = option('queue', `bench_amqp_${process.pid}`)!;
   if (child) {
-    const result = child === 'raw' ? await consumeRawChild(queue) : await consumeNodesChild(queue);
+    const result = child === 'raw' ? await consumeRawChild(queue) : child === 'amqplib' ? await consumeAmqplibChild(queue) : await consumeNodesChild(queue);
     process.stdout.write(JSON.stringify(result) + '\n');
     return;
   }
