@@ -397,9 +397,7 @@ async function consumeCase(queue: string): Promise<void> {
     );
   }
   for (const raw of ['raw', 'amqplib'] as const) {
-    process.stdout.write(
-      `nodes/${LABEL[raw]} per round: throughput ${range(ratios(raw))} %, CPU per message x${range(cpuRatios(raw), 2)}\n`,
-    );
+    process.stdout.write(`nodes/${LABEL[raw]} per round: throughput ${range(ratios(raw))} %, CPU per message x${range(cpuRatios(raw), 2)}\n`);
   }
   process.stdout.write('targets: >= 15000 msg/s, <= 60 µs CPU/msg, peak RSS <= 160 MB\n');
 }

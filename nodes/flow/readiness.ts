@@ -45,9 +45,9 @@ const SYSTEMS: readonly System[] = [
     type: 'clinica-amqp-broker',
     probe: async (c, timeoutMs) => {
       // Connected (waiting at most the timeout, never closing the shared connection), then a channel opened and closed.
-      const connection = c.getBroker().connection;
-      await connection.onConnect(timeoutMs, true);
-      await (await connection.acquire()).close();
+      const broker = c.getBroker();
+      await broker.ready(timeoutMs);
+      await broker.withChannel(async () => undefined);
     },
   },
   {

@@ -4,7 +4,7 @@
  * memory, event loop), and — read at scrape time from the shared DB and the broker — queue depths and dead letters,
  * sync lag per model and alert deliveries per channel and state.
  */
-import { Connection } from 'rabbitmq-client';
+import * as amqplib from 'amqplib';
 import type { Pool } from 'pg';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { snapshot } from '../clients/common/metrics';
@@ -124,14 +124,15 @@ export function createMetrics(o: { pool?: Pool; amqpUrl?: string; audit?: () => 
         this.reset();
         consumers.reset();
         // One short connection per scrape: nothing stays open between scrapes, a broker outage costs one timeout.
-        const conn = new Connection({ url, connectionName: 'clinica-metrics', connectionTimeout: 3000, retryLow: 60000, retryHigh: 60000 });
-        conn.on('error', () => undefined);
+        let conn: amqplib.ChannelModel | undefined;
         try {
-          await conn.onConnect(3000);
+          conn = await amqplib.connect(url, { timeout: 3000, clientProperties: { connection_name: 'clinica-metrics' } });
+          conn.on('error', () => undefined);
           for (const queue of queues) {
-            // A passive declare of a missing queue closes its channel: one channel per question.
-            const ch = await conn.acquire();
-            const r = await ch.queueDeclare({ queue, passive: true }).catch(() => undefined);
+            // A passive check of a missing queue closes its channel: one channel per question.
+            const ch = await conn.createChannel();
+            ch.on('error', () => undefined);
+            const r = await ch.checkQueue(queue).catch(() => undefined);
             if (r) {
               this.set({ queue }, r.messageCount);
               consumers.set({ queue }, r.consumerCount);
@@ -141,7 +142,7 @@ export function createMetrics(o: { pool?: Pool; amqpUrl?: string; audit?: () => 
         } catch {
           // the broker is down: no queue gauges in this scrape
         } finally {
-          await conn.close().catch(() => undefined);
+          await conn?.close().catch(() => undefined);
         }
       },
     });

@@ -111,17 +111,19 @@ describe('shipped flows: document storage + asynchronous documents (Odoo, Nextcl
 
   /** The dead letters of a queue: read and left there (the channel closes without acking them), or taken out. */
   async function deadLetters(queue: string, take = false): Promise<Array<{ messageId?: string; correlationId?: string; headers: Record<string, unknown> }>> {
-    const ch = await broker.connection.acquire();
     const out: Array<{ messageId?: string; correlationId?: string; headers: Record<string, unknown> }> = [];
-    try {
+    await broker.withChannel(async (ch) => {
       for (;;) {
-        const m = await ch.basicGet({ queue: `${queue}.dlq`, noAck: take });
+        const m = await ch.get(`${queue}.dlq`, { noAck: take });
         if (!m) break;
-        out.push({ messageId: m.messageId, correlationId: m.correlationId, headers: (m.headers ?? {}) as Record<string, unknown> });
+        const p = m.properties;
+        out.push({
+          messageId: p.messageId as string | undefined,
+          correlationId: p.correlationId as string | undefined,
+          headers: (p.headers ?? {}) as Record<string, unknown>,
+        });
       }
-    } finally {
-      await ch.close();
-    }
+    });
     return out;
   }
 

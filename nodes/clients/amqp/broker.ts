@@ -1,13 +1,13 @@
 /**
- * The RabbitMQ client: one connection (rabbitmq-client reconnects by itself and re-runs the topology on
- * every reconnect), a confirming publisher, and consumers with retries, back-off and dead letters.
- * No Node-RED import.
+ * The RabbitMQ client: one managed amqplib connection (reconnected with back-off; the topology declared again
+ * after every reconnect) with a confirm channel for publishing, and consumers with retries, back-off and dead
+ * letters on connections of their own. No Node-RED import.
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
-import { Connection, type AsyncMessage, type Publisher } from 'rabbitmq-client';
+import type { Channel, ConfirmChannel, Message } from 'amqplib';
 import { IntegrationError, errorMessage, isRetryable } from '../common/errors';
+import { ManagedConnection } from './connection';
 import { documentsTopology, type QueueType, type Topology } from './topology';
 import type { BrokerLink, BrokerState, PublishRequest, PublishResult } from './types';
 import { AmqpConsumer, type ConsumeOptions, type DeliveryHandler } from './consumer';
@@ -39,13 +39,16 @@ function encodeBody(body: unknown, contentType?: string): { bytes: Buffer; conte
   return { bytes: Buffer.from(json, 'utf8'), contentType: contentType ?? 'application/json' };
 }
 
+/** A publish whose channel closed before the broker confirmed it is sent again (at-least-once), this many times. */
+const PUBLISH_ATTEMPTS = 3;
+
 export declare interface AmqpBroker {
   on(event: 'state', cb: (state: BrokerState, detail?: string) => void): this;
 }
 
 export class AmqpBroker extends EventEmitter implements BrokerLink {
-  readonly connection: Connection;
-  private publisher?: Publisher;
+  private readonly connection: ManagedConnection;
+  /** Unroutable mandatory publishes by message id: RabbitMQ returns them before it confirms them. */
   private readonly returned = new Map<string, string>();
   private readonly consumers = new Set<AmqpConsumer>();
   private topologyReady?: Promise<void>;
@@ -60,52 +63,35 @@ export class AmqpBroker extends EventEmitter implements BrokerLink {
         retryable: false,
       });
     }
-    this.connection = new Connection({
+    this.connection = new ManagedConnection({
       url: options.url,
       connectionName: options.connectionName ?? 'clinica-node-red',
-      acquireTimeout: options.acquireTimeoutMs ?? 10000,
-      retryLow: options.retryLowMs ?? 200,
-      retryHigh: options.retryHighMs ?? 10000,
-      frameMax: 131072,
+      acquireTimeoutMs: options.acquireTimeoutMs,
+      retryLowMs: options.retryLowMs,
+      retryHighMs: options.retryHighMs,
     });
-    this.connection.on('connection', () => {
-      this.topologyReady = undefined;
-      this.setState('connected');
+    this.connection.on('state', (state, detail) => {
+      if (state === 'connected') this.topologyReady = undefined;
+      this.state = state;
+      this.emit('state', state, detail);
     });
-    this.connection.on('error', (err: unknown) => {
-      this.setState('reconnecting', errorMessage(err));
+    this.connection.on('confirm-channel', (ch: ConfirmChannel) => {
+      ch.on('return', (msg: Message) => {
+        const id = msg.properties.messageId as string | undefined;
+        const fields = msg.fields as unknown as { replyCode?: number; replyText?: string };
+        if (id) this.returned.set(id, `${fields.replyCode} ${fields.replyText}`);
+      });
     });
-    this.connection.on('connection.blocked', (reason: string) => this.setState('blocked', reason));
-    this.connection.on('connection.unblocked', () => this.setState('connected'));
   }
 
-  /** The socket held corked until the end of this turn of the event loop (see batchWrites). */
-  private corked?: Socket;
-
-  /**
-   * Holds the connection's outgoing frames until the end of this turn of the event loop, so that the publishes of
-   * the turn leave in one write instead of one system call each (the library writes each frame at once). It delays
-   * a frame by at most one turn and changes nothing else: the frames, their order and their errors are the
-   * library's. Reaches into rabbitmq-client's socket (`_socket`, 5.x); without one it does nothing.
-   */
-  batchWrites(): void {
-    if (this.corked) return;
-    const socket = (this.connection as unknown as { _socket?: Socket })._socket;
-    if (!socket || typeof socket.cork !== 'function' || socket.destroyed) return;
-    socket.cork();
-    this.corked = socket;
-    setImmediate(this.flushWrites);
+  /** Connected within `timeoutMs` (a readiness probe); fails with a retryable AMQP_UNREACHABLE. */
+  async ready(timeoutMs?: number): Promise<void> {
+    await this.connection.ready(timeoutMs);
   }
 
-  private readonly flushWrites = (): void => {
-    const socket = this.corked;
-    this.corked = undefined;
-    if (socket && socket.writableCorked > 0) socket.uncork();
-  };
-
-  private setState(state: BrokerState, detail?: string): void {
-    this.state = state;
-    this.emit('state', state, detail);
+  /** A channel of its own for one operation (declarations, passive checks, reading a DLQ), closed after it. */
+  withChannel<T>(fn: (ch: Channel) => Promise<T>): Promise<T> {
+    return this.connection.withChannel(fn);
   }
 
   /** Declares the configured topology (idempotent; re-run after each reconnect by publish/consume). */
@@ -113,27 +99,12 @@ export class AmqpBroker extends EventEmitter implements BrokerLink {
     const topology = this.options.topology === undefined ? documentsTopology(3, this.options.queueType) : this.options.topology;
     if (!topology) return Promise.resolve();
     if (!this.topologyReady) {
-      this.topologyReady = declareTopology(this.connection, topology).catch((err: unknown) => {
+      this.topologyReady = this.withChannel((ch) => declareTopology(ch, topology)).catch((err: unknown) => {
         this.topologyReady = undefined;
         throw amqpError(err, 'declare the topology');
       });
     }
     return this.topologyReady;
-  }
-
-  private getPublisher(): Publisher {
-    if (!this.publisher) {
-      this.publisher = this.connection.createPublisher({
-        confirm: true,
-        // The library retries a publish whose channel died before the confirm: at-least-once.
-        maxAttempts: 3,
-      });
-      // RabbitMQ sends basic.return before the confirm of an unroutable mandatory message.
-      this.publisher.on('basic.return', (msg) => {
-        if (msg.messageId) this.returned.set(msg.messageId, `${msg.replyCode} ${msg.replyText}`);
-      });
-    }
-    return this.publisher;
   }
 
   /** Publishes and resolves only once the broker confirmed it; unroutable mandatory messages fail. */
@@ -142,30 +113,36 @@ export class AmqpBroker extends EventEmitter implements BrokerLink {
     const { bytes, contentType } = encodeBody(req.body, req.contentType);
     const where = () => `exchange "${req.exchange || '(default)'}" with routing key "${req.routingKey}"`;
     await this.ensureTopology();
-    // The frames of every publish of this turn leave in one write.
-    this.batchWrites();
-    try {
-      await this.getPublisher().send(
-        {
-          exchange: req.exchange,
-          routingKey: req.routingKey,
-          messageId,
-          correlationId: req.correlationId,
-          contentType,
-          headers: req.headers,
-          durable: req.persistent !== false,
-          expiration: req.expirationMs !== undefined ? String(Math.max(0, Math.round(req.expirationMs))) : undefined,
-          mandatory: req.mandatory !== false,
-        },
-        bytes,
-      );
-    } catch (err) {
-      throw amqpError(err, `publish to ${where()}`, 'AMQP_NOT_CONFIRMED');
+    const mandatory = req.mandatory !== false;
+    const options = {
+      messageId,
+      correlationId: req.correlationId,
+      contentType,
+      headers: req.headers,
+      persistent: req.persistent !== false,
+      expiration: req.expirationMs !== undefined ? String(Math.max(0, Math.round(req.expirationMs))) : undefined,
+      mandatory,
+    };
+    for (let attempt = 1; ; attempt++) {
+      let ch: ConfirmChannel;
+      try {
+        ch = await this.connection.confirmChannel();
+      } catch (err) {
+        throw amqpError(err, `publish to ${where()}`, 'AMQP_NOT_CONFIRMED');
+      }
+      try {
+        await new Promise<void>((resolve, reject) => {
+          ch.publish(req.exchange, req.routingKey, bytes, options, (err: unknown) => (err ? reject(err) : resolve()));
+        });
+        break;
+      } catch (err) {
+        // Nacked, or the channel closed before the confirm: the broker may or may not have it; send it again
+        // (a consumer recognises the copy by its message id).
+        if (attempt >= PUBLISH_ATTEMPTS) throw amqpError(err, `publish to ${where()}`, 'AMQP_NOT_CONFIRMED');
+      }
     }
-    // The library emits basic.return on setImmediate; the return frame came before the confirm, so one turn
-    // of the event loop is enough to see it.
-    if (req.mandatory !== false) await new Promise<void>((resolve) => setImmediate(resolve));
-    const returned = this.returned.get(messageId);
+    // RabbitMQ sends basic.return before the confirm of an unroutable mandatory message.
+    const returned = mandatory ? this.returned.get(messageId) : undefined;
     if (returned !== undefined) {
       this.returned.delete(messageId);
       throw new IntegrationError(
@@ -187,41 +164,48 @@ export class AmqpBroker extends EventEmitter implements BrokerLink {
 
   /** Messages waiting in a queue (passive declare); undefined when the queue does not exist. */
   async queueDepth(queue: string): Promise<{ messages: number; consumers: number } | undefined> {
-    const ch = await this.connection.acquire();
     try {
-      const res = await ch.queueDeclare({ queue, passive: true });
-      return { messages: res.messageCount, consumers: res.consumerCount };
+      return await this.withChannel(async (ch) => {
+        const res = await ch.checkQueue(queue);
+        return { messages: res.messageCount, consumers: res.consumerCount };
+      });
     } catch (err) {
-      if ((err as { code?: string }).code === 'NOT_FOUND') return undefined;
+      if (amqpCode(err) === 'NOT_FOUND') return undefined;
       throw amqpError(err, `inspect queue "${queue}"`);
-    } finally {
-      await ch.close().catch(() => undefined);
     }
   }
 
   async close(): Promise<void> {
     for (const c of [...this.consumers]) await c.close().catch(() => undefined);
-    await this.publisher?.close().catch(() => undefined);
-    await this.connection.close().catch(() => undefined);
-    this.setState('closed');
+    await this.connection.close();
   }
 }
 
-async function declareTopology(connection: Connection, topology: Topology): Promise<void> {
-  const ch = await connection.acquire();
-  try {
-    for (const e of topology.exchanges) await ch.exchangeDeclare({ exchange: e.exchange, type: e.type, durable: e.durable });
-    for (const q of topology.queues) await ch.queueDeclare({ queue: q.queue, durable: q.durable, arguments: q.arguments });
-    for (const b of topology.bindings) await ch.queueBind({ queue: b.queue, exchange: b.exchange, routingKey: b.routingKey });
-  } finally {
-    await ch.close().catch(() => undefined);
-  }
+async function declareTopology(ch: Channel, topology: Topology): Promise<void> {
+  for (const e of topology.exchanges) await ch.assertExchange(e.exchange, e.type, { durable: e.durable });
+  for (const q of topology.queues) await ch.assertQueue(q.queue, { durable: q.durable, arguments: q.arguments });
+  for (const b of topology.bindings) await ch.bindQueue(b.queue, b.exchange, b.routingKey);
+}
+
+/** AMQP reply codes (amqplib gives the number) by the names the pack's errors use. */
+const REPLY_CODES: Record<number, string> = {
+  320: 'CONNECTION_FORCED',
+  403: 'ACCESS_REFUSED',
+  404: 'NOT_FOUND',
+  405: 'RESOURCE_LOCKED',
+  406: 'PRECONDITION_FAILED',
+};
+
+/** The name of an AMQP failure's reply code (NOT_FOUND …), or the error's own code. */
+export function amqpCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'number' ? REPLY_CODES[code] : typeof code === 'string' ? code : undefined;
 }
 
 /** A library or broker error as the pack's typed error. Channel/connection faults are retryable. */
 function amqpError(err: unknown, operation: string, fallbackCode = 'AMQP_ERROR'): IntegrationError {
   if (err instanceof IntegrationError) return err;
-  const code = (err as { code?: string }).code;
+  const code = amqpCode(err);
   const message = errorMessage(err);
   const fixes: Record<string, [string, boolean, string]> = {
     ACCESS_REFUSED: ['AMQP_ACCESS_REFUSED', false, 'check the user, password and vhost permissions in AMQP_URL'],
@@ -250,5 +234,3 @@ function amqpError(err: unknown, operation: string, fallbackCode = 'AMQP_ERROR')
     },
   );
 }
-
-export type { AsyncMessage };

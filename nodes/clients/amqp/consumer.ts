@@ -110,9 +110,6 @@ export function retryDelay(err: unknown, retryDelayMs: number, attempt: number):
   return Number.isFinite(asked) && asked > backoff ? Math.min(asked, MAX_RETRY_AFTER_MS) : backoff;
 }
 
-const toBuffer = (body: unknown): Buffer =>
-  Buffer.isBuffer(body) ? body : typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(JSON.stringify(body ?? null), 'utf8');
-
 /** The payload of a message's bytes in the requested format, or a MalformedMessageError naming why not. */
 function decodeBody(content: Buffer, contentType: string | undefined, format: BodyFormat): unknown {
   if (format === 'buffer') return content;
@@ -619,34 +616,32 @@ function amqpConsumeError(err: unknown, queue: string): IntegrationError {
  */
 export async function replayDeadLetters(broker: BrokerLink, queue: string, limit = Infinity, messageId?: string): Promise<number> {
   const dlq = deadLetterQueueName(queue);
-  const ch = await broker.connection.acquire();
-  let moved = 0;
-  let looked = 0;
-  try {
+  return broker.withChannel(async (ch) => {
+    let moved = 0;
+    let looked = 0;
     while (moved < limit && looked < 100000) {
-      const msg = await ch.basicGet({ queue: dlq, noAck: false });
+      const msg = await ch.get(dlq, { noAck: false });
       if (!msg) break;
       looked += 1;
-      if (messageId !== undefined && msg.messageId !== messageId) continue;
-      const headers = { ...(msg.headers ?? {}) } as Record<string, unknown>;
+      const p = msg.properties;
+      if (messageId !== undefined && p.messageId !== messageId) continue;
+      const headers = { ...((p.headers ?? {}) as Record<string, unknown>) };
       const replayed = Number(headers['x-replayed'] ?? 0) + 1;
       for (const h of ['x-attempts', 'x-death-reason', 'x-error-code', 'x-failed-at', 'x-last-error']) delete headers[h];
       await broker.publish({
         exchange: '',
         routingKey: queue,
-        body: toBuffer(msg.body),
-        contentType: msg.contentType,
-        messageId: msg.messageId,
-        correlationId: msg.correlationId,
+        body: msg.content,
+        contentType: p.contentType as string | undefined,
+        messageId: p.messageId as string | undefined,
+        correlationId: p.correlationId as string | undefined,
         headers: { ...headers, 'x-replayed': replayed },
       });
-      ch.basicAck({ deliveryTag: msg.deliveryTag });
+      ch.ack(msg);
       moved += 1;
     }
-  } finally {
-    await ch.close().catch(() => undefined);
-  }
-  return moved;
+    return moved;
+  });
 }
 
 /** One dead letter as an operator inspects it. */
@@ -670,29 +665,27 @@ export interface DeadLetter {
  */
 export async function inspectDeadLetters(broker: BrokerLink, queue: string, limit = 100): Promise<DeadLetter[]> {
   const dlq = deadLetterQueueName(queue);
-  const ch = await broker.connection.acquire();
-  const out: DeadLetter[] = [];
-  try {
+  // Closing the channel (withChannel does) gives every unacknowledged message back to the queue, in its order.
+  return broker.withChannel(async (ch) => {
+    const out: DeadLetter[] = [];
     while (out.length < limit) {
-      const msg = await ch.basicGet({ queue: dlq, noAck: false });
+      const msg = await ch.get(dlq, { noAck: false });
       if (!msg) break;
-      const h = (msg.headers ?? {}) as Record<string, unknown>;
-      const text = (v: unknown) => (v === undefined || v === null ? undefined : String(v));
+      const p = msg.properties;
+      const h = (p.headers ?? {}) as Record<string, unknown>;
+      const text = (v: unknown) => (v === undefined || v === null ? undefined : Buffer.isBuffer(v) ? v.toString('utf8') : String(v));
       out.push({
-        messageId: msg.messageId,
-        correlationId: msg.correlationId,
+        messageId: p.messageId as string | undefined,
+        correlationId: p.correlationId as string | undefined,
         reason: text(h['x-death-reason']),
         code: text(h['x-error-code']),
         attempts: h['x-attempts'] === undefined ? undefined : Number(h['x-attempts']),
         failedAt: text(h['x-failed-at']),
         routingKey: text(h['x-original-routing-key']),
         replayed: h['x-replayed'] === undefined ? undefined : Number(h['x-replayed']),
-        body: toBuffer(msg.body).toString('utf8').slice(0, 500),
+        body: msg.content.toString('utf8').slice(0, 500),
       });
     }
-  } finally {
-    // Closing the channel gives every unacknowledged message back to the queue, in its order.
-    await ch.close().catch(() => undefined);
-  }
-  return out;
+    return out;
+  });
 }

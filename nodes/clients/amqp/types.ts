@@ -2,7 +2,7 @@
  * What the broker and its consumers share, in a module of its own so that neither imports the other:
  * the broker's states, a publish request and its result, and the part of the broker a consumer uses.
  */
-import type { Connection } from 'rabbitmq-client';
+import type { Channel } from 'amqplib';
 
 export type BrokerState = 'connecting' | 'connected' | 'reconnecting' | 'blocked' | 'closed';
 
@@ -36,9 +36,9 @@ export interface BrokerEndpoint {
   retryHighMs?: number;
 }
 
-/** The broker as a consumer sees it: its endpoint, its connection (dead-letter tools) and confirmed publishing. */
+/** The broker as a consumer sees it: its endpoint, confirmed publishing, and a channel for one operation (DLQ tools). */
 export interface BrokerLink {
   readonly options: BrokerEndpoint;
-  readonly connection: Connection;
   publish(req: PublishRequest): Promise<PublishResult>;
+  withChannel<T>(fn: (ch: Channel) => Promise<T>): Promise<T>;
 }
