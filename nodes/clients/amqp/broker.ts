@@ -39,6 +39,20 @@ function encodeBody(body: unknown, contentType?: string): { bytes: Buffer; conte
   return { bytes: Buffer.from(json, 'utf8'), contentType: contentType ?? 'application/json' };
 }
 
+/** Where a publish goes, for its errors. */
+const where = (req: PublishRequest) => `exchange "${req.exchange || '(default)'}" with routing key "${req.routingKey}"`;
+
+/** What amqplib publishes with. */
+interface PublishOptions {
+  messageId: string;
+  correlationId?: string;
+  contentType: string;
+  headers?: Record<string, unknown>;
+  persistent: boolean;
+  expiration?: string;
+  mandatory: boolean;
+}
+
 /** A publish whose channel closed before the broker confirmed it is sent again (at-least-once), this many times. */
 const PUBLISH_ATTEMPTS = 3;
 
@@ -52,6 +66,8 @@ export class AmqpBroker extends EventEmitter implements BrokerLink {
   private readonly returned = new Map<string, string>();
   private readonly consumers = new Set<AmqpConsumer>();
   private topologyReady?: Promise<void>;
+  /** The topology is declared on the current connection: publishes need not wait for it. */
+  private topologyDone = false;
   state: BrokerState = 'connecting';
 
   constructor(readonly options: BrokerOptions) {
@@ -71,7 +87,10 @@ export class AmqpBroker extends EventEmitter implements BrokerLink {
       retryHighMs: options.retryHighMs,
     });
     this.connection.on('state', (state, detail) => {
-      if (state === 'connected') this.topologyReady = undefined;
+      if (state === 'connected' || state === 'reconnecting') {
+        this.topologyReady = undefined;
+        this.topologyDone = false;
+      }
       this.state = state;
       this.emit('state', state, detail);
     });
@@ -99,21 +118,24 @@ export class AmqpBroker extends EventEmitter implements BrokerLink {
     const topology = this.options.topology === undefined ? documentsTopology(3, this.options.queueType) : this.options.topology;
     if (!topology) return Promise.resolve();
     if (!this.topologyReady) {
-      this.topologyReady = this.withChannel((ch) => declareTopology(ch, topology)).catch((err: unknown) => {
-        this.topologyReady = undefined;
-        throw amqpError(err, 'declare the topology');
-      });
+      const declaring: Promise<void> = this.withChannel((ch) => declareTopology(ch, topology)).then(
+        () => {
+          if (this.topologyReady === declaring) this.topologyDone = true;
+        },
+        (err: unknown) => {
+          if (this.topologyReady === declaring) this.topologyReady = undefined;
+          throw amqpError(err, 'declare the topology');
+        },
+      );
+      this.topologyReady = declaring;
     }
     return this.topologyReady;
   }
 
   /** Publishes and resolves only once the broker confirmed it; unroutable mandatory messages fail. */
-  async publish(req: PublishRequest): Promise<PublishResult> {
+  publish(req: PublishRequest): Promise<PublishResult> {
     const messageId = req.messageId || randomUUID();
     const { bytes, contentType } = encodeBody(req.body, req.contentType);
-    const where = () => `exchange "${req.exchange || '(default)'}" with routing key "${req.routingKey}"`;
-    await this.ensureTopology();
-    const mandatory = req.mandatory !== false;
     const options = {
       messageId,
       correlationId: req.correlationId,
@@ -121,36 +143,64 @@ export class AmqpBroker extends EventEmitter implements BrokerLink {
       headers: req.headers,
       persistent: req.persistent !== false,
       expiration: req.expirationMs !== undefined ? String(Math.max(0, Math.round(req.expirationMs))) : undefined,
-      mandatory,
+      mandatory: req.mandatory !== false,
     };
-    for (let attempt = 1; ; attempt++) {
-      let ch: ConfirmChannel;
-      try {
-        ch = await this.connection.confirmChannel();
-      } catch (err) {
-        throw amqpError(err, `publish to ${where()}`, 'AMQP_NOT_CONFIRMED');
-      }
-      try {
-        await new Promise<void>((resolve, reject) => {
-          ch.publish(req.exchange, req.routingKey, bytes, options, (err: unknown) => (err ? reject(err) : resolve()));
-        });
-        break;
-      } catch (err) {
-        // Nacked, or the channel closed before the confirm: the broker may or may not have it; send it again
-        // (a consumer recognises the copy by its message id).
-        if (attempt >= PUBLISH_ATTEMPTS) throw amqpError(err, `publish to ${where()}`, 'AMQP_NOT_CONFIRMED');
-      }
+    const ch = this.topologyDone ? this.connection.openConfirmChannel : undefined;
+    // The usual case, connected with the topology declared: one promise per publish, nothing awaited before it.
+    if (ch) return this.publishOn(ch, req, bytes, options, 1);
+    return this.ensureTopology().then(() => this.publishWith(req, bytes, options, 1));
+  }
+
+  /** Publishes on the confirm channel once it is open (attempt n of PUBLISH_ATTEMPTS). */
+  private async publishWith(req: PublishRequest, bytes: Buffer, options: PublishOptions, attempt: number): Promise<PublishResult> {
+    let ch: ConfirmChannel;
+    try {
+      ch = await this.connection.confirmChannel();
+    } catch (err) {
+      throw amqpError(err, `publish to ${where(req)}`, 'AMQP_NOT_CONFIRMED');
     }
-    // RabbitMQ sends basic.return before the confirm of an unroutable mandatory message.
-    const returned = mandatory ? this.returned.get(messageId) : undefined;
+    return this.publishOn(ch, req, bytes, options, attempt);
+  }
+
+  private publishOn(ch: ConfirmChannel, req: PublishRequest, bytes: Buffer, options: PublishOptions, attempt: number): Promise<PublishResult> {
+    return new Promise<PublishResult>((resolve, reject) => {
+      try {
+        ch.publish(req.exchange, req.routingKey, bytes, options, (err: unknown) => {
+          if (err) this.republish(req, bytes, options, attempt, err).then(resolve, reject);
+          else this.confirmed(req, bytes, options).then(resolve, reject);
+        });
+      } catch (err) {
+        // The channel closed under us (amqplib throws at once): like a publish it did not confirm.
+        this.republish(req, bytes, options, attempt, err).then(resolve, reject);
+        return;
+      }
+      this.connection.batchWrites();
+    });
+  }
+
+  /**
+   * Nacked, or the channel closed before the confirm: the broker may or may not have it; send it again (a
+   * consumer recognises the copy by its message id), up to PUBLISH_ATTEMPTS in all.
+   */
+  private republish(req: PublishRequest, bytes: Buffer, options: PublishOptions, attempt: number, err: unknown): Promise<PublishResult> {
+    if (attempt >= PUBLISH_ATTEMPTS) return Promise.reject(amqpError(err, `publish to ${where(req)}`, 'AMQP_NOT_CONFIRMED'));
+    return this.publishWith(req, bytes, options, attempt + 1);
+  }
+
+  /** Confirmed: unless RabbitMQ returned it first (unroutable and mandatory). */
+  private confirmed(req: PublishRequest, bytes: Buffer, options: PublishOptions): Promise<PublishResult> {
+    const messageId = options.messageId;
+    const returned = options.mandatory ? this.returned.get(messageId) : undefined;
     if (returned !== undefined) {
       this.returned.delete(messageId);
-      throw new IntegrationError(
-        `RabbitMQ could not route message ${messageId} published to ${where()} (${returned}); bind a queue to that routing key or fix the routing key`,
-        { code: 'AMQP_UNROUTABLE', system: 'amqp', retryable: false, details: { messageId, exchange: req.exchange, routingKey: req.routingKey } },
+      return Promise.reject(
+        new IntegrationError(
+          `RabbitMQ could not route message ${messageId} published to ${where(req)} (${returned}); bind a queue to that routing key or fix the routing key`,
+          { code: 'AMQP_UNROUTABLE', system: 'amqp', retryable: false, details: { messageId, exchange: req.exchange, routingKey: req.routingKey } },
+        ),
       );
     }
-    return { exchange: req.exchange, routingKey: req.routingKey, messageId, bytes: bytes.length };
+    return Promise.resolve({ exchange: req.exchange, routingKey: req.routingKey, messageId, bytes: bytes.length });
   }
 
   /** Starts consuming `queue` with retries and dead letters; see ConsumeOptions. */
@@ -197,7 +247,7 @@ const REPLY_CODES: Record<number, string> = {
 };
 
 /** The name of an AMQP failure's reply code (NOT_FOUND …), or the error's own code. */
-export function amqpCode(err: unknown): string | undefined {
+function amqpCode(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | undefined)?.code;
   return typeof code === 'number' ? REPLY_CODES[code] : typeof code === 'string' ? code : undefined;
 }

@@ -6,6 +6,7 @@
  * channels for one operation each (a declaration, a passive check, reading a DLQ). No Node-RED import.
  */
 import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
 import * as amqplib from 'amqplib';
 import type { Channel, ChannelModel, ConfirmChannel } from 'amqplib';
 import { IntegrationError, errorMessage } from '../common/errors';
@@ -32,6 +33,8 @@ export class ManagedConnection extends EventEmitter {
   state: BrokerState = 'connecting';
   private model?: ChannelModel;
   private confirm?: Promise<ConfirmChannel>;
+  /** The confirm channel once it is open (cleared when it closes): publishes use it without waiting. */
+  openConfirmChannel?: ConfirmChannel;
   private waiters = new Set<{ resolve: (m: ChannelModel) => void; reject: (err: unknown) => void }>();
   private attempts = 0;
   private timer?: NodeJS.Timeout;
@@ -56,6 +59,8 @@ export class ManagedConnection extends EventEmitter {
     try {
       model = await amqplib.connect(this.options.url, {
         noDelay: true,
+        // The frames of a turn are held (batchWrites) and leave in one write; amqplib's writer stops at the mark.
+        ...({ writableHighWaterMark: 1 << 20 } as object),
         timeout: this.options.acquireTimeoutMs ?? 10000,
         clientProperties: { connection_name: this.options.connectionName },
       });
@@ -74,6 +79,7 @@ export class ManagedConnection extends EventEmitter {
       if (this.model !== m) return;
       this.model = undefined;
       this.confirm = undefined;
+      this.openConfirmChannel = undefined;
       this.lost(err ?? (this.lastError ? new Error(this.lastError) : new Error('connection closed')));
     });
     m.on('blocked', (reason: string) => this.setState('blocked', reason));
@@ -133,8 +139,10 @@ export class ManagedConnection extends EventEmitter {
         ch.on('error', () => undefined);
         ch.on('close', () => {
           if (this.confirm === opening) this.confirm = undefined;
+          if (this.openConfirmChannel === ch) this.openConfirmChannel = undefined;
         });
         this.emit('confirm-channel', ch);
+        if (this.confirm === opening) this.openConfirmChannel = ch;
         return ch;
       });
       opening.catch(() => {
@@ -160,6 +168,31 @@ export class ManagedConnection extends EventEmitter {
     }
   }
 
+  /** The socket held corked until the end of this turn of the event loop (see batchWrites). */
+  private corked?: Socket;
+
+  /**
+   * Holds the socket's writes until the end of this turn of the event loop, so that the frames of every publish of
+   * the turn leave in one write instead of one system call each (amqplib writes each frame at once; a write costs
+   * more CPU than the rest of a publish). Call it after the publish: amqplib's writer runs in a setImmediate the
+   * publish scheduled, before the one that uncorks. A frame waits at most one turn; nothing else changes. Reaches
+   * into amqplib's socket (`connection.stream`, 2.x); without one it does nothing.
+   */
+  batchWrites(): void {
+    if (this.corked) return;
+    const socket = (this.model?.connection as unknown as { stream?: Socket } | undefined)?.stream;
+    if (!socket || typeof socket.cork !== 'function' || socket.destroyed) return;
+    socket.cork();
+    this.corked = socket;
+    setImmediate(this.flushWrites);
+  }
+
+  private readonly flushWrites = (): void => {
+    const socket = this.corked;
+    this.corked = undefined;
+    if (socket && socket.writableCorked > 0) socket.uncork();
+  };
+
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
@@ -169,6 +202,7 @@ export class ManagedConnection extends EventEmitter {
     const m = this.model;
     this.model = undefined;
     this.confirm = undefined;
+    this.openConfirmChannel = undefined;
     await m?.close().catch(() => undefined);
     this.setState('closed');
   }
