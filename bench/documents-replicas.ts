@@ -35,8 +35,6 @@ const ROUNDS = Number(option('rounds', '1'));
 const ONLY = option('only');
 /** A CPU profile of this process over the timed part of each variant only, written to <prefix>-<round>-<variant>.cpuprofile. */
 const PROFILE = option('profile');
-/** The flow's invoice_queue consumer (tab 02, docq.consume.invoice). */
-const PREFETCH = 5;
 const tabs = ['01 - Document storage (Odoo to Nextcloud).json', '02 - Asynchronous documents (RabbitMQ).json'];
 
 type Variant = 'raw' | number;
@@ -62,6 +60,8 @@ const label = (v: Variant) => (v === 'raw' ? 'raw script' : `${v} replica(s)`);
 
 async function main(): Promise<void> {
   const flow = shippedTabs(...tabs);
+  /** The raw consumer takes as many deliveries at once as the flow's invoice_queue consumer. */
+  const prefetch = Number((flow as Array<{ id: string; prefetch?: number }>).find((n) => n.id === 'docq.consume.invoice')?.prefetch);
   const odoo = await startOdooPeer();
   const client = new OdooClient({ url: odoo.url, db: odoo.db, username: odoo.admin.login, apiKey: odoo.admin.apiKey });
   await seedOdoo({ client, nodeRedUrl: 'http://127.0.0.1:9', patients: 20, doctors: 2, medications: 3, appointments: 2, invoices: 0 });
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
     `load average ${os
       .loadavg()
       .map((l) => l.toFixed(1))
-      .join(' ')} (${os.cpus().length} cores)\n`,
+      .join(' ')} (${os.cpus().length} cores); prefetch ${prefetch} (the flow's, and the raw script's)\n`,
   );
   for (let round = 1; round <= ROUNDS; round++) {
     for (const variant of round % 2 ? variants : [...variants].reverse()) {
@@ -113,7 +113,7 @@ async function main(): Promise<void> {
               odoo: { url: odoo.url, db: odoo.db, login: odoo.admin.login, apiKey: odoo.admin.apiKey, password: odoo.admin.password },
               nextcloud: { url: nc.url, user: 'alice', password: 'alice-app-password' },
               amqpUrl,
-              prefetch: PREFETCH,
+              prefetch,
             })
           : undefined;
       const rt = variant === 'raw' ? undefined : await startRuntime(flow, { env, logLevel: 'warn' });
