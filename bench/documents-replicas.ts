@@ -35,9 +35,25 @@ const ROUNDS = Number(option('rounds', '1'));
 const ONLY = option('only');
 /** A CPU profile of this process over the timed part of each variant only, written to <prefix>-<round>-<variant>.cpuprofile. */
 const PROFILE = option('profile');
+/** What if: the flow's invoice_queue consumer (and the raw script) with another prefetch. */
+const PREFETCH = Number(option('prefetch', '0'));
 const tabs = ['01 - Document storage (Odoo to Nextcloud).json', '02 - Asynchronous documents (RabbitMQ).json'];
 
 type Variant = 'raw' | number;
+
+/**
+ * CPU time (ms) used so far by this process (the peers, the raw script or the first replica) and the replicas' child
+ * processes (/proc/<pid>/stat: utime + stime, in clock ticks of 10 ms); RabbitMQ and PostgreSQL are not counted.
+ */
+function cpuOf(children: Replica[]): number {
+  const own = process.cpuUsage();
+  let ms = (own.user + own.system) / 1000;
+  for (const r of children) {
+    const fields = fs.readFileSync(`/proc/${r.process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    ms += (Number(fields[11]) + Number(fields[12])) * 10;
+  }
+  return ms;
+}
 
 /** Starts V8's CPU profiler in this process; the function returned stops it and gives the profile. */
 async function startProfile(): Promise<() => Promise<object>> {
@@ -60,8 +76,10 @@ const label = (v: Variant) => (v === 'raw' ? 'raw script' : `${v} replica(s)`);
 
 async function main(): Promise<void> {
   const flow = shippedTabs(...tabs);
-  /** The raw consumer takes as many deliveries at once as the flow's invoice_queue consumer. */
-  const prefetch = Number((flow as Array<{ id: string; prefetch?: number }>).find((n) => n.id === 'docq.consume.invoice')?.prefetch);
+  /** The raw consumer takes as many deliveries at once as the flow's invoice_queue consumer (--prefetch: both). */
+  const consumer = (flow as Array<{ id: string; prefetch?: number }>).find((n) => n.id === 'docq.consume.invoice')!;
+  if (PREFETCH) consumer.prefetch = PREFETCH;
+  const prefetch = Number(consumer.prefetch);
   const odoo = await startOdooPeer();
   const client = new OdooClient({ url: odoo.url, db: odoo.db, username: odoo.admin.login, apiKey: odoo.admin.apiKey });
   await seedOdoo({ client, nodeRedUrl: 'http://127.0.0.1:9', patients: 20, doctors: 2, medications: 3, appointments: 2, invoices: 0 });
@@ -78,7 +96,7 @@ async function main(): Promise<void> {
       if (m.model === 'account.move' && left.has(m.res_id as number) && String(m.body).includes('Nextcloud')) left.delete(m.res_id as number);
     return left.size === 0;
   };
-  const results: Array<{ round: number; variant: Variant; seconds: number; perSecond: number }> = [];
+  const results: Array<{ round: number; variant: Variant; seconds: number; perSecond: number; cpuPerDoc: number }> = [];
   const variants: Variant[] = ONLY ? [ONLY === 'raw' ? 'raw' : Number(ONLY)] : ['raw', ...Array.from({ length: REPLICAS }, (_, i) => i + 1)];
   process.stdout.write(
     `load average ${os
@@ -131,17 +149,19 @@ async function main(): Promise<void> {
           })),
         );
         const profiler = PROFILE ? await startProfile() : undefined;
+        const cpu = cpuOf(others);
         const t = performance.now();
         await Promise.all(ids.map((id) => client.call('account.move', 'action_post', [[id]])));
         const posted = (performance.now() - t) / 1000;
         const done = await until(() => allDone(ids), 600000, 50);
         const seconds = (performance.now() - t) / 1000;
+        const cpuMs = cpuOf(others) - cpu;
         if (profiler) fs.writeFileSync(`${PROFILE}-${round}-${variant}.cpuprofile`, JSON.stringify(await profiler()));
         if (!done) throw new Error(`${label(variant)}: not every invoice was stored within 10 minutes`);
         if (raw?.stats.failures.length) throw new Error(`raw script: ${raw.stats.failures.length} failures, first: ${raw.stats.failures[0]}`);
-        results.push({ round, variant, seconds, perSecond: INVOICES / seconds });
+        results.push({ round, variant, seconds, perSecond: INVOICES / seconds, cpuPerDoc: cpuMs / INVOICES });
         process.stdout.write(
-          `  round ${round}, ${label(variant)}: ${seconds.toFixed(2)} s, ${(INVOICES / seconds).toFixed(1)} documents/s (the posting, webhooks inside, took ${posted.toFixed(2)} s)\n`,
+          `  round ${round}, ${label(variant)}: ${seconds.toFixed(2)} s, ${(INVOICES / seconds).toFixed(1)} documents/s (the posting, webhooks inside, took ${posted.toFixed(2)} s); CPU ${(cpuMs / INVOICES).toFixed(1)} ms a document\n`,
         );
       } finally {
         for (const r of others) await r.stop().catch(() => undefined);
@@ -166,9 +186,12 @@ async function main(): Promise<void> {
   process.stdout.write(
     `\n${INVOICES} invoices posted at once, stored in Nextcloud, linked and noted in Odoo (peers)${ROUNDS > 1 ? `, median of ${ROUNDS} rounds` : ''}:\n`,
   );
-  process.stdout.write(`  raw script: ${rate('raw').toFixed(1)} documents/s\n`);
+  const cpu = (v: Variant) => median(results.filter((r) => r.variant === v).map((r) => r.cpuPerDoc));
+  process.stdout.write(`  raw script: ${rate('raw').toFixed(1)} documents/s, CPU ${cpu('raw').toFixed(1)} ms a document\n`);
   for (let n = 1; n <= REPLICAS; n++) {
-    process.stdout.write(`  ${n} replica(s): ${rate(n).toFixed(1)} documents/s (×${(rate(n) / rate(1)).toFixed(2)} of one replica)\n`);
+    process.stdout.write(
+      `  ${n} replica(s): ${rate(n).toFixed(1)} documents/s (×${(rate(n) / rate(1)).toFixed(2)} of one replica), CPU ${cpu(n).toFixed(1)} ms a document\n`,
+    );
   }
   process.stdout.write(
     `  one replica / raw script, per round: ${ratios.map((r) => `${(100 * r).toFixed(0)} %`).join(', ')}\n(targets: ≥ 50 documents/s with one replica, ≥ 70 % of the raw script)\n`,
