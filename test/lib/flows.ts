@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- flow nodes carry each node type's own properties */
+/** A node of a flow file: each node type carries its own properties. */
 export type FlowNode = { id: string; type: string; [property: string]: any };
 
 /** flows/ of this checkout (from dist/test/lib or dist/bench alike). */
