@@ -5,6 +5,7 @@
  */
 import { IntegrationError, badInput } from '../clients/common/errors';
 import { KIND_FOLDERS, PATIENT_ROOT } from '../clients/nextcloud/paths';
+import { MOVE_FIELDS } from '../clients/odoo/pdf';
 import { numberOf, ownEntry, shown } from './input';
 
 export type DocumentKind = 'invoice' | 'record' | 'prescription';
@@ -53,9 +54,14 @@ export function documentRef(payload: unknown): DocRef {
   return { model: p.model as string, id, ...spec };
 }
 
-/** The fields to read of a document's record: its name, its patient, and the path and link of an earlier run. */
+/**
+ * The fields to read of a document's record: its name, its patient, and the path and link of an earlier run; for an
+ * invoice also what the PDF node looks at (its stored PDF, `invoice_pdf_report_id`, Odoo 17+), so that node does not
+ * read the invoice a second time.
+ */
 export function recordFields(ref: DocRef): string[] {
-  return [ref.nameField, ref.patientField, 'x_nextcloud_path', 'x_nextcloud_url'];
+  const fields = [ref.nameField, ref.patientField, 'x_nextcloud_path', 'x_nextcloud_url'];
+  return ref.model === 'account.move' ? [...new Set([...fields, ...MOVE_FIELDS])] : fields;
 }
 
 /** The record read from Odoo, folded into the reference: its name, its patient, what an earlier run stored. */

@@ -77,8 +77,11 @@ export const STEPS: Record<string, Step> = {
   'document.record': {
     outputs: 1,
     run(msg) {
-      const ref = withRecord(msg.docRef as DocRef, records(msg.payload)[0]);
+      const record = records(msg.payload)[0];
+      const ref = withRecord(msg.docRef as DocRef, record);
       msg.docRef = ref;
+      // The record as read, for the PDF node (an invoice is not read twice).
+      msg.odoo = { ...(msg.odoo ?? {}), model: ref.model, id: ref.id, record };
       msg.patientId = ref.patient?.id;
       msg.payload = ref.id;
       take(msg, 'fields', 'ids');

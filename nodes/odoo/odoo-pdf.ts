@@ -3,7 +3,7 @@
  * node: msg.payload is the Buffer, msg.document {type, name, contentType} and msg.patientId are set.
  * Tries the stored attachment, then the web-session report route when a password is configured; only when
  * the node is set to, (invoices) the send wizard, which attaches the PDF without e-mailing but marks the
- * invoice as sent. msg.odoo.pdf says which path worked and why the others did not (nodes/clients/odoo/pdf.ts).
+ * invoice as sent. An invoice just read by the flow (msg.odoo.record with the fields of MOVE_FIELDS) is not read again. msg.odoo.pdf says which path worked and why the others did not (nodes/clients/odoo/pdf.ts).
  */
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { badInput } from '../clients/common/errors';
@@ -50,7 +50,7 @@ export = function (RED: NodeAPI): void {
 
     handleInput(node, { system: 'odoo' }, async (msg: Msg, send) => {
       if (!config) throw notConfigured(node);
-      const odoo = msg.odoo as { model?: unknown; id?: unknown } | undefined;
+      const odoo = msg.odoo as { model?: unknown; id?: unknown; record?: unknown } | undefined;
       const p = msg.payload;
       const ids =
         idList(node, def.recordId, 'the record id setting') ??
@@ -66,7 +66,9 @@ export = function (RED: NodeAPI): void {
       }
       const client = config.getClient();
       try {
-        const pdf = await fetchRecordPdf(client, { model, id: ids[0], reportName: def.report?.trim() || undefined, paths });
+        // The record a read just before gave (msg.odoo.record, e.g. the document chain's): no second read of it.
+        const record = odoo?.model === model && odoo.record && typeof odoo.record === 'object' ? (odoo.record as Record<string, unknown>) : undefined;
+        const pdf = await fetchRecordPdf(client, { model, id: ids[0], reportName: def.report?.trim() || undefined, paths, record });
         let patientId: unknown = pdf.partner?.[0];
         if (patientField && model !== 'account.move') {
           const [rec] = await client.read(model, ids[0], [patientField]);

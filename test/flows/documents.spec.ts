@@ -222,6 +222,7 @@ describe('shipped flows: document storage + asynchronous documents (Odoo, Nextcl
 
   it('10 invoices posted at once: every webhook answered 202, each stored once with its link and ONE note, and notified', async function () {
     const [patient] = patientIds();
+    const readsBefore = odoo.calls.filter((c) => c.method === 'read' && c.model === 'account.move').length;
     const ids = await postInvoices(10, patient);
     for (const id of ids) {
       const sent = webhookOf(id);
@@ -236,6 +237,8 @@ describe('shipped flows: document storage + asynchronous documents (Odoo, Nextcl
     );
     const paths = ids.map((id) => assertStoredOnce('account.move', id).path);
     assert.equal(new Set(paths).size, 10, 'ten different files');
+    // The chain reads each invoice once: the PDF node takes the record the chain read (no second read).
+    assert.equal(odoo.calls.filter((c) => c.method === 'read' && c.model === 'account.move').length - readsBefore, 10, 'one read of account.move per invoice');
 
     // The path of one invoice's correlation id through the systems, as the monitor (tab 08b) shows it:
     // Odoo's webhook confirmed by the trigger → queue → Odoo (PDF) → Nextcloud → Odoo (link, note) → queue

@@ -5,7 +5,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { OdooClient } from '../../nodes/clients/odoo/client';
-import { fetchRecordPdf } from '../../nodes/clients/odoo/pdf';
+import { MOVE_FIELDS, fetchRecordPdf } from '../../nodes/clients/odoo/pdf';
 import { type IntegrationError } from '../../nodes/clients/common/errors';
 import { startOdooPeer, type OdooPeer } from '../../peers/odoo';
 import { clientFor, postedInvoice } from './helpers';
@@ -82,6 +82,38 @@ describe('odoo pdf', function () {
           'the invoice is untouched',
         );
         withPassword.close();
+      });
+
+      it('takes the invoice the caller has just read instead of reading it again; after the send wizard it reads it anew', async () => {
+        const moveId = await postedInvoice(client, `Leída ${version}`);
+        const [record] = await client.read('account.move', moveId, [...MOVE_FIELDS, 'amount_total']);
+        const reads = () => peer.calls.filter((c) => c.method === 'read' && c.model === 'account.move').length;
+        const withPassword = new OdooClient({ url: peer.url, db: peer.db, username: 'admin', apiKey: peer.admin.apiKey, password: 'admin' });
+        try {
+          let before = reads();
+          const rendered = await fetchRecordPdf(withPassword, { model: 'account.move', id: moveId, record });
+          assert.equal(rendered.path, 'report-route');
+          assert.equal(reads(), before, 'no second read of the invoice');
+          assert.equal(rendered.partner?.[1], `Leída ${version}`, 'its partner and name come from the record given');
+          assert.match(rendered.filename, /^INV_\d{4}_\d{5}\.pdf$/);
+          // Another record, or one without every field the paths look at, is read as before.
+          for (const other of [
+            { ...record, id: moveId + 1000 },
+            { id: moveId, name: record.name },
+          ]) {
+            before = reads();
+            await fetchRecordPdf(withPassword, { model: 'account.move', id: moveId, record: other });
+            assert.equal(reads(), before + 1, `read again with ${JSON.stringify(Object.keys(other))}`);
+          }
+          // The send wizard attaches the PDF: the invoice is then read again (the copy given says "no attachment").
+          before = reads();
+          const sent = await fetchRecordPdf(withPassword, { model: 'account.move', id: moveId, record, paths: ['attachment', 'send-wizard'] });
+          assert.equal(sent.path, 'send-wizard');
+          assert.equal(reads(), before + 1, 'read once, after the wizard');
+          assert.ok(sent.attachmentId);
+        } finally {
+          withPassword.close();
+        }
       });
 
       it('says which path failed and why when none works', async () => {

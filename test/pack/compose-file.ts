@@ -27,6 +27,8 @@ export interface Healthcheck {
 
 export interface Service {
   image?: string;
+  /** Started only with `docker compose --profile <name>` (none: always). */
+  profiles?: string[];
   build?: { context: string; dockerfile?: string };
   command?: string[] | string;
   restart?: string;

@@ -101,12 +101,26 @@ const HTTP_CHECKS: Record<
     healthy: 'ok',
     unhealthy: { status: 503, body: '' },
   },
-  'node-red': {
+  // Every Node-RED replica (profile replicas: node-red-2, node-red-3) has the same check: the flows' readiness.
+  ...Object.fromEntries(
+    ['node-red', 'node-red-2', 'node-red-3'].map((name) => [
+      name,
+      {
+        address: 'http://127.0.0.1:1880/',
+        local: (p: number) => `http://127.0.0.1:${p}/`,
+        path: '/api/ready',
+        healthy: '{"status":"ready"}',
+        unhealthy: { status: 503, body: '{"code":"NOT_READY"}' },
+      },
+    ]),
+  ),
+  // The balancer of the profile replicas: it answers, and reaches a replica's liveness route.
+  'node-red-lb': {
     address: 'http://127.0.0.1:1880/',
     local: (p) => `http://127.0.0.1:${p}/`,
-    path: '/',
-    healthy: '<html></html>',
-    unhealthy: { status: 500, body: '' },
+    path: '/api/health',
+    healthy: '{"status":"up"}',
+    unhealthy: { status: 502, body: '' },
   },
 };
 const PG_CHECKS = ['shared-db', 'odoo-db', 'nextcloud-db'];

@@ -7,6 +7,7 @@ import { strict as assert } from 'node:assert';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { WEBHOOK_PATHS } from '../../seeds/odoo/seed';
 import { COMPOSE_FILE, dependencies, interpolationDefaults, loadCompose, rawCompose, root, schemaErrors, type Env } from './compose-file';
 
 const read = (file: string) => fs.readFileSync(path.join(root, file), 'utf8');
@@ -14,7 +15,9 @@ const realm = JSON.parse(read('seeds/keycloak/clinica-realm.json')) as {
   realm: string;
   clients: Array<{ clientId: string; secret?: string }>;
 };
-const ONE_SHOT = ['seed-odoo', 'seed-nextcloud'];
+/** The seeders node-red waits for, and every one-shot service (with the profile replicas' second Odoo seed). */
+const SEEDERS = ['seed-odoo', 'seed-nextcloud'];
+const ONE_SHOT = [...SEEDERS, 'seed-odoo-replicas'];
 const HANDED_OVER = ['ODOO_API_KEY', 'NEXTCLOUD_APP_PASSWORD'];
 /** The environment names of docs/mission.md ("Every connection setting of the shipped flows comes from environment variables"). */
 const MISSION_ENV = [
@@ -172,7 +175,7 @@ describe('the reference deployment: docker-compose.yml', function () {
     const deps = (s: string) => Object.keys(dependencies(services[s]));
     assert.deepEqual(deps('odoo'), ['odoo-db']);
     assert.deepEqual(deps('nextcloud'), ['nextcloud-db']);
-    for (const needed of ['shared-db', 'rabbitmq', 'keycloak', 'odoo', 'nextcloud', ...ONE_SHOT])
+    for (const needed of ['shared-db', 'rabbitmq', 'keycloak', 'odoo', 'nextcloud', ...SEEDERS])
       assert.ok(deps('node-red').includes(needed), `node-red waits for ${needed}`);
   });
 
@@ -366,6 +369,202 @@ describe('the reference deployment: docker-compose.yml', function () {
       for (const v of services[name].volumes ?? []) assert.match(dockerfile, new RegExp(`mkdir -p .*${v.split(':')[1]}`), `${name}: ${v}`);
     }
     assert.equal(path.relative(root, COMPOSE_FILE), 'docker-compose.yml');
+  });
+});
+
+/** What the balancer's nginx configuration says: its upstreams (servers as host:port) and where each location goes. */
+function nginxConfig(text: string): {
+  listen: number[];
+  resolver: string | undefined;
+  upstreams: Map<string, Array<{ address: string; params: string[] }>>;
+  locations: Map<string, string>;
+} {
+  const code = text.replace(/#.*$/gm, '');
+  const upstreams = new Map<string, Array<{ address: string; params: string[] }>>();
+  for (const m of code.matchAll(/upstream\s+(\S+)\s*\{([^}]*)\}/g)) {
+    const servers = [...m[2].matchAll(/^\s*server\s+([^\s;]+)([^;]*);/gm)].map((s) => ({ address: s[1], params: s[2].trim().split(/\s+/).filter(Boolean) }));
+    upstreams.set(m[1], servers);
+  }
+  const locations = new Map<string, string>();
+  for (const m of code.matchAll(/location\s+(\S+)\s*\{([^}]*)\}/g)) {
+    const target = /proxy_pass\s+http:\/\/([^\s;/]+)/.exec(m[2])?.[1];
+    if (target) locations.set(m[1], target);
+  }
+  return {
+    listen: [...code.matchAll(/^\s*listen\s+(\d+)\s*;/gm)].map((m) => Number(m[1])),
+    resolver: /^\s*resolver\s+([^\s;]+)/m.exec(code)?.[1],
+    upstreams,
+    locations,
+  };
+}
+
+/** The upstream nginx picks for a path: the longest matching prefix location. */
+function upstreamFor(locations: Map<string, string>, urlPath: string): string | undefined {
+  const prefix = [...locations.keys()].filter((l) => urlPath.startsWith(l)).sort((a, b) => b.length - a.length)[0];
+  return prefix === undefined ? undefined : locations.get(prefix);
+}
+
+describe('the reference deployment: profile replicas (N Node-RED behind nginx)', function () {
+  const compose = loadCompose();
+  const raw = rawCompose();
+  const services = compose.services;
+  const PROFILE = 'replicas';
+  /** node-red and its replicas: node-red-2, node-red-3 … */
+  const replicas = Object.keys(services).filter((n) => /^node-red(-\d+)?$/.test(n));
+  const extra = replicas.filter((n) => n !== 'node-red');
+  const lb = services['node-red-lb'];
+  const lbConf = () => {
+    const mount = (lb.volumes ?? []).find((v) => v.endsWith(':/etc/nginx/conf.d/default.conf:ro'));
+    assert.ok(mount, 'node-red-lb mounts its configuration read-only as the default server of the image');
+    assert.match(mount, /^\.\/docker\/[\w.-]+\.conf:/, 'the configuration is a file of docker/');
+    return nginxConfig(read(mount.split(':')[0]));
+  };
+  /** The port the balancer listens on inside the network (the container side of its published port). */
+  const lbPort = () => {
+    const ports = lb.ports ?? [];
+    assert.equal(ports.length, 1, 'node-red-lb publishes one port');
+    return Number(ports[0].split(':').pop());
+  };
+
+  it('adds services only in the profile: `docker compose up` brings up what it did before', function () {
+    const inProfile = Object.entries(services)
+      .filter(([, svc]) => svc.profiles)
+      .map(([name]) => name)
+      .sort();
+    assert.deepEqual(inProfile, [...extra, 'node-red-lb', 'seed-odoo-replicas'].sort());
+    for (const name of inProfile) assert.deepEqual(services[name].profiles, [PROFILE], `${name} is in the profile ${PROFILE} only`);
+    assert.ok(extra.length >= 2, 'at least three replicas with node-red');
+    assert.equal(services['node-red'].profiles, undefined, 'node-red runs with or without the profile');
+    assert.equal(services['seed-odoo'].profiles, undefined);
+  });
+
+  it('runs every replica as node-red: the same image, environment, dependencies, command and health check', function () {
+    const base = services['node-red'];
+    for (const env of [{}, overridingEnv()]) {
+      const c = loadCompose(env).services;
+      for (const name of extra) {
+        assert.deepEqual(
+          c[name].environment,
+          c['node-red'].environment,
+          `${name} gets the environment of node-red (with ${Object.keys(env).length ? 'a .env' : 'no .env'})`,
+        );
+      }
+    }
+    for (const name of extra) {
+      const svc = services[name];
+      assert.deepEqual(raw.services[name].environment, raw.services['node-red'].environment, `${name}: the same expressions, not a copy that could drift`);
+      assert.equal(svc.image, base.image);
+      assert.deepEqual(svc.build, base.build, `${name} is built from this checkout like node-red`);
+      assert.equal(svc.command, undefined, `${name} runs the image CMD (Node-RED through the entrypoint)`);
+      assert.deepEqual(dependencies(svc), dependencies(base), `${name} waits for what node-red waits for`);
+      assert.deepEqual(svc.healthcheck, base.healthcheck, `${name} has node-red's health check`);
+    }
+  });
+
+  it('gives each replica its own user directory (flows copy, credential secret, context) and no port of its own', function () {
+    const dataVolume = (name: string) => {
+      const v = (services[name].volumes ?? []).find((x) => x.split(':')[1] === '/data');
+      assert.ok(v, `${name} mounts a volume at /data (NODE_RED_USER_DIR)`);
+      return v.split(':')[0];
+    };
+    const volumes = replicas.map(dataVolume);
+    assert.equal(new Set(volumes).size, replicas.length, `one user directory each: ${volumes.join(', ')}`);
+    for (const v of volumes) assert.ok(compose.volumes && v in compose.volumes, `${v} is a named volume`);
+    for (const [name, svc] of Object.entries(services)) {
+      if (replicas.includes(name)) continue;
+      for (const v of volumes) assert.ok(!(svc.volumes ?? []).some((x) => x.split(':')[0] === v), `${name} does not mount ${v}`);
+    }
+    for (const name of extra) {
+      const others = (services[name].volumes ?? []).filter((x) => x.split(':')[1] !== '/data');
+      const baseOthers = (services['node-red'].volumes ?? []).filter((x) => x.split(':')[1] !== '/data');
+      assert.deepEqual(others, baseOthers, `${name} reads the handed-over credentials as node-red does (read-only)`);
+      assert.equal(services[name].ports, undefined, `${name} publishes no port: it is reached through node-red-lb`);
+    }
+    assert.equal(services['node-red'].environment?.NODE_RED_USER_DIR, '/data');
+  });
+
+  it('passes CLINICA_LEASE_TTL and AMQP_QUEUE_TYPE to every replica, the same for all and overridable from .env', function () {
+    for (const name of replicas) {
+      assert.equal(raw.services[name].environment?.CLINICA_LEASE_TTL, '${CLINICA_LEASE_TTL:-15}', `${name}: the lease TTL of docs/scaling.md`);
+      assert.equal(raw.services[name].environment?.AMQP_QUEUE_TYPE, '${AMQP_QUEUE_TYPE:-classic}', `${name}: the queue type of docs/amqp.md`);
+    }
+    // The defaults are the pack's own (a lease of 15 s, classic queues).
+    assert.match(read('nodes/clients/shared-db/lease.ts'), /: 15000;/);
+    assert.match(read('nodes/clients/amqp/topology.ts'), /if \(v === '' \|\| v === 'classic'\) return 'classic';/);
+    const c = loadCompose({ CLINICA_LEASE_TTL: '30', AMQP_QUEUE_TYPE: 'quorum' }).services;
+    for (const name of replicas) assert.deepEqual([c[name].environment?.CLINICA_LEASE_TTL, c[name].environment?.AMQP_QUEUE_TYPE], ['30', 'quorum']);
+  });
+
+  it("judges each replica ready by the flows' readiness route (GET /api/ready, the clinica-readiness node)", function () {
+    for (const name of replicas) {
+      const test = services[name].healthcheck?.test;
+      assert.ok(Array.isArray(test) && test.join(' ').includes('http://127.0.0.1:1880/api/ready'), `${name} asks /api/ready`);
+    }
+    const gateway = JSON.parse(read('flows/05 - API gateway.json')) as Array<Record<string, unknown>>;
+    const route = gateway.find((n) => n.type === 'http in' && n.url === '/api/ready' && n.method === 'get');
+    assert.ok(route, 'tab 05 serves GET /api/ready');
+    assert.ok(
+      gateway.some((n) => n.type === 'clinica-readiness'),
+      'through the clinica-readiness node',
+    );
+    assert.equal(services['node-red'].environment?.PORT, '1880');
+  });
+
+  it('puts nginx in front: a pinned image that knows `resolve`, started once every replica is healthy', function () {
+    const m = /^nginx:(\d+)\.(\d+)\.(\d+)(-alpine)?$/.exec(lb.image ?? '');
+    assert.ok(m, `node-red-lb runs the official nginx image at a release: ${lb.image}`);
+    const [major, minor, patch] = m.slice(1, 4).map(Number);
+    // `server … resolve` in an upstream came to open-source nginx in 1.27.3.
+    assert.ok(major > 1 || minor > 27 || (minor === 27 && patch >= 3), `${lb.image} supports server … resolve`);
+    assert.deepEqual(dependencies(lb), Object.fromEntries(replicas.map((r) => [r, 'service_healthy'])), 'it waits for every replica to be healthy');
+    const hc = (lb.healthcheck?.test ?? []) as string[];
+    assert.ok(hc.join(' ').includes(`http://127.0.0.1:${lbPort()}/api/health`), 'healthy when it reaches a replica');
+    const published = (lb.ports ?? [])[0].split(':')[0];
+    assert.notEqual(published, '1880', 'node-red keeps 1880 on the host');
+    assert.equal(lb.environment, undefined, 'no environment: nothing secret to hand it');
+  });
+
+  it('routes Odoo’s webhooks and the API to every replica, the editor and the dashboards to node-red', function () {
+    const conf = lbConf();
+    assert.deepEqual(conf.listen, [lbPort()], 'nginx listens on the port the service publishes');
+    assert.equal(conf.resolver, '127.0.0.11', "Docker's DNS, so a re-created replica is found again");
+    const servers = (upstream: string | undefined) => (conf.upstreams.get(upstream ?? '') ?? []).map((s) => s.address).sort();
+    const all = replicas.map((r) => `${r}:1880`).sort();
+    const webhookPaths = Object.values(WEBHOOK_PATHS);
+    assert.ok(webhookPaths.length >= 7);
+    for (const p of webhookPaths) assert.deepEqual(servers(upstreamFor(conf.locations, p)), all, `${p} goes to every replica`);
+    const apiRoutes = fs
+      .readdirSync(path.join(root, 'flows'))
+      .flatMap((f) => (JSON.parse(read(`flows/${f}`)) as Array<Record<string, unknown>>).filter((n) => n.type === 'http in').map((n) => String(n.url)));
+    assert.ok(apiRoutes.filter((u) => u.startsWith('/api/')).length > 10);
+    for (const u of apiRoutes) {
+      if (u.startsWith('/api/') || u.startsWith('/odoo/webhook/')) assert.deepEqual(servers(upstreamFor(conf.locations, u)), all, `${u} goes to every replica`);
+    }
+    for (const p of ['/', '/dashboard/farmacia', '/comms', '/auth/strategy/callback'])
+      assert.deepEqual(servers(upstreamFor(conf.locations, p)), ['node-red:1880'], `${p} goes to node-red (one editor, websockets stay put)`);
+    for (const [name, list] of conf.upstreams) {
+      for (const s of list) {
+        assert.ok(replicas.includes(s.address.split(':')[0]), `${name}: ${s.address} is a replica`);
+        assert.ok(s.params.includes('resolve'), `${name}: ${s.address} is looked up again when re-created`);
+      }
+    }
+    assert.doesNotMatch(read('docker/nginx-replicas.conf'), /password|secret|token|auth_basic/i, 'nothing secret in the balancer');
+  });
+
+  it("points Odoo's automation rules at the balancer: the same seed again, with NODE_RED_URL at node-red-lb", function () {
+    const seed = services['seed-odoo'];
+    const again = services['seed-odoo-replicas'];
+    assert.deepEqual(again.command, seed.command);
+    assert.equal(again.image, seed.image);
+    assert.equal(again.restart, 'no');
+    assert.deepEqual(again.volumes, seed.volumes, 'the same handover volume (the key is kept, not made again)');
+    const { NODE_RED_URL: url, ...rest } = again.environment ?? {};
+    const { NODE_RED_URL: before, ...seedRest } = seed.environment ?? {};
+    assert.deepEqual(rest, seedRest, 'the same Odoo, user and key');
+    assert.equal(before, 'http://node-red:1880');
+    assert.equal(url, `http://node-red-lb:${lbPort()}`, 'the rules post to the balancer');
+    assert.equal(dependencies(again)['seed-odoo'], 'service_completed_successfully', 'after seed-odoo, so the balancer is what stays');
+    assert.match(read('seeds/odoo/seed.ts'), /process\.env\.NODE_RED_URL/, 'the seed writes NODE_RED_URL into the rules');
   });
 });
 

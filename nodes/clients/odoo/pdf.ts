@@ -34,6 +34,12 @@ export interface PdfRequest {
   reportName?: string;
   /** Paths to try, in order (default: all that apply to the model). */
   paths?: PdfPath[];
+  /**
+   * The invoice as the caller has just read it: used instead of reading it again when it is this record and carries
+   * every field the paths look at (MOVE_FIELDS, `invoice_pdf_report_id` included). Only for the first look: after the
+   * send wizard the invoice is always read again.
+   */
+  record?: Record<string, unknown>;
 }
 
 export interface PdfResult {
@@ -59,6 +65,9 @@ interface MoveInfo extends Record<string, unknown> {
   partner_id: [number, string] | false;
   invoice_pdf_report_id?: [number, string] | false;
 }
+
+/** What the paths read of an invoice (invoice_pdf_report_id: Odoo 17+). */
+export const MOVE_FIELDS = ['name', 'state', 'move_type', 'partner_id', 'invoice_pdf_report_id'] as const;
 
 /** The paths that never change the record: the stored attachment, then the report route. */
 const DEFAULT_PATHS: PdfPath[] = ['attachment', 'report-route'];
@@ -91,7 +100,7 @@ async function readAttachment(client: OdooClient, attachmentId: number): Promise
 }
 
 async function readMove(client: OdooClient, id: number, withPdfField: boolean): Promise<MoveInfo> {
-  const fields = ['name', 'state', 'move_type', 'partner_id', ...(withPdfField ? ['invoice_pdf_report_id'] : [])];
+  const fields = MOVE_FIELDS.filter((f) => withPdfField || f !== 'invoice_pdf_report_id');
   const [move] = await client.read<MoveInfo>(INVOICE_MODEL, [id], fields);
   if (!move) {
     throw new IntegrationError(`Odoo invoice account.move ${id} does not exist; check the id`, {
@@ -194,8 +203,15 @@ export async function fetchRecordPdf(client: OdooClient, req: PdfRequest): Promi
   const attempts: PdfAttempt[] = [];
   let move: MoveInfo | undefined;
   let hasPdfField = true;
+  // The caller's copy spares the first read (a document chain reads the record just before).
+  let known = isInvoice && req.record && req.record.id === req.id && MOVE_FIELDS.every((f) => f in req.record!) ? (req.record as MoveInfo) : undefined;
 
   const loadMove = async (): Promise<MoveInfo> => {
+    if (known) {
+      const m = known;
+      known = undefined;
+      return m;
+    }
     try {
       return await readMove(client, req.id, hasPdfField);
     } catch (err) {
