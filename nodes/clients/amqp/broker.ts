@@ -116,7 +116,10 @@ export class AmqpBroker extends EventEmitter implements BrokerLink {
   /** Declares the configured topology (idempotent; re-run after each reconnect by publish/consume). */
   ensureTopology(): Promise<void> {
     const topology = this.options.topology === undefined ? documentsTopology(3, this.options.queueType) : this.options.topology;
-    if (!topology) return Promise.resolve();
+    if (!topology) {
+      this.topologyDone = true;
+      return Promise.resolve();
+    }
     if (!this.topologyReady) {
       const declaring: Promise<void> = this.withChannel((ch) => declareTopology(ch, topology)).then(
         () => {
