@@ -163,7 +163,7 @@ class ReceivedDelivery implements Delivery {
 }
 
 /** What becomes of a delivery: acknowledged, or given back to the queue. */
-type Outcome = 'ack' | 'requeue';
+export type Outcome = 'ack' | 'requeue';
 
 /**
  * The acks of one channel. Delivery tags on a channel are consecutive (1, 2, 3 …) and only this consumer
@@ -172,7 +172,7 @@ type Outcome = 'ack' | 'requeue';
  * finishes while an earlier one is still in the flow is acknowledged on its own at once (it does not wait
  * behind a slow one, and the prefetch window stays open). Nothing is acknowledged before its handler finished.
  */
-class AckTracker {
+export class AckTracker {
   /** Every tag up to here is settled on the broker. */
   private floor = 0;
   /** Finished here, to be acknowledged (with the next multiple ack, or on its own). */
