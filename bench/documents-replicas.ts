@@ -1,7 +1,7 @@
 /**
  * Document pipeline throughput with 1, 2 and 3 Node-RED replicas (tabs 01 + 02) against the peers, side by side in
  * one run with a raw script doing the same steps with the same guarantees (bench/lib/raw-documents.ts: node:http
- * webhook receiver, rabbitmq-client channels with confirms and manual ack, JSON-RPC and WebDAV with fetch): N
+ * webhook receiver, amqplib with a confirm channel and manual ack, JSON-RPC and WebDAV with fetch): N
  * invoices posted in the Odoo peer at once (each one's webhook → queue → PDF → Nextcloud → link → ONE note →
  * notification → ack), timed until the last one is stored and noted. The first replica (and the raw script) runs in
  * this process, beside the peers, and takes Odoo's webhooks; the others are child processes (test/lib/replica.ts)

@@ -11,12 +11,13 @@
  *   the notes that name the path, message_post ONE note when there is none → confirmed publish to notification.send
  *   → ack. A notification consumer acks each notification (the flow logs it, then acks).
  *
- * JSON-RPC and WebDAV with fetch (keep-alive), AMQP with rabbitmq-client's channel API (no Publisher/Consumer helpers).
+ * JSON-RPC and WebDAV with fetch (keep-alive), AMQP with amqplib (the pack's AMQP library), a confirm channel and manual acks.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Connection, type AsyncMessage, type Channel } from 'rabbitmq-client';
+import * as amqplib from 'amqplib';
+import type { Channel, ConsumeMessage } from 'amqplib';
 
 export interface RawDocumentsOptions {
   odoo: { url: string; db: string; login: string; apiKey: string; password: string };
@@ -130,23 +131,27 @@ export async function startRawDocuments(o: RawDocumentsOptions): Promise<RawDocu
   };
 
   // -------------------------------------------------------------------------------------------- AMQP
-  const amqp = new Connection({ url: o.amqpUrl, connectionName: 'raw-documents-bench' });
-  const setup = await amqp.acquire();
-  await setup.exchangeDeclare({ exchange: EXCHANGE, type: 'direct', durable: true });
+  const amqp = await amqplib.connect(o.amqpUrl, { noDelay: true, clientProperties: { connection_name: 'raw-documents-bench' } });
+  const setup = await amqp.createChannel();
+  await setup.assertExchange(EXCHANGE, 'direct', { durable: true });
   for (const [queue, routingKey] of [
     ['invoice_queue', 'invoice.created'],
     ['notification_queue', 'notification.send'],
   ]) {
-    await setup.queueDeclare({ queue, durable: true });
-    await setup.queueBind({ queue, exchange: EXCHANGE, routingKey });
+    await setup.assertQueue(queue, { durable: true });
+    await setup.bindQueue(queue, EXCHANGE, routingKey);
   }
   await setup.close();
-  const pub = await amqp.acquire();
-  await pub.confirmSelect();
+  const pub = await amqp.createConfirmChannel();
   const publish = (routingKey: string, messageId: string, correlationId: string, body: unknown) =>
-    pub.basicPublish(
-      { exchange: EXCHANGE, routingKey, messageId, correlationId, durable: true, mandatory: true, contentType: 'application/json' },
-      Buffer.from(JSON.stringify(body)),
+    new Promise<void>((resolve, reject) =>
+      pub.publish(
+        EXCHANGE,
+        routingKey,
+        Buffer.from(JSON.stringify(body)),
+        { messageId, correlationId, persistent: true, mandatory: true, contentType: 'application/json' },
+        (err: unknown) => (err ? reject(err as Error) : resolve()),
+      ),
     );
 
   // ----------------------------------------------------------------------------------- the consumer
@@ -207,27 +212,34 @@ export async function startRawDocuments(o: RawDocumentsOptions): Promise<RawDocu
     });
     stats.stored += 1;
   };
-  const consumer = async (queue: string, prefetch: number, work: (msg: AsyncMessage) => Promise<void>): Promise<Channel> => {
-    const ch = await amqp.acquire();
-    await ch.basicQos({ prefetchCount: prefetch });
-    await ch.basicConsume({ queue, noAck: false }, (msg) => {
-      work(msg).then(
-        () => {
-          if (ch.active) ch.basicAck({ deliveryTag: msg.deliveryTag });
-        },
-        (err: unknown) => {
-          stats.failures.push(String((err as Error).message ?? err));
-          // Tried again a second later (the flow: retry queues with back-off).
-          setTimeout(() => ch.active && ch.basicNack({ deliveryTag: msg.deliveryTag, requeue: true }), 1000);
-        },
-      );
-    });
+  const consumer = async (queue: string, prefetch: number, work: (msg: ConsumeMessage) => Promise<void>): Promise<Channel> => {
+    const ch = await amqp.createChannel();
+    await ch.prefetch(prefetch);
+    let open = true;
+    ch.on('close', () => (open = false));
+    await ch.consume(
+      queue,
+      (msg) => {
+        if (!msg) return;
+        work(msg).then(
+          () => {
+            if (open) ch.ack(msg);
+          },
+          (err: unknown) => {
+            stats.failures.push(String((err as Error).message ?? err));
+            // Tried again a second later (the flow: retry queues with back-off).
+            setTimeout(() => open && ch.nack(msg, false, true), 1000);
+          },
+        );
+      },
+      { noAck: false },
+    );
     return ch;
   };
-  const bodyOf = (msg: AsyncMessage) => (Buffer.isBuffer(msg.body) ? JSON.parse(msg.body.toString('utf8')) : msg.body) as Record<string, unknown>;
+  const bodyOf = (msg: ConsumeMessage) => JSON.parse(msg.content.toString('utf8')) as Record<string, unknown>;
   const invoices = await consumer('invoice_queue', o.prefetch, async (msg) => {
     const body = bodyOf(msg);
-    await job(Number(body.id), msg.correlationId ?? String(msg.messageId));
+    await job(Number(body.id), (msg.properties.correlationId as string | undefined) ?? String(msg.properties.messageId));
   });
   const notifications = await consumer('notification_queue', 10, async () => {
     stats.notified += 1;
