@@ -38,7 +38,7 @@ import { sleep, waitFor } from '../lib/harness';
 import { pointAutomationRulesAt } from '../lib/odoo';
 import { startPrivatePostgres, startPrivateRabbit, type PrivatePostgres, type PrivateRabbit } from '../lib/private-servers';
 import { startReplica, type Replica } from '../lib/replica';
-import { startRuntime, type Runtime } from '../lib/runtime';
+import { problems, startRuntime, type Runtime } from '../lib/runtime';
 
 const TTL_S = 3;
 const NC_USER = 'alice';
@@ -282,8 +282,22 @@ describe('fault injection: PostgreSQL and RabbitMQ restarted, Odoo slow then dow
       recoveryMs,
     };
     outcomes.push(outcome);
-    assert.ok(done, `${fault}: did not settle: ${JSON.stringify({ ...outcome, ...last.detail, queues: [...((await queues()) ?? [])] })}`);
+    if (!done) process.stdout.write(`${[...new Set(problems(rt.logs).map((l) => l.replace(/"correlationId":"[^"]+",?/, '')))].slice(-30).join('\n')}\n`);
+    assert.ok(done, `${fault}: did not settle: ${JSON.stringify({ ...outcome, ...last.detail })}`);
     return outcome;
+  }
+
+  let webhooksOn = false;
+  /** From the lease case on, Odoo's rules post to this process (with the token they carry). */
+  async function webhooksToThisProcess(): Promise<void> {
+    if (webhooksOn) return;
+    const client = new OdooClient({ url: odoo.url, db: odoo.db, username: odoo.admin.login, apiKey: odoo.admin.apiKey, retryDelayMs: 10 });
+    try {
+      await pointAutomationRulesAt(client, rt.url);
+      webhooksOn = true;
+    } finally {
+      client.close();
+    }
   }
 
   const leaseHolders = async () =>
@@ -417,16 +431,10 @@ describe('fault injection: PostgreSQL and RabbitMQ restarted, Odoo slow then dow
     assert.deepEqual([o.lost, o.duplicated, o.deadLettered], [0, 0, 0], JSON.stringify(o));
     const takeover = rt.logs.find((r) => (r.msg as { event?: string } | undefined)?.event === 'lease.takeover');
     assert.ok(takeover, 'a lease.takeover log line');
-    // From here on Odoo's rules post to this process (with the token they carry).
-    const client = new OdooClient({ url: odoo.url, db: odoo.db, username: odoo.admin.login, apiKey: odoo.admin.apiKey, retryDelayMs: 10 });
-    try {
-      await pointAutomationRulesAt(client, rt.url);
-    } finally {
-      client.close();
-    }
   });
 
   it('PostgreSQL restarted mid-batch (pg_ctl stop -m fast, down, start): every document, patient and stock change once; no dead letter', async function () {
+    await webhooksToThisProcess();
     const deadAtStart = await deadLettersNow();
     const load = await makeLoad({ invoices: 20 * SCALE, patients: 10 * SCALE, stock: 10 * SCALE });
     await waitFor(() => load.invoices.some((id) => invoice(id)?.x_nextcloud_url), 'the batch under way', 60000, 20);
@@ -439,6 +447,7 @@ describe('fault injection: PostgreSQL and RabbitMQ restarted, Odoo slow then dow
   });
 
   it('RabbitMQ restarted mid-batch (the node stopped, down, started): persistent messages on durable queues survive; each job once; no dead letter', async function () {
+    await webhooksToThisProcess();
     const deadAtStart = await deadLettersNow();
     const load = await makeLoad({ invoices: 20 * SCALE, patients: 10 * SCALE, stock: 10 * SCALE });
     await waitFor(() => load.invoices.some((id) => invoice(id)?.x_nextcloud_url), 'the batch under way', 60000, 20);
@@ -451,6 +460,7 @@ describe('fault injection: PostgreSQL and RabbitMQ restarted, Odoo slow then dow
   });
 
   it('the Odoo peer slow (5 s answers), then down (503), then back: retried, every change once; no dead letter', async function () {
+    await webhooksToThisProcess();
     const deadAtStart = await deadLettersNow();
     const load = await makeLoad({ invoices: 20 * SCALE, patients: 10 * SCALE, stock: 10 * SCALE });
     await waitFor(() => load.invoices.some((id) => invoice(id)?.x_nextcloud_url), 'the batch under way', 60000, 20);
@@ -466,6 +476,7 @@ describe('fault injection: PostgreSQL and RabbitMQ restarted, Odoo slow then dow
   });
 
   it(`a burst of ${200 * SCALE} Odoo changes at once (invoices posted, patients changed, stock counted): each one once`, async function () {
+    await webhooksToThisProcess();
     const deadAtStart = await deadLettersNow();
     const n = 200 * SCALE;
     const at = Date.now();
