@@ -28,7 +28,7 @@ export function faultTable(outcomes: Outcome[]): string {
 /**
  * Everything the runtimes of a suite wrote where an operator or a scraper can read it: log records, child
  * replicas' output, flow exports, /metrics, error messages, dead letters. `leaks` finds any of the secrets in it
- * (also URL-encoded, or base64 as in a Basic Authorization header).
+ * (also URL-encoded or base64-encoded).
  */
 export class Transcript {
   private readonly parts: Array<{ source: string; text: string }> = [];
@@ -60,6 +60,13 @@ export class Transcript {
 
   get sources(): string[] {
     return [...new Set(this.parts.map((p) => p.source))];
+  }
+
+  /** "source (size)" for each source, for the test's output. */
+  summary(): string {
+    const sizes = new Map<string, number>();
+    for (const p of this.parts) sizes.set(p.source, (sizes.get(p.source) ?? 0) + p.text.length);
+    return [...sizes].map(([s, n]) => `${s} (${n >= 1e6 ? `${(n / 1e6).toFixed(1)} MB` : `${Math.ceil(n / 1e3)} kB`})`).join(', ');
   }
 
   /** Which secret appears where (with 60 characters around it). */
