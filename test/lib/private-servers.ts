@@ -19,7 +19,7 @@ import { sleep } from './harness';
 const run = promisify(execFile);
 
 /** A free TCP port of 127.0.0.1 (the kernel's choice). */
-export function freePort(): Promise<number> {
+function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', reject);
@@ -31,7 +31,7 @@ export function freePort(): Promise<number> {
 }
 
 /** Resolves once a TCP connection to 127.0.0.1:port is accepted (or fails after timeoutMs). */
-export async function waitForPort(port: number, timeoutMs: number): Promise<void> {
+async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
