@@ -533,10 +533,20 @@ describe('fault injection: PostgreSQL and RabbitMQ restarted, Odoo slow then dow
       await conn.close();
     }
     transcript.add('GET /flows (admin API)', await (await fetch(`${rt.url}/admin/flows`)).text());
+    // What the integration monitor shows: the sync errors, and the path of every correlation id.
+    transcript.add('sync_state (last_error)', (await db.query('SELECT * FROM sync_state')).rows);
+    transcript.add('trace_events', (await db.query('SELECT * FROM trace_events ORDER BY id DESC LIMIT 20000')).rows);
     transcript.add('GET /metrics', await (await fetch(`${rt.url}/metrics`)).text());
     transcript.addLogs('this process: log records', rt.logs);
     if (child) transcript.add('child replica output', child.output());
-    for (const source of ['this process: log records', 'child replica output', 'GET /flows (admin API)', 'GET /metrics', 'dead letter in invoice_queue.dlq']) {
+    for (const source of [
+      'this process: log records',
+      'child replica output',
+      'GET /flows (admin API)',
+      'GET /metrics',
+      'dead letter in invoice_queue.dlq',
+      'trace_events',
+    ]) {
       assert.ok(transcript.sources.includes(source), `the grep covers ${source}: ${transcript.sources.join(', ')}`);
     }
     // The grep finds a secret where there is one (the runtimes were given them all: they are in the environment).
