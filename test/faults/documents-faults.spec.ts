@@ -17,6 +17,7 @@ import { promisify } from 'node:util';
 import { AmqpBroker } from '../../nodes/clients/amqp';
 import { OdooClient } from '../../nodes/clients/odoo/client';
 import { seedOdoo } from '../../seeds/odoo/seed';
+import { SCALE, faultTable, type Outcome } from '../lib/faults';
 import { AMQP_URL, sleep, uniqueName, waitFor } from '../lib/harness';
 import { createTestDatabase, dropTestDatabase } from '../lib/pg';
 import { pointAutomationRulesAt } from '../lib/odoo';
@@ -28,19 +29,9 @@ import { NextcloudPeer } from '../../peers/nextcloud/peer';
 import { startOdooPeer, type OdooPeer } from '../../peers/odoo';
 
 const run = promisify(execFile);
-const SCALE = Math.max(1, Number(process.env.FAULTS_SCALE) || 1);
 const flow = shippedTabs('01 - Document storage (Odoo to Nextcloud).json', '02 - Asynchronous documents (RabbitMQ).json');
 const QUEUES = ['invoice_queue', 'medical_records_queue', 'notification_queue'];
 const NC_USER = 'alice';
-
-interface Outcome {
-  fault: string;
-  jobs: number;
-  lost: number;
-  duplicated: number;
-  deadLettered: number;
-  recoveryMs: number;
-}
 
 describe('fault injection: the document pipeline under load (real broker and database, peers, two replicas)', function () {
   this.timeout(300000);
@@ -156,12 +147,7 @@ describe('fault injection: the document pipeline under load (real broker and dat
 
   after(async function () {
     killReplica?.();
-    if (outcomes.length) {
-      const line = (o: Outcome) => `| ${o.fault} | ${o.jobs} | ${o.lost} | ${o.duplicated} | ${o.deadLettered} | ${(o.recoveryMs / 1000).toFixed(1)} s |`;
-      process.stdout.write(
-        `\n      | fault | jobs | lost | duplicated | dead-lettered | done after the fault |\n      | --- | --- | --- | --- | --- | --- |\n${outcomes.map((o) => `      ${line(o)}`).join('\n')}\n\n`,
-      );
-    }
+    if (outcomes.length) process.stdout.write(faultTable(outcomes));
     await rt?.stop();
     await broker?.close();
     client?.close();

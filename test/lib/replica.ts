@@ -14,6 +14,8 @@ export interface Replica {
   stop(): Promise<void>;
   /** SIGKILL: the crash of a replica. */
   kill(): void;
+  /** Everything it printed so far, stdout and stderr (with CLINICA_REPLICA_LOGS=1 its log records too). */
+  output(): string;
 }
 
 export async function startReplica(flow: object[], env: Record<string, string> = {}): Promise<Replica> {
@@ -21,13 +23,24 @@ export async function startReplica(flow: object[], env: Record<string, string> =
   fs.writeFileSync(file, JSON.stringify(flow));
   const childEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) childEnv[k] = v;
-  const proc = spawn(process.execPath, [path.join(__dirname, 'runtime-child.js'), file], { env: childEnv, stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [path.join(__dirname, 'runtime-child.js'), file], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let printed = '';
+  proc.stderr?.on('data', (c: Buffer) => {
+    printed += String(c);
+    process.stderr.write(c);
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
+    let ready = false;
     proc.stdout?.on('data', (c: Buffer) => {
+      printed += String(c);
+      if (ready) return;
       out += String(c);
       const m = /READY (\S+)/.exec(out);
-      if (m) resolve(m[1]);
+      if (m) {
+        ready = true;
+        resolve(m[1]);
+      }
     });
     proc.once('exit', (code) => reject(new Error(`the replica exited with ${code} before it was ready`)));
   });
@@ -40,5 +53,6 @@ export async function startReplica(flow: object[], env: Record<string, string> =
       await exited;
     },
     kill: () => proc.kill('SIGKILL'),
+    output: () => printed,
   };
 }

@@ -30,6 +30,8 @@ export interface RuntimeOptions {
   /** Environment the flows read (${NAME}); set for the runtime's life and restored by stop(). */
   env?: Record<string, string>;
   logLevel?: string;
+  /** Called with every log record as it is written (besides keeping it in `logs`). */
+  onLog?: (record: LogRecord) => void;
 }
 
 const root = path.resolve(__dirname, '..', '..', '..');
@@ -60,7 +62,15 @@ export async function startRuntime(flow: object[], options: RuntimeOptions = {})
     uiPort: 0,
     logging: {
       console: { level: 'off' },
-      capture: { level: options.logLevel ?? 'debug', metrics: false, audit: false, handler: () => (r: LogRecord) => logs.push(r) },
+      capture: {
+        level: options.logLevel ?? 'debug',
+        metrics: false,
+        audit: false,
+        handler: () => (r: LogRecord) => {
+          logs.push(r);
+          options.onLog?.(r);
+        },
+      },
     },
     editorTheme: { projects: { enabled: false } },
     contextStorage: { default: { module: 'memory' } },

@@ -88,6 +88,30 @@ describe('odoo change feed', function () {
     assert.equal(await b.poll(), 0);
   });
 
+  it('goes on saving its cursor after one save failed (the shared database restarting)', async () => {
+    // Found by the fault suite (test/faults/infra-faults.spec.ts): saves were chained on the first failed one, so after
+    // a PostgreSQL restart every later poll failed after emitting, and what a failed write left to re-read was never taken.
+    const file = path.join(dir, 'flaky.json');
+    const inner = fileStore(file);
+    let down = false;
+    const store: CursorStore = {
+      load: inner.load,
+      save: async (state) => (down ? Promise.reject(new Error('Connection terminated unexpectedly')) : inner.save(state)),
+    };
+    const a = feed('Flaky', { store });
+    assert.equal(await a.poll(), 0);
+    await client.create('res.partner', { name: 'Flaky 1' });
+    down = true;
+    await assert.rejects(a.poll(), /Connection terminated/);
+    assert.equal(a.out.length, 1, 'emitted before the save failed');
+    down = false;
+    const id2 = await client.create('res.partner', { name: 'Flaky 2' });
+    assert.equal(await a.poll(), 1, 'the next poll works');
+    await a.f.flush();
+    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as CursorState;
+    assert.equal(saved.id, id2, 'and its cursor is saved again');
+  });
+
   it('emits everything first with start "all", page by page', async () => {
     const ids = await client.create(
       'res.partner',

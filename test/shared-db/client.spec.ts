@@ -203,6 +203,28 @@ describe('shared-db client (real PostgreSQL)', function () {
     });
   });
 
+  describe('connections ended by the server (a PostgreSQL restart)', function () {
+    it('a transaction whose connection is terminated between statements fails typed and retryable, without an uncaught error; the pool goes on', async function () {
+      // Found by the fault suite (test/faults/infra-faults.spec.ts): a checked-out client has no 'error' listener of the
+      // pool, so the server's "terminating connection" between two statements was an uncaught exception (a crash).
+      const other = new SharedDb({ url, applicationName: 'clinica-test-terminated' });
+      try {
+        await assert.rejects(
+          other.transaction(async (client) => {
+            await client.query('SELECT 1');
+            assert.equal(await killConnections(url, 'clinica-test-terminated'), 1);
+            await new Promise((resolve) => setTimeout(resolve, 300)); // the server's message arrives while no statement runs
+            await client.query('SELECT 2');
+          }, 'terminated transaction'),
+          (err: IntegrationError) => err.system === 'shared-db' && err.retryable === true,
+        );
+        assert.equal((await other.query<{ n: number }>('SELECT 3 AS n')).rows[0].n, 3);
+      } finally {
+        await other.close();
+      }
+    });
+  });
+
   describe('listener', function () {
     it('delivers notifications, survives its connection being killed, and keeps delivering', async function () {
       const listener = new PgListener({ url, channels: ['shared_changes', 'test_channel'], minDelayMs: 100, applicationName: 'clinica-test-listener' });

@@ -250,8 +250,10 @@ export class ChangeFeed {
     const state = this.state as CursorState;
     state.seen = [...this.seen.entries()].map(([k, v]) => [Number(k.slice(0, k.indexOf('|'))), v.writeDate, v.hash] as [number, string, string]);
     const snapshot: CursorState = { ...state, seen: [...state.seen] };
-    this.saving = this.saving.then(() => this.options.store.save(snapshot));
-    return this.saving;
+    // One save after the other; a failed one (the database restarting) must not fail every later save with it.
+    const saved = this.saving.catch(() => undefined).then(() => this.options.store.save(snapshot));
+    this.saving = saved;
+    return saved;
   }
 
   /**

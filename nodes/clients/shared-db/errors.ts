@@ -10,6 +10,13 @@ interface PgError {
   detail?: string;
 }
 
+/**
+ * node-postgres's own errors when the connection is gone (they carry no SQLSTATE): the server restarted or ended the
+ * session while no statement ran, or the connection timed out.
+ */
+const PG_CONNECTION_LOST =
+  /^(Connection terminated|Client has encountered a connection error and is not queryable|timeout exceeded when trying to connect|Query read timeout)/;
+
 export function sharedDbError(err: unknown, operation: string): IntegrationError {
   if (err instanceof IntegrationError) return err;
   const pg = (err ?? {}) as PgError;
@@ -22,6 +29,9 @@ export function sharedDbError(err: unknown, operation: string): IntegrationError
   const make = (code: string, retryable: boolean, fix: string) =>
     new IntegrationError(`${base}. ${fix}`, { code, system: 'shared-db', retryable, details, cause: err });
 
+  if (!state && PG_CONNECTION_LOST.test(pg.message ?? '')) {
+    return make('SHARED_DB_UNREACHABLE', true, 'The connection to the database was lost (a restart, a network fault); it will be retried.');
+  }
   if (!state) {
     return asIntegrationError(err, 'shared-db', { code: 'SHARED_DB_ERROR', message: `Shared DB ${operation} failed`, details });
   }

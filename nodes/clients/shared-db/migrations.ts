@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { IntegrationError } from '../common/errors';
-import { type SharedDb } from './pool';
+import { type SharedDb, watchCheckedOut } from './pool';
 
 export interface Migration {
   version: number;
@@ -461,6 +461,7 @@ export async function migrate(db: SharedDb, migrations: Migration[] = MIGRATIONS
       cause: err,
     });
   });
+  const checkedOut = watchCheckedOut(client);
   const applied: MigrationReport['applied'] = [];
   try {
     await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);
@@ -503,6 +504,6 @@ export async function migrate(db: SharedDb, migrations: Migration[] = MIGRATIONS
     return { applied, current };
   } finally {
     await client.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY]).catch(() => undefined);
-    client.release();
+    checkedOut.release();
   }
 }

@@ -71,6 +71,7 @@ export class SharedDb {
     } catch (err) {
       throw sharedDbError(err, `${operation} (connect)`);
     }
+    const broken = watchCheckedOut(client);
     try {
       await client.query('BEGIN');
       const result = await fn(client);
@@ -80,7 +81,7 @@ export class SharedDb {
       await client.query('ROLLBACK').catch(() => undefined);
       throw sharedDbError(err, operation);
     } finally {
-      client.release();
+      broken.release();
     }
   }
 
@@ -93,6 +94,25 @@ export class SharedDb {
     this.closed = true;
     await this.pool.end();
   }
+}
+
+/**
+ * A client checked out of the pool has no 'error' listener of the pool's: the server ending its connection while no
+ * statement runs (a restart, pg_terminate_backend) would be an uncaught exception. This listens for it and, on
+ * release, has the pool destroy the dead connection instead of handing it out again.
+ */
+export function watchCheckedOut(client: PoolClient): { release(): void } {
+  let failed: Error | undefined;
+  const onError = (err: Error) => {
+    failed = err;
+  };
+  client.on('error', onError);
+  return {
+    release: () => {
+      client.removeListener('error', onError);
+      client.release(failed);
+    },
+  };
 }
 
 /** Creates the database named in the URL when it is missing (connecting to the server's `postgres` db). */
