@@ -19,6 +19,7 @@ import { OdooClient } from '../nodes/clients/odoo/client';
 import { seedOdoo } from '../seeds/odoo/seed';
 import { createTestDatabase, dropTestDatabase } from '../test/lib/pg';
 import { shippedTabs } from '../test/lib/flows';
+import { pipelineEnv } from '../test/lib/pipeline';
 import { pointAutomationRulesAt } from '../test/lib/odoo';
 import { startReplica, type Replica } from '../test/lib/replica';
 import { startRuntime } from '../test/lib/runtime';
@@ -111,20 +112,7 @@ async function main(): Promise<void> {
       execFileSync('rabbitmqctl', ['set_permissions', '-p', vhost, 'guest', '.*', '.*', '.*'], { stdio: 'ignore' });
       const amqpUrl = `amqp://guest:guest@127.0.0.1:5672/${encodeURIComponent(vhost)}`;
       const dbUrl = variant === 'raw' ? undefined : await createTestDatabase('clinica_bench');
-      const env = {
-        SHARED_DB_URL: dbUrl ?? '',
-        ODOO_URL: odoo.url,
-        ODOO_DB: odoo.db,
-        ODOO_USERNAME: odoo.admin.login,
-        ODOO_API_KEY: odoo.admin.apiKey,
-        ODOO_PASSWORD: odoo.admin.password,
-        NEXTCLOUD_URL: nc.url,
-        NEXTCLOUD_USERNAME: 'alice',
-        NEXTCLOUD_APP_PASSWORD: 'alice-app-password',
-        AMQP_URL: amqpUrl,
-        KEYCLOAK_URL: kc.baseUrl,
-        KEYCLOAK_REALM: 'clinica-realm',
-      };
+      const env = pipelineEnv({ odoo, nc, kc, amqpUrl, dbUrl });
       const raw =
         variant === 'raw'
           ? await startRawDocuments({

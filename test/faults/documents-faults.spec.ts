@@ -11,8 +11,6 @@
  */
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { AmqpBroker } from '../../nodes/clients/amqp';
 import { OdooClient } from '../../nodes/clients/odoo/client';
@@ -20,6 +18,7 @@ import { seedOdoo } from '../../seeds/odoo/seed';
 import { SCALE, faultTable, type Outcome } from '../lib/faults';
 import { AMQP_URL, sleep, uniqueName, waitFor } from '../lib/harness';
 import { createTestDatabase, dropTestDatabase } from '../lib/pg';
+import { pipelineEnv, storageNotes, storedCopies } from '../lib/pipeline';
 import { pointAutomationRulesAt } from '../lib/odoo';
 import { shippedTabs } from '../lib/flows';
 import { startReplica } from '../lib/replica';
@@ -49,18 +48,9 @@ describe('fault injection: the document pipeline under load (real broker and dat
   let patient = 0;
 
   const record = (id: number) => odoo.records('account.move').find((r) => r.id === id);
-  const notes = (id: number) =>
-    odoo.records('mail.message').filter((m) => m.model === 'account.move' && m.res_id === id && String(m.body).includes('Nextcloud'));
+  const notes = (id: number) => storageNotes(odoo, id);
   /** Files of an invoice in its folder: the stored one and any "(2)" copy. */
-  const copies = (id: number) => {
-    const stored = record(id)?.x_nextcloud_path;
-    if (!stored) return 0;
-    const onDisk = nc.diskPath(NC_USER, String(stored)) as string;
-    const stem = path.basename(onDisk).replace(/\.pdf$/, '');
-    return fs.existsSync(path.dirname(onDisk))
-      ? fs.readdirSync(path.dirname(onDisk)).filter((f) => f === `${stem}.pdf` || f.startsWith(`${stem} (`)).length
-      : 0;
-  };
+  const copies = (id: number) => storedCopies(nc, NC_USER, record(id)?.x_nextcloud_path);
   /** Messages waiting in a queue; while the test's own connection is being closed by a fault, "unknown" (keep waiting). */
   const depth = async (queue: string) => (await broker.queueDepth(queue).catch(() => ({ messages: Infinity })))?.messages ?? 0;
   const dlqDepth = async () => {
@@ -126,20 +116,7 @@ describe('fault injection: the document pipeline under load (real broker and dat
     const amqpUrl = `${AMQP_URL}/${encodeURIComponent(vhost)}`;
     rt = await startRuntime(flow, {
       logLevel: 'warn',
-      env: {
-        SHARED_DB_URL: dbUrl,
-        ODOO_URL: odoo.url,
-        ODOO_DB: odoo.db,
-        ODOO_USERNAME: odoo.admin.login,
-        ODOO_API_KEY: odoo.admin.apiKey,
-        ODOO_PASSWORD: odoo.admin.password,
-        NEXTCLOUD_URL: nc.url,
-        NEXTCLOUD_USERNAME: NC_USER,
-        NEXTCLOUD_APP_PASSWORD: 'alice-app-password',
-        AMQP_URL: amqpUrl,
-        KEYCLOAK_URL: kc.baseUrl,
-        KEYCLOAK_REALM: 'clinica-realm',
-      },
+      env: pipelineEnv({ odoo, nc, kc, amqpUrl, dbUrl, ncUser: NC_USER }),
     });
     broker = new AmqpBroker({ url: amqpUrl, connectionName: 'faults-test' });
     await pointAutomationRulesAt(client, rt.url);

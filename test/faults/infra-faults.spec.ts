@@ -23,8 +23,6 @@
  */
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Connection } from 'rabbitmq-client';
 import { OdooClient } from '../../nodes/clients/odoo/client';
 import { SharedDb } from '../../nodes/clients/shared-db';
@@ -33,6 +31,7 @@ import { KeycloakPeer } from '../../peers/keycloak/keycloak-peer';
 import { NextcloudPeer } from '../../peers/nextcloud/peer';
 import { startOdooPeer, type OdooPeer } from '../../peers/odoo';
 import { SCALE, Transcript, faultTable, type Outcome } from '../lib/faults';
+import { storageNotes, storedCopies } from '../lib/pipeline';
 import { shippedTabs } from '../lib/flows';
 import { sleep, waitFor } from '../lib/harness';
 import { pointAutomationRulesAt } from '../lib/odoo';
@@ -106,17 +105,8 @@ describe('fault injection: PostgreSQL and RabbitMQ restarted, Odoo slow then dow
   // ------------------------------------------------------------------------------------------ what Odoo holds
   // Everything through the peer's in-process accessors: the test's own RPC would get the injected latency and faults.
   const invoice = (id: number) => odoo.records('account.move').find((r) => r.id === id);
-  const notes = (id: number) =>
-    odoo.records('mail.message').filter((m) => m.model === 'account.move' && m.res_id === id && String(m.body).includes('Nextcloud'));
-  const copies = (id: number) => {
-    const stored = invoice(id)?.x_nextcloud_path;
-    if (!stored) return 0;
-    const onDisk = nc.diskPath(NC_USER, String(stored)) as string;
-    const stem = path.basename(onDisk).replace(/\.pdf$/, '');
-    return fs.existsSync(path.dirname(onDisk))
-      ? fs.readdirSync(path.dirname(onDisk)).filter((f) => f === `${stem}.pdf` || f.startsWith(`${stem} (`)).length
-      : 0;
-  };
+  const notes = (id: number) => storageNotes(odoo, id);
+  const copies = (id: number) => storedCopies(nc, NC_USER, invoice(id)?.x_nextcloud_path);
   const onHand = async (ids: number[]) =>
     new Map(
       ((await odoo.execute('product.product', 'read', [ids, ['qty_available']])) as Array<{ id: number; qty_available: number }>).map((p) => [

@@ -16,6 +16,7 @@ import { seedOdoo } from '../../seeds/odoo/seed';
 import { SharedDb } from '../../nodes/clients/shared-db';
 import { AMQP_URL, uniqueName, waitFor } from '../lib/harness';
 import { createTestDatabase, dropTestDatabase } from '../lib/pg';
+import { pipelineEnv } from '../lib/pipeline';
 import { pointAutomationRulesAt } from '../lib/odoo';
 import { startRuntime, type Runtime } from '../lib/runtime';
 import { KeycloakPeer } from '../../peers/keycloak/keycloak-peer';
@@ -169,22 +170,9 @@ describe('shipped flows: document storage + asynchronous documents (Odoo, Nextcl
     dbUrl = await createTestDatabase();
     db = new SharedDb({ url: dbUrl });
     rt = await startRuntime(bothTabs(), {
-      env: {
-        // The shared DB keeps each correlation id's path (trace_events) and answers GET /api/documents/:patientId.
-        SHARED_DB_URL: dbUrl,
-        // The password opens the web session of the report route: invoice PDFs without marking them sent.
-        ODOO_URL: odoo.url,
-        ODOO_DB: odoo.db,
-        ODOO_USERNAME: odoo.admin.login,
-        ODOO_API_KEY: odoo.admin.apiKey,
-        ODOO_PASSWORD: odoo.admin.password,
-        NEXTCLOUD_URL: nc.url,
-        NEXTCLOUD_USERNAME: NC_USER,
-        NEXTCLOUD_APP_PASSWORD: 'alice-app-password',
-        AMQP_URL: amqpUrl,
-        KEYCLOAK_URL: kc.baseUrl,
-        KEYCLOAK_REALM: 'clinica-realm',
-      },
+      // The shared DB keeps each correlation id's path (trace_events) and answers GET /api/documents/:patientId; the
+      // Odoo password opens the web session of the report route: invoice PDFs without marking them sent.
+      env: pipelineEnv({ odoo, nc, kc, amqpUrl, dbUrl, ncUser: NC_USER }),
     });
     broker = new AmqpBroker({ url: amqpUrl, connectionName: 'documents-flow-test' });
     // From now on Odoo's automation rules call this Node-RED.
