@@ -149,9 +149,11 @@ describe('fault injection: the document pipeline under load (real broker and dat
     await waitFor(() => ids.some((id) => record(id)?.x_nextcloud_url), 'the batch under way', 30000, 20);
     await nc.stop();
     const at = Date.now();
-    await sleep(3000 * SCALE);
+    // The issue's outage is 30 s: the long variant (npm run test:faults) takes it; npm test a short one.
+    const downS = SCALE > 1 ? 30 : 3;
+    await sleep(downS * 1000);
     await nc.start();
-    const o = await settle(`Nextcloud down ${3 * SCALE} s`, ids, at);
+    const o = await settle(`Nextcloud down ${downS} s`, ids, at);
     assert.deepEqual([o.lost, o.duplicated, o.deadLettered], [0, 0, 0], JSON.stringify(o));
   });
 
