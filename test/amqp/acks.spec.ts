@@ -166,3 +166,38 @@ describe('amqp consumer acks (grouped, one basic.ack per turn below the first de
     }
   });
 });
+
+describe('amqp consumer: the queue deleted under it', function () {
+  this.timeout(60000);
+
+  it('the broker cancels the consumer; it tells it once, declares the queue again and goes on consuming', async function () {
+    const tool = new RabbitTool();
+    const queue = uniqueName('clinica_test_cancel');
+    const broker = new AmqpBroker({ url: AMQP_URL, connectionName: uniqueName('clinica-test-cancel'), topology: null, retryLowMs: 50 });
+    const seen: number[] = [];
+    const errors: unknown[] = [];
+    let ready = 0;
+    const consumer = broker.consume({ queue, maxAttempts: 1 }, async (d) => {
+      seen.push((d.body as { n: number }).n);
+    });
+    consumer.on('error', (err) => errors.push(err));
+    consumer.on('ready', () => (ready += 1));
+    try {
+      await waitFor(() => ready === 1, 'consuming', 15000);
+      await broker.publish({ exchange: '', routingKey: queue, body: { n: 1 } });
+      await waitFor(() => seen.length === 1, 'the first message', 15000);
+      await tool.deleteQueues(queue);
+      await waitFor(() => ready === 2, 'consuming again after the cancel', 15000);
+      await broker.publish({ exchange: '', routingKey: queue, body: { n: 2 } });
+      await waitFor(() => seen.length === 2, 'the message after the queue came back', 15000);
+      assert.deepEqual(seen, [1, 2]);
+      assert.equal(errors.length, 1, 'the cancel told once');
+      assert.match(String((errors[0] as Error).message), /cancelled the consumer/);
+    } finally {
+      await consumer.close();
+      await broker.close();
+      await tool.deleteQueues(queue, `${queue}.dlq`);
+      await tool.close();
+    }
+  });
+});

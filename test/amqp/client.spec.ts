@@ -97,4 +97,18 @@ describe('amqp client (real RabbitMQ)', function () {
       await consumer.close();
     }
   });
+
+  it('a publish to an exchange that does not exist fails at once with AMQP_NOT_FOUND (not retried as a lost connection), and the next publish works', async function () {
+    const started = Date.now();
+    await assert.rejects(
+      broker.publish({ exchange: uniqueName('clinica_no_such_exchange'), routingKey: 'k', body: { a: 1 } }),
+      (err: IntegrationError) => err.code === 'AMQP_NOT_FOUND' && err.retryable === false && /no exchange/.test(err.message),
+    );
+    assert.ok(Date.now() - started < 5000, 'answered at once');
+    const queue = uniqueName('clinica_test_after_404');
+    cleanup.push(queue);
+    await broker.withChannel((ch) => ch.assertQueue(queue, { durable: true }));
+    const ok = await broker.publish({ exchange: '', routingKey: queue, body: { after: true } });
+    assert.equal(ok.routingKey, queue);
+  });
 });

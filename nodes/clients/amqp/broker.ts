@@ -169,8 +169,17 @@ export class AmqpBroker extends EventEmitter implements BrokerLink {
     return new Promise<PublishResult>((resolve, reject) => {
       try {
         ch.publish(req.exchange, req.routingKey, bytes, options, (err: unknown) => {
-          if (err) this.republish(req, bytes, options, attempt, err).then(resolve, reject);
-          else this.confirmed(req, bytes, options).then(resolve, reject);
+          if (!err) {
+            this.confirmed(req, bytes, options).then(resolve, reject);
+            return;
+          }
+          // The broker may have closed the channel for this publish (no such exchange, no permission): that is the
+          // answer, not a lost connection. Its reason arrives as the channel's error, around the same time.
+          setImmediate(() => {
+            const cause = this.connection.channelErrors.get(ch);
+            if (cause && REFUSALS.has(amqpCode(cause) ?? '')) reject(amqpError(cause, `publish to ${where(req)}`));
+            else this.republish(req, bytes, options, attempt, err).then(resolve, reject);
+          });
         });
       } catch (err) {
         // The channel closed under us (amqplib throws at once): like a publish it did not confirm.
@@ -248,6 +257,9 @@ const REPLY_CODES: Record<number, string> = {
   405: 'RESOURCE_LOCKED',
   406: 'PRECONDITION_FAILED',
 };
+
+/** Channel closes that answer a publish (not a lost connection): not sent again. */
+const REFUSALS = new Set(['NOT_FOUND', 'ACCESS_REFUSED', 'PRECONDITION_FAILED']);
 
 /** The name of an AMQP failure's reply code (NOT_FOUND …), or the error's own code. */
 function amqpCode(err: unknown): string | undefined {

@@ -33,6 +33,8 @@ export class ManagedConnection extends EventEmitter {
   state: BrokerState = 'connecting';
   private model?: ChannelModel;
   private confirm?: Promise<ConfirmChannel>;
+  /** Why a channel was closed by the broker (404 no such exchange, 403 …), for the publishes it failed. */
+  readonly channelErrors = new WeakMap<object, Error>();
   /** The confirm channel once it is open (cleared when it closes): publishes use it without waiting. */
   openConfirmChannel?: ConfirmChannel;
   private waiters = new Set<{ resolve: (m: ChannelModel) => void; reject: (err: unknown) => void }>();
@@ -136,7 +138,7 @@ export class ManagedConnection extends EventEmitter {
     if (!this.confirm) {
       const opening = this.ready().then(async (m) => {
         const ch = await m.createConfirmChannel();
-        ch.on('error', () => undefined);
+        ch.on('error', (err: Error) => this.channelErrors.set(ch, err));
         ch.on('close', () => {
           if (this.confirm === opening) this.confirm = undefined;
           if (this.openConfirmChannel === ch) this.openConfirmChannel = undefined;

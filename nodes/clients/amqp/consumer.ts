@@ -376,7 +376,19 @@ export class AmqpConsumer extends EventEmitter {
       this.connection = conn;
       this.channel = ch;
       this.acks = acks;
-      await ch.consume(this.queue, (msg) => msg && this.onMessage(msg, acks), { noAck: false });
+      await ch.consume(
+        this.queue,
+        (msg) => {
+          if (msg) this.onMessage(msg, acks);
+          // The broker cancelled the consumer (the queue was deleted): start over on a new connection, which
+          // declares the queue again.
+          else {
+            this.tell(new Error(`the broker cancelled the consumer of queue "${this.queue}" (the queue was deleted?)`));
+            void conn.close().catch(() => undefined);
+          }
+        },
+        { noAck: false },
+      );
       this.attempts = 0;
       this.told = false;
       this.reportUnacked();
