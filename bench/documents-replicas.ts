@@ -19,7 +19,7 @@ import { OdooClient } from '../nodes/clients/odoo/client';
 import { seedOdoo } from '../seeds/odoo/seed';
 import { createTestDatabase, dropTestDatabase } from '../test/lib/pg';
 import { shippedTabs } from '../test/lib/flows';
-import { pipelineEnv } from '../test/lib/pipeline';
+import { draftInvoices, pipelineEnv } from '../test/lib/pipeline';
 import { pointAutomationRulesAt } from '../test/lib/odoo';
 import { startReplica, type Replica } from '../test/lib/replica';
 import { startRuntime } from '../test/lib/runtime';
@@ -127,15 +127,7 @@ async function main(): Promise<void> {
       try {
         for (let i = 1; i < (variant === 'raw' ? 0 : variant); i++) others.push(await startReplica(flow, env));
         await pointAutomationRulesAt(client, (raw ?? rt)!.url);
-        const ids = await client.create(
-          'account.move',
-          Array.from({ length: INVOICES }, (_, i) => ({
-            move_type: 'out_invoice',
-            partner_id: patient,
-            invoice_date: '2025-06-20',
-            invoice_line_ids: [[0, 0, { name: `Consulta ${round}-${variant}-${i + 1}`, quantity: 1, price_unit: 60 + i }]],
-          })),
-        );
+        const ids = await client.create('account.move', draftInvoices(patient, INVOICES, `${round}-${variant}-`));
         const profiler = PROFILE ? await startProfile() : undefined;
         const cpu = cpuOf(others);
         const t = performance.now();

@@ -18,7 +18,7 @@ import { seedOdoo } from '../../seeds/odoo/seed';
 import { SCALE, faultTable, type Outcome } from '../lib/faults';
 import { AMQP_URL, sleep, uniqueName, waitFor } from '../lib/harness';
 import { createTestDatabase, dropTestDatabase } from '../lib/pg';
-import { pipelineEnv, storageNotes, storedCopies } from '../lib/pipeline';
+import { draftInvoices, pipelineEnv, storageNotes, storedCopies } from '../lib/pipeline';
 import { pointAutomationRulesAt } from '../lib/odoo';
 import { shippedTabs } from '../lib/flows';
 import { startReplica } from '../lib/replica';
@@ -60,15 +60,7 @@ describe('fault injection: the document pipeline under load (real broker and dat
   };
 
   async function postInvoices(n: number): Promise<number[]> {
-    const ids = await client.create(
-      'account.move',
-      Array.from({ length: n }, (_, i) => ({
-        move_type: 'out_invoice',
-        partner_id: patient,
-        invoice_date: '2025-06-20',
-        invoice_line_ids: [[0, 0, { name: `Consulta ${i + 1}`, quantity: 1, price_unit: 60 + i }]],
-      })),
-    );
+    const ids = await client.create('account.move', draftInvoices(patient, n));
     void Promise.all(ids.map((id) => client.call('account.move', 'action_post', [[id]])));
     return ids;
   }

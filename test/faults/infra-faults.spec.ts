@@ -31,7 +31,7 @@ import { KeycloakPeer } from '../../peers/keycloak/keycloak-peer';
 import { NextcloudPeer } from '../../peers/nextcloud/peer';
 import { startOdooPeer, type OdooPeer } from '../../peers/odoo';
 import { SCALE, Transcript, faultTable, type Outcome } from '../lib/faults';
-import { storageNotes, storedCopies } from '../lib/pipeline';
+import { draftInvoices, storageNotes, storedCopies } from '../lib/pipeline';
 import { shippedTabs } from '../lib/flows';
 import { sleep, waitFor } from '../lib/harness';
 import { pointAutomationRulesAt } from '../lib/odoo';
@@ -158,16 +158,7 @@ describe('fault injection: PostgreSQL and RabbitMQ restarted, Odoo slow then dow
   /** Changes in Odoo as its users make them (webhooks and all): invoices posted, patients changed, stock counted. */
   async function makeLoad(n: { invoices: number; patients: number; stock: number }, spreadMs = 0): Promise<Load> {
     const movesBefore = new Set(doneMoveIds());
-    const drafts = n.invoices
-      ? ((await odoo.execute('account.move', 'create', [
-          Array.from({ length: n.invoices }, (_, i) => ({
-            move_type: 'out_invoice',
-            partner_id: patient,
-            invoice_date: '2025-06-20',
-            invoice_line_ids: [[0, 0, { name: `Consulta ${i + 1}`, quantity: 1, price_unit: 60 + i }]],
-          })),
-        ])) as number[])
-      : [];
+    const drafts = n.invoices ? ((await odoo.execute('account.move', 'create', [draftInvoices(patient, n.invoices)])) as number[]) : [];
     const load: Load = {
       invoices: drafts,
       patients: new Map(),

@@ -16,7 +16,7 @@ import { seedOdoo } from '../../seeds/odoo/seed';
 import { SharedDb } from '../../nodes/clients/shared-db';
 import { AMQP_URL, uniqueName, waitFor } from '../lib/harness';
 import { createTestDatabase, dropTestDatabase } from '../lib/pg';
-import { pipelineEnv } from '../lib/pipeline';
+import { draftInvoices, pipelineEnv } from '../lib/pipeline';
 import { pointAutomationRulesAt } from '../lib/odoo';
 import { startRuntime, type Runtime } from '../lib/runtime';
 import { KeycloakPeer } from '../../peers/keycloak/keycloak-peer';
@@ -131,15 +131,7 @@ describe('shipped flows: document storage + asynchronous documents (Odoo, Nextcl
   const dlqDepth = async (queue: string) => (await broker.queueDepth(`${queue}.dlq`))?.messages ?? 0;
 
   async function postInvoices(n: number, partnerId: number): Promise<number[]> {
-    const ids = await client.create(
-      'account.move',
-      Array.from({ length: n }, (_, i) => ({
-        move_type: 'out_invoice',
-        partner_id: partnerId,
-        invoice_date: '2025-06-20',
-        invoice_line_ids: [[0, 0, { name: `Consulta ${i + 1}`, quantity: 1, price_unit: 60 + i }]],
-      })),
-    );
+    const ids = await client.create('account.move', draftInvoices(partnerId, n));
     // Posted all at once: each post sends its webhook inside its own transaction.
     await Promise.all(ids.map((id) => client.call('account.move', 'action_post', [[id]])));
     return ids;

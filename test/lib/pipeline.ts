@@ -49,3 +49,13 @@ export function storedCopies(nc: NextcloudPeer, user: string, storedPath: unknow
   const stem = path.basename(onDisk).replace(/\.pdf$/, '');
   return fs.existsSync(path.dirname(onDisk)) ? fs.readdirSync(path.dirname(onDisk)).filter((f) => f === `${stem}.pdf` || f.startsWith(`${stem} (`)).length : 0;
 }
+
+/** `n` draft customer invoices of one patient as `account.move` create values, one line each (`label` tells runs apart). */
+export function draftInvoices(partnerId: number, n: number, label = ''): Array<Record<string, unknown>> {
+  return Array.from({ length: n }, (_, i) => ({
+    move_type: 'out_invoice',
+    partner_id: partnerId,
+    invoice_date: '2025-06-20',
+    invoice_line_ids: [[0, 0, { name: `Consulta ${label}${i + 1}`, quantity: 1, price_unit: 60 + i }]],
+  }));
+}
