@@ -23,6 +23,11 @@ export interface ManagedConnectionOptions {
   retryHighMs?: number;
 }
 
+/** The wait before reconnect attempt n (1, 2 …): from low doubling up to high, ±20 % jitter. */
+export function reconnectDelay(attempt: number, low = 200, high = 10000): number {
+  return Math.min(high, low * 2 ** Math.min(attempt - 1, 10)) * (0.8 + Math.random() * 0.4);
+}
+
 export declare interface ManagedConnection {
   on(event: 'state', cb: (state: BrokerState, detail?: string) => void): this;
   /** A new confirm channel was opened (after a connect): its 'return' events are the caller's to listen to. */
@@ -99,10 +104,7 @@ export class ManagedConnection extends EventEmitter {
     if (this.closed) return;
     if (this.state !== 'reconnecting') this.setState('reconnecting', errorMessage(err));
     this.attempts += 1;
-    const low = this.options.retryLowMs ?? 200;
-    const high = this.options.retryHighMs ?? 10000;
-    const delay = Math.min(high, low * 2 ** Math.min(this.attempts - 1, 10)) * (0.8 + Math.random() * 0.4);
-    this.timer = setTimeout(() => void this.connect(), delay);
+    this.timer = setTimeout(() => void this.connect(), reconnectDelay(this.attempts, this.options.retryLowMs, this.options.retryHighMs));
   }
 
   /** The connection, once it is open; fails after `timeoutMs` (default acquireTimeoutMs) with a retryable error. */

@@ -12,6 +12,7 @@ import * as amqplib from 'amqplib';
 import type { Channel, ChannelModel, ConsumeMessage, Message } from 'amqplib';
 import { IntegrationError, errorMessage, isRetryable } from '../common/errors';
 import { Slots } from '../common/slots';
+import { reconnectDelay } from './connection';
 import type { BrokerLink } from './types';
 import { consumedQueue, deadLetterQueueName, failureQueues, retryQueueName, type QueueDecl, type QueueType } from './topology';
 
@@ -410,24 +411,34 @@ export class AmqpConsumer extends EventEmitter {
   private scheduleReconnect(): void {
     if (this.closing || this.reconnectTimer) return;
     this.attempts += 1;
-    const low = this.broker.options.retryLowMs ?? 200;
-    const high = this.broker.options.retryHighMs ?? 10000;
-    const delay = Math.min(high, low * 2 ** Math.min(this.attempts - 1, 10)) * (0.8 + Math.random() * 0.4);
+    const delay = reconnectDelay(this.attempts, this.broker.options.retryLowMs, this.broker.options.retryHighMs);
     this.reconnectTimer = setTimeout(() => void this.connect(), delay);
+  }
+
+  /**
+   * Lets go of the current connection's channel: nothing more is acked on it, its unsettled deliveries are counted
+   * (told once as 'unacked'; the broker redelivers them) and the handlers in hand are no longer waited for. `flush`
+   * first acks what the flow finished in this turn (a close on purpose: the channel's frames leave in order).
+   */
+  private dropChannel(flush: boolean): { conn?: ChannelModel; ch?: Channel } {
+    const dropped = { conn: this.connection, ch: this.channel };
+    const acks = this.acks;
+    this.connection = undefined;
+    this.channel = undefined;
+    this.acks = undefined;
+    if (acks) {
+      if (flush) acks.flush();
+      acks.alive = false;
+      this.failedAcks += acks.open;
+    }
+    this.releaseAll();
+    return dropped;
   }
 
   /** The consumer's connection closed: what was in hand comes back from the broker; connect again. */
   private lost(conn: ChannelModel, err?: Error): void {
     if (this.connection !== conn) return;
-    this.connection = undefined;
-    this.channel = undefined;
-    const acks = this.acks;
-    this.acks = undefined;
-    if (acks) {
-      acks.alive = false;
-      this.failedAcks += acks.open;
-    }
-    this.releaseAll();
+    this.dropChannel(false);
     if (this.closing) return;
     if (err) this.tell(err);
     this.scheduleReconnect();
@@ -585,20 +596,9 @@ export class AmqpConsumer extends EventEmitter {
     this.closing = true;
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
-    const conn = this.connection;
-    const ch = this.channel;
-    this.connection = undefined;
-    this.channel = undefined;
-    const acks = this.acks;
-    this.acks = undefined;
-    if (acks) {
-      // What the flow finished in this turn is acknowledged before the channel closes (the channel's frames
-      // leave in order; a connection close would overtake them).
-      acks.flush();
-      acks.alive = false;
-      this.failedAcks += acks.open;
-    }
-    this.releaseAll();
+    // What the flow finished in this turn is acknowledged before the channel closes; the channel is closed before
+    // the connection (a connection close would overtake the channel's frames).
+    const { conn, ch } = this.dropChannel(true);
     const closed = (async () => {
       await ch?.close().catch(() => undefined);
       await conn?.close().catch(() => undefined);
